@@ -1,0 +1,169 @@
+"""Domains in memory: where data is looked for, the built-in data sets, and user paths.
+
+A domain is two splits of uint8 tensors, images (N, C, 28, 28) with C = 1 (grey) or 3
+(colour) and labels (N,). Everything downstream batches by indexing these tensors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from advlab.data.download import RemoteFile, download
+from advlab.data.folder import read_image_folder, read_npz
+from advlab.data.idx import read_idx_images, read_idx_labels
+from advlab.data.images import to_size
+from advlab.data.mnist_m import read_mnist_m_archive, read_mnist_m_folder
+from advlab.errors import DataError
+
+IMAGE_SIZE = 28
+BUILTIN = ("mnist", "mnist_m")
+
+MNIST_MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/")
+MNIST_FILES = {
+    "train_images": RemoteFile("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873", tuple(m + "train-images-idx3-ubyte.gz" for m in MNIST_MIRRORS)),
+    "train_labels": RemoteFile("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432", tuple(m + "train-labels-idx1-ubyte.gz" for m in MNIST_MIRRORS)),
+    "test_images": RemoteFile("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3", tuple(m + "t10k-images-idx3-ubyte.gz" for m in MNIST_MIRRORS)),
+    "test_labels": RemoteFile("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c", tuple(m + "t10k-labels-idx1-ubyte.gz" for m in MNIST_MIRRORS)),
+}
+MNIST_COUNTS = {"train": 60000, "test": 10000}
+MNIST_M_FILE = RemoteFile(
+    "mnist_m.tar.gz",
+    "859df31c91afe82e80e5012ba928f279",
+    ("https://cornell.box.com/shared/static/jado7quprg6hzzdubvwzh9umr75damwi",),
+)
+
+
+@dataclass
+class Split:
+    x: torch.Tensor  # (N, C, 28, 28) uint8
+    y: torch.Tensor  # (N,) int64
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def subset(self, n: int | None) -> "Split":
+        return self if n is None or n >= len(self) else Split(self.x[:n], self.y[:n])
+
+
+@dataclass
+class Domain:
+    name: str
+    train: Split
+    test: Split
+    num_classes: int
+
+
+def data_root(data_dir: str | Path | None = None) -> Path:
+    """Where data is looked for: the argument, then $ADVLAB_DATA, then the per-user cache."""
+    if data_dir:
+        return Path(data_dir).expanduser()
+    if os.environ.get("ADVLAB_DATA"):
+        return Path(os.environ["ADVLAB_DATA"]).expanduser()
+    return cache_root() / "data"
+
+
+def cache_root() -> Path:
+    """A writable folder for derived files (decoded images, the evaluator): $ADVLAB_CACHE or ~/.cache/advlab."""
+    if os.environ.get("ADVLAB_CACHE"):
+        return Path(os.environ["ADVLAB_CACHE"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "advlab"
+
+
+def _mirrored(remote: RemoteFile) -> RemoteFile:
+    """$ADVLAB_MIRROR (a base URL) is tried before the public mirrors."""
+    mirror = os.environ.get("ADVLAB_MIRROR")
+    if not mirror:
+        return remote
+    return RemoteFile(remote.filename, remote.md5, (mirror.rstrip("/") + "/" + remote.filename, *remote.urls))
+
+
+def _present_or_download(folder: Path, remote: RemoteFile, quiet: bool) -> Path:
+    for name in (remote.filename, remote.filename.removesuffix(".gz")):
+        if (folder / name).is_file():
+            return folder / name
+    if not quiet:
+        print(f"{remote.filename} not found in {folder}; downloading")
+    try:
+        return download(_mirrored(remote), folder, quiet=quiet)
+    except PermissionError:
+        raise DataError(f"{folder} is not writable; cannot download {remote.filename} there (set --data-dir or ADVLAB_DATA)") from None
+
+
+def _splits_to_domain(name: str, splits: dict[str, tuple[np.ndarray, np.ndarray]], geometry: str) -> Domain:
+    out = {}
+    for split, (x, y) in splits.items():
+        x = to_size(torch.from_numpy(np.ascontiguousarray(x)), IMAGE_SIZE, geometry)
+        out[split] = Split(x, torch.from_numpy(y.astype(np.int64)))
+    num_classes = int(max(out["train"].y.max(), out["test"].y.max())) + 1
+    return Domain(name, out["train"], out["test"], num_classes)
+
+
+def load_mnist(root: Path, quiet: bool = False) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    folder = root / "mnist"
+    paths = {key: _present_or_download(folder, remote, quiet) for key, remote in MNIST_FILES.items()}
+    splits = {}
+    for split, count in MNIST_COUNTS.items():
+        x = read_idx_images(paths[f"{split}_images"])
+        y = read_idx_labels(paths[f"{split}_labels"])
+        if len(x) != count or len(y) != count or x.shape[1:] != (28, 28):
+            raise DataError(f"MNIST {split}: expected {count} images of 28x28 and {count} labels, got images {x.shape} and {len(y)} labels")
+        splits[split] = (x[:, None], y)
+    return splits
+
+
+def _fingerprint(path: Path) -> str:
+    """Content hash of a file, or of a folder's label lists, naming the decoded cache."""
+    digest = hashlib.sha256(str(path.resolve()).encode() if path.is_dir() else b"")
+    files = sorted(path.glob("*_labels.txt")) if path.is_dir() else [path]
+    for f in files:
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()[:20]
+
+
+def load_mnist_m(root: Path, quiet: bool = False) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """From the release folder if unpacked, else the archive (downloaded if absent).
+    Decoded images are cached as an .npz under cache_root(), keyed by content."""
+    folder = root / "mnist_m"
+    unpacked = next((p for p in (folder / "mnist_m", folder) if (p / "mnist_m_train_labels.txt").is_file()), None)
+    source = unpacked or _present_or_download(folder, MNIST_M_FILE, quiet)
+    cached = cache_root() / f"mnist_m-{_fingerprint(source)}.npz"
+    if cached.is_file():
+        try:
+            return read_npz(cached)
+        except DataError:
+            cached.unlink(missing_ok=True)  # a damaged cache is rebuilt, never trusted
+    if not quiet:
+        print(f"decoding MNIST-M from {source} (once; cached in {cached.parent})")
+    splits = read_mnist_m_folder(source) if unpacked else read_mnist_m_archive(source)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(".tmp.npz")
+        np.savez(tmp, x_train=splits["train"][0], y_train=splits["train"][1], x_test=splits["test"][0], y_test=splits["test"][1])
+        os.replace(tmp, cached)
+    except OSError as e:
+        if not quiet:
+            print(f"warning: could not cache decoded MNIST-M in {cached.parent}: {e}")
+    return splits
+
+
+def load_domain(spec: str, data_dir: str | Path | None = None, geometry: str = "crop", quiet: bool = False) -> Domain:
+    """A built-in name (mnist, mnist_m), an image folder (train/, test/) or an .npz file."""
+    if spec == "mnist":
+        return _splits_to_domain(spec, load_mnist(data_root(data_dir), quiet), geometry)
+    if spec == "mnist_m":
+        return _splits_to_domain(spec, load_mnist_m(data_root(data_dir), quiet), geometry)
+    path = Path(spec).expanduser()
+    if path.suffix == ".npz":
+        return _splits_to_domain(path.stem, read_npz(path), geometry)
+    if path.is_dir():
+        return _splits_to_domain(path.name, read_image_folder(path), geometry)
+    raise DataError(f"unknown data set {spec!r}: use one of {', '.join(BUILTIN)}, a folder with train/ and test/, or an .npz file")

@@ -1,0 +1,87 @@
+"""A user's own domains: an image folder (train/ and test/, one subfolder per class) or an .npz."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from advlab.data.images import decode_image
+from advlab.errors import DataError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
+
+
+def _class_names(split_dir: Path) -> list[str]:
+    names = sorted(p.name for p in split_dir.iterdir() if p.is_dir())
+    if not names:
+        raise DataError(f"{split_dir}: no class subfolders")
+    if all(n.isdigit() for n in names):
+        names.sort(key=int)
+    return names
+
+
+def read_image_folder(root: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """{split: (x (N,C,H,W) uint8, y (N,) int64)}; classes are the subfolders of train/, in order
+    (numerically when all names are numbers), and test/ must use the same names."""
+    root = Path(root)
+    classes = None
+    out = {}
+    for split in ("train", "test"):
+        split_dir = root / split
+        if not split_dir.is_dir():
+            raise DataError(f"{root}: missing folder {split}/ (expected {split}/<class>/<image>)")
+        names = _class_names(split_dir)
+        classes = classes or names
+        unknown = sorted(set(names) - set(classes))
+        if unknown:
+            raise DataError(f"{split_dir}: classes {unknown} are not in train/")
+        images, labels = [], []
+        for label, name in enumerate(classes):
+            files = sorted(p for p in (split_dir / name).glob("*") if p.suffix.lower() in IMAGE_SUFFIXES) if (split_dir / name).is_dir() else []
+            for path in files:
+                images.append(decode_image(path.read_bytes(), str(path), mode="RGB"))
+                labels.append(label)
+        if not images:
+            raise DataError(f"{split_dir}: no images found")
+        if len({im.shape for im in images}) != 1:
+            raise DataError(f"{split_dir}: images differ in size")
+        x = np.stack(images).transpose(0, 3, 1, 2)
+        if np.array_equal(x[:, 0], x[:, 1]) and np.array_equal(x[:, 0], x[:, 2]):
+            x = x[:, :1]  # grey images stay one channel
+        out[split] = (np.ascontiguousarray(x), np.array(labels, dtype=np.int64))
+    return out
+
+
+def _as_nchw(x: np.ndarray, name: str) -> np.ndarray:
+    if x.ndim == 3:
+        return x[:, None]
+    if x.ndim == 4 and x.shape[1] in (1, 3):
+        return x
+    if x.ndim == 4 and x.shape[3] in (1, 3):
+        return x.transpose(0, 3, 1, 2)
+    raise DataError(f"{name}: expected images of shape (N,H,W), (N,C,H,W) or (N,H,W,C) with C in 1 or 3, got {x.shape}")
+
+
+def read_npz(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """{split: (x, y)} from an .npz holding x_train, y_train, x_test, y_test."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in ("x_train", "y_train", "x_test", "y_test") if k in f}
+    except FileNotFoundError:
+        raise DataError(f"file not found: {path}") from None
+    except (ValueError, OSError, EOFError) as e:
+        raise DataError(f"cannot read {path}: corrupt or not an .npz ({e})") from None
+    out = {}
+    for split in ("train", "test"):
+        if f"x_{split}" not in arrays or f"y_{split}" not in arrays:
+            raise DataError(f"{path}: missing x_{split} or y_{split}")
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if x.dtype != np.uint8:
+            raise DataError(f"{path}: x_{split} must be uint8 (0..255), got {x.dtype}")
+        x = _as_nchw(x, f"{path}:x_{split}")
+        if y.ndim != 1 or len(y) != len(x) or not np.issubdtype(y.dtype, np.integer) or (y.size and y.min() < 0):
+            raise DataError(f"{path}: y_{split} must be {len(x)} non-negative integer labels")
+        out[split] = (np.ascontiguousarray(x), y.astype(np.int64))
+    return out

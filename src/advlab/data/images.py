@@ -1,0 +1,42 @@
+"""Decoding image files and bringing images to the 28 x 28 grid the models take."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, UnidentifiedImageError
+
+from advlab.errors import DataError
+
+GEOMETRIES = ("crop", "resize")
+
+
+def decode_image(data: bytes, name: str, mode: str = "RGB") -> np.ndarray:
+    """Decode PNG/JPEG bytes to an (H, W, C) uint8 array."""
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            return np.asarray(im.convert(mode)).reshape(im.height, im.width, -1)
+    except (UnidentifiedImageError, OSError, ValueError) as e:
+        raise DataError(f"cannot decode image {name}: {e}") from None
+
+
+def to_size(images: torch.Tensor, size: int, geometry: str) -> torch.Tensor:
+    """Bring (N, C, H, W) uint8 images to size x size.
+
+    `crop` takes the centre (MNIST-M's 32 x 32 images are 28 x 28 MNIST digits on a
+    larger background, so a centre crop keeps the digit at MNIST's scale); `resize`
+    interpolates bilinearly with antialiasing.
+    """
+    if geometry not in GEOMETRIES:
+        raise DataError(f"unknown geometry {geometry!r}; choose from {', '.join(GEOMETRIES)}")
+    h, w = images.shape[-2:]
+    if (h, w) == (size, size):
+        return images
+    if geometry == "crop" and h >= size and w >= size:
+        top, left = (h - size) // 2, (w - size) // 2
+        return images[..., top : top + size, left : left + size].contiguous()
+    out = F.interpolate(images.float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    return out.round().clamp(0, 255).to(torch.uint8)

@@ -1,0 +1,50 @@
+"""A run directory: resolved config, per-epoch metrics (JSON lines), summary, checkpoints."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from advlab.errors import AdvlabError
+
+
+class RunDir:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            probe = tempfile.NamedTemporaryFile(dir=self.path, prefix=".write-test-")
+            probe.close()
+        except OSError as e:
+            raise AdvlabError(f"cannot write to output folder {self.path}: {e.strerror or e}") from None
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    def write_text(self, name: str, text: str) -> None:
+        """Atomic replace, so a reader never sees half a file."""
+        tmp = self.file(f".{name}.tmp")
+        tmp.write_text(text)
+        os.replace(tmp, self.file(name))
+
+    def write_json(self, name: str, data: Any) -> None:
+        self.write_text(name, json.dumps(data, indent=2) + "\n")
+
+    def read_json(self, name: str) -> Any:
+        return json.loads(self.file(name).read_text())
+
+    def read_jsonl(self, name: str) -> list[dict[str, Any]]:
+        path = self.file(name)
+        if not path.is_file():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    def append_jsonl(self, name: str, record: dict[str, Any]) -> None:
+        with open(self.file(name), "a") as f:
+            f.write(json.dumps(record) + "\n")
+
+    def rewrite_jsonl(self, name: str, records: list[dict[str, Any]]) -> None:
+        self.write_text(name, "".join(json.dumps(r) + "\n" for r in records))

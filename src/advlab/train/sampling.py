@@ -1,0 +1,27 @@
+"""Batches by indexing in-memory tensors: shuffled passes, a pure function of (seed, step).
+
+Because batch k is computed from the seed and k alone, a resumed run draws exactly the
+batches the uninterrupted run would have drawn, with no sampler state to checkpoint.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+class IndexStream:
+    """Endless shuffled passes over n items in batches of `batch_size` (each pass drops its remainder)."""
+
+    def __init__(self, n: int, batch_size: int, seed: int):
+        if batch_size > n:
+            raise ValueError(f"batch size {batch_size} is larger than the {n} items to draw from")
+        self.n, self.batch_size, self.seed = n, batch_size, seed
+        self.steps_per_pass = n // batch_size
+        self._pass, self._perm = -1, None
+
+    def indices(self, step: int) -> torch.Tensor:
+        k, j = divmod(step, self.steps_per_pass)
+        if k != self._pass:
+            generator = torch.Generator().manual_seed(self.seed * 1_000_003 + k)
+            self._pass, self._perm = k, torch.randperm(self.n, generator=generator)
+        return self._perm[j * self.batch_size : (j + 1) * self.batch_size]
