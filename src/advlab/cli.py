@@ -9,6 +9,14 @@ from advlab.config import add_options, resolve
 from advlab.errors import AdvlabError
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line on stderr, like every other error."""
+
+    def error(self, message: str):
+        print(f"advlab: error: {message} (see 'advlab --help')", file=sys.stderr)
+        sys.exit(2)
+
+
 def _add_run_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help="YAML file of options; command-line values override it")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
@@ -18,7 +26,7 @@ def _add_run_flags(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from advlab.train.adapt import AdaptConfig
 
-    parser = argparse.ArgumentParser(prog="advlab", description="Adversarial learning on images: DANN domain adaptation and conditional GANs.")
+    parser = _Parser(prog="advlab", description="Adversarial learning on images: DANN domain adaptation and conditional GANs.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     adapt = sub.add_parser(
         "adapt",

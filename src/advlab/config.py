@@ -43,11 +43,14 @@ def add_options(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, ...
             continue
         tp, _ = _base_type(hints[f.name])
         flag = "--" + f.name.replace("_", "-")
-        help_text = f"{f.metadata.get('help', '')} (default: {f.default})"
+        help_text = f"{f.metadata.get('help', '')} (default: {f.default})".replace("%", "%%")
         if tp is bool:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=help_text)
         else:
-            parser.add_argument(flag, type=tp, default=argparse.SUPPRESS, choices=f.metadata.get("choices"), metavar=f.name.upper(), help=help_text)
+            choices = f.metadata.get("choices")
+            metavar = "{" + ",".join(choices) + "}" if choices else f.name.upper()
+            # choices are checked by validate(), so a wrong one gets the same one-line error as in YAML
+            parser.add_argument(flag, type=tp, default=argparse.SUPPRESS, metavar=metavar, help=help_text)
 
 
 def _coerce(cls: type, name: str, value: Any) -> Any:

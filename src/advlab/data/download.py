@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import tempfile
 import urllib.error
@@ -17,11 +18,11 @@ from advlab.errors import DataError
 
 @dataclass(frozen=True)
 class RemoteFile:
-    """A file with its pinned md5 and the mirrors that serve it, tried in order."""
+    """A file with its pinned md5 and the URLs that serve it, tried in order."""
 
     filename: str
     md5: str
-    mirrors: tuple[str, ...]
+    urls: tuple[str, ...]
 
 
 def file_md5(path: Path) -> str:
@@ -37,17 +38,20 @@ def download(remote: RemoteFile, dest_dir: Path, quiet: bool = False, timeout: f
     dest_dir.mkdir(parents=True, exist_ok=True)
     dest = dest_dir / remote.filename
     errors = []
-    for mirror in remote.mirrors:
-        url = mirror.rstrip("/") + "/" + remote.filename
+    for url in remote.urls:
         fd, tmp_name = tempfile.mkstemp(dir=dest_dir, prefix=f".{remote.filename}.", suffix=".part")
         tmp = Path(tmp_name)
         try:
             with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
                 total = int(response.headers.get("Content-Length") or 0) or None
+                received = 0
                 with tqdm(total=total, unit="B", unit_scale=True, desc=remote.filename, disable=quiet, leave=False) as bar:
                     for chunk in iter(lambda: response.read(1 << 16), b""):
                         out.write(chunk)
+                        received += len(chunk)
                         bar.update(len(chunk))
+                if total is not None and received != total:
+                    raise OSError(f"transfer cut short after {received} of {total} bytes")
             got = file_md5(tmp)
             if got != remote.md5:
                 raise DataError(f"checksum mismatch for {remote.filename} from {url}: md5 {got}, expected {remote.md5}")
@@ -56,7 +60,7 @@ def download(remote: RemoteFile, dest_dir: Path, quiet: bool = False, timeout: f
         except DataError:
             tmp.unlink(missing_ok=True)
             raise
-        except (urllib.error.URLError, OSError, TimeoutError) as e:
+        except (urllib.error.URLError, http.client.HTTPException, OSError) as e:
             tmp.unlink(missing_ok=True)
             errors.append(f"{url}: {e}")
     raise DataError(f"could not download {remote.filename}: " + "; ".join(errors))

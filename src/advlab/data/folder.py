@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -25,12 +26,15 @@ def read_image_folder(root: str | Path) -> dict[str, tuple[np.ndarray, np.ndarra
     """{split: (x (N,C,H,W) uint8, y (N,) int64)}; classes are the subfolders of train/, in order
     (numerically when all names are numbers), and test/ must use the same names."""
     root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"folder not found: {root}")
+    for split in ("train", "test"):
+        if not (root / split).is_dir():
+            raise DataError(f"{root}: missing folder {split}/ (expected {split}/<class>/<image>)")
     classes = None
     out = {}
     for split in ("train", "test"):
         split_dir = root / split
-        if not split_dir.is_dir():
-            raise DataError(f"{root}: missing folder {split}/ (expected {split}/<class>/<image>)")
         names = _class_names(split_dir)
         classes = classes or names
         unknown = sorted(set(names) - set(classes))
@@ -71,7 +75,7 @@ def read_npz(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
             arrays = {k: f[k] for k in ("x_train", "y_train", "x_test", "y_test") if k in f}
     except FileNotFoundError:
         raise DataError(f"file not found: {path}") from None
-    except (ValueError, OSError, EOFError) as e:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
         raise DataError(f"cannot read {path}: corrupt or not an .npz ({e})") from None
     out = {}
     for split in ("train", "test"):

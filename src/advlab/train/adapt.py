@@ -7,7 +7,6 @@ ever used to *report* accuracy, never to choose anything.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 import time
@@ -174,8 +173,8 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         start_epoch = int(state["epoch"])
-        history = run.read_jsonl("metrics.jsonl")[:start_epoch]
-        run.rewrite_jsonl("metrics.jsonl", history)
+        history = list(state["history"])
+        run.rewrite_jsonl("metrics.jsonl", history)  # drops lines of an epoch that never reached its checkpoint
         if not quiet:
             print(f"resuming {run.path} after epoch {start_epoch}")
     run.write_text("config.yaml", to_yaml(cfg))
@@ -245,11 +244,11 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
             "images_per_second": images / seconds,
         }
         history.append(record)
-        run.append_jsonl("metrics.jsonl", record)
-        state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch + 1}
-        save_checkpoint(state, last_ckpt)
+        state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch + 1, "history": history}
         if cfg.select == "source_val" and record["source_val_acc"] >= max(h["source_val_acc"] for h in history):
             save_checkpoint(state, run.file("best.pt"))
+        save_checkpoint(state, last_ckpt)
+        run.append_jsonl("metrics.jsonl", record)
         print(epoch_line(record, cfg.epochs), flush=True)
 
     chosen = history[-1] if cfg.select == "last" else max(history, key=lambda h: h["source_val_acc"])
@@ -285,7 +284,3 @@ def epoch_line(record: dict[str, Any], epochs: int) -> str:
         f"| target {record['target_acc']:.4f}{domain} | lambda {record['lambda']:.3f} lr {record['lr']:.4g} "
         f"| {record['train_seconds']:.1f}s {record['images_per_second']:.0f} img/s"
     )
-
-
-def config_fields() -> list[str]:
-    return [f.name for f in dataclasses.fields(AdaptConfig)]

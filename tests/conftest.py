@@ -1,0 +1,58 @@
+"""Shared fixtures: tiny synthetic domains, so unit and end-to-end tests need no download."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+REAL_DATA = Path(os.environ.get("ADVLAB_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+
+
+def synthetic_digits(n: int, seed: int, colour: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Ten fixed blob patterns (the 'classes') plus noise; `colour` puts them on tinted
+    noisy backgrounds, a small stand-in for MNIST -> MNIST-M."""
+    protos = np.random.default_rng(1234).random((10, 28, 28)) > 0.7
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 10, n)
+    digits = protos[y] * 200.0 + rng.normal(0, 20, (n, 28, 28))
+    if not colour:
+        return np.clip(digits, 0, 255).astype(np.uint8), y
+    background = rng.random((n, 3, 1, 1)) * 120 + rng.normal(0, 15, (n, 3, 28, 28))
+    tint = rng.random((n, 3, 1, 1)) * 0.5 + 0.5
+    x = np.clip(background + digits[:, None] * tint, 0, 255).astype(np.uint8)
+    return x, y
+
+
+def write_domain_npz(path: Path, n_train: int, n_test: int, colour: bool, seed: int) -> Path:
+    x_train, y_train = synthetic_digits(n_train, seed, colour)
+    x_test, y_test = synthetic_digits(n_test, seed + 1, colour)
+    np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_domains(tmp_path_factory) -> tuple[Path, Path]:
+    """(source.npz grey, target.npz colour): 600 training and 200 test images each."""
+    folder = tmp_path_factory.mktemp("domains")
+    return (
+        write_domain_npz(folder / "source.npz", 600, 200, colour=False, seed=0),
+        write_domain_npz(folder / "target.npz", 600, 200, colour=True, seed=10),
+    )
+
+
+@pytest.fixture
+def real_data() -> Path:
+    if not (REAL_DATA / "mnist" / "train-images-idx3-ubyte.gz").is_file() or not (REAL_DATA / "mnist_m" / "mnist_m.tar.gz").is_file():
+        pytest.skip(f"real MNIST / MNIST-M not found under {REAL_DATA} (set ADVLAB_DATA to the shared data folder)")
+    return REAL_DATA
+
+
+@pytest.fixture(autouse=True)
+def _deterministic():
+    torch.manual_seed(0)
+    torch.set_num_threads(1)
+    yield

@@ -1,0 +1,62 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from advlab.data.domains import load_domain
+from advlab.data.folder import read_image_folder, read_npz
+from advlab.errors import DataError
+
+
+def make_folder(root, classes=("0", "1", "2"), per_class=2, mode="L"):
+    rng = np.random.default_rng(0)
+    for split in ("train", "test"):
+        for c in classes:
+            (root / split / c).mkdir(parents=True)
+            for i in range(per_class):
+                shape = (28, 28) if mode == "L" else (28, 28, 3)
+                Image.fromarray(rng.integers(0, 256, shape).astype(np.uint8), mode).save(root / split / c / f"{i}.png")
+    return root
+
+
+def test_image_folder_grey(tmp_path):
+    splits = read_image_folder(make_folder(tmp_path / "d"))
+    x, y = splits["train"]
+    assert x.shape == (6, 1, 28, 28) and sorted(y.tolist()) == [0, 0, 1, 1, 2, 2]
+
+
+def test_image_folder_colour_as_domain(tmp_path):
+    domain = load_domain(str(make_folder(tmp_path / "d", mode="RGB")))
+    assert domain.train.x.shape == (6, 3, 28, 28) and domain.num_classes == 3
+
+
+def test_image_folder_missing_split(tmp_path):
+    (tmp_path / "d" / "train" / "0").mkdir(parents=True)
+    with pytest.raises(DataError, match="missing folder test/"):
+        read_image_folder(tmp_path / "d")
+
+
+def test_npz_layouts(tmp_path):
+    x = np.zeros((4, 28, 28, 3), np.uint8)
+    np.savez(tmp_path / "d.npz", x_train=x, y_train=np.arange(4), x_test=x[:2], y_test=np.arange(2))
+    splits = read_npz(tmp_path / "d.npz")
+    assert splits["train"][0].shape == (4, 3, 28, 28)
+
+
+def test_npz_missing_key_and_bad_dtype(tmp_path):
+    np.savez(tmp_path / "a.npz", x_train=np.zeros((2, 28, 28), np.uint8), y_train=np.zeros(2, int))
+    with pytest.raises(DataError, match="missing x_test"):
+        read_npz(tmp_path / "a.npz")
+    np.savez(tmp_path / "b.npz", x_train=np.zeros((2, 28, 28)), y_train=np.zeros(2, int), x_test=np.zeros((2, 28, 28)), y_test=np.zeros(2, int))
+    with pytest.raises(DataError, match="uint8"):
+        read_npz(tmp_path / "b.npz")
+
+
+def test_corrupt_npz(tmp_path):
+    (tmp_path / "c.npz").write_bytes(b"not a zip at all")
+    with pytest.raises(DataError, match="corrupt"):
+        read_npz(tmp_path / "c.npz")
+
+
+def test_unknown_domain_name():
+    with pytest.raises(DataError, match="unknown data set 'svhn'"):
+        load_domain("svhn")

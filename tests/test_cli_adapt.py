@@ -1,0 +1,197 @@
+"""`advlab adapt` end to end on tiny synthetic domains: run directory, resume, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from advlab.cli import main
+from advlab.train.checkpoint import load_checkpoint
+
+QUICK = ["--epochs", "2", "--batch-size", "32", "--val-size", "50", "--threads", "1", "--quiet"]
+
+
+def adapt(tiny_domains, out: Path, *extra: str) -> int:
+    source, target = tiny_domains
+    return main(["adapt", "--source", str(source), "--target", str(target), "--out", str(out), *QUICK, *extra])
+
+
+def metrics(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+
+
+def without_timing(records: list[dict]) -> list[dict]:
+    return [{k: v for k, v in r.items() if "seconds" not in k and "per_second" not in k} for r in records]
+
+
+@pytest.mark.parametrize("method", ["source_only", "dann", "dann_no_grl", "target_only"])
+def test_every_method_writes_a_complete_run_directory(tiny_domains, tmp_path, method, capsys):
+    out = tmp_path / method
+    assert adapt(tiny_domains, out, "--method", method) == 0
+    assert {"config.yaml", "metrics.jsonl", "summary.json", "last.pt"} <= {p.name for p in out.iterdir()}
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ("method", "source", "target", "seed", "epochs", "source_acc", "target_acc", "domain_acc", "seconds", "train_images_per_second"):
+        assert key in summary
+    assert summary["method"] == method and summary["epochs"] == 2
+    assert (summary["domain_acc"] is None) == (method in ("source_only", "target_only"))
+    assert len(metrics(out)) == 2
+    lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("epoch")]
+    assert len(lines) == 2  # one summary line per epoch
+
+
+def test_learns_on_synthetic_data(tiny_domains, tmp_path):
+    assert adapt(tiny_domains, tmp_path / "r", "--method", "source_only", "--epochs", "6", "--lr", "0.05") == 0
+    assert json.loads((tmp_path / "r" / "summary.json").read_text())["source_acc"] > 0.9
+
+
+def test_same_seed_gives_identical_metrics(tiny_domains, tmp_path):
+    assert adapt(tiny_domains, tmp_path / "a") == 0
+    assert adapt(tiny_domains, tmp_path / "b") == 0
+    assert without_timing(metrics(tmp_path / "a")) == without_timing(metrics(tmp_path / "b"))
+    assert adapt(tiny_domains, tmp_path / "c", "--seed", "1") == 0
+    assert without_timing(metrics(tmp_path / "a")) != without_timing(metrics(tmp_path / "c"))
+
+
+def test_config_file_and_overrides(tiny_domains, tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("method: source_only\nlr: 0.05\nepochs: 3\n")
+    assert adapt(tiny_domains, tmp_path / "r", "--config", str(cfg), "--lr", "0.02") == 0
+    written = (tmp_path / "r" / "config.yaml").read_text()
+    assert "method: source_only" in written and "lr: 0.02" in written and "epochs: 2" in written
+
+
+def test_checkpoint_loads_with_weights_only(tiny_domains, tmp_path):
+    assert adapt(tiny_domains, tmp_path / "r") == 0
+    state = torch.load(tmp_path / "r" / "last.pt", weights_only=True)
+    assert state["epoch"] == 2 and "model" in state and "optimizer" in state
+
+
+def test_select_by_source_validation(tiny_domains, tmp_path):
+    assert adapt(tiny_domains, tmp_path / "r", "--select", "source_val", "--epochs", "3") == 0
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    best = max(metrics(tmp_path / "r"), key=lambda r: r["source_val_acc"])
+    assert summary["selected_epoch"] == best["epoch"] and (tmp_path / "r" / "best.pt").exists()
+
+
+def test_killed_run_resumes_to_identical_metrics(tiny_domains, tmp_path):
+    """A real process is killed with SIGKILL mid-training, then resumed."""
+    source, target = tiny_domains
+    args = ["adapt", "--source", str(source), "--target", str(target), "--epochs", "6", "--batch-size", "16",
+            "--val-size", "50", "--threads", "1", "--quiet"]
+    assert main([*args, "--out", str(tmp_path / "whole")]) == 0
+
+    out = tmp_path / "killed"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "advlab.cli", *args, "--out", str(out)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if (out / "metrics.jsonl").exists() and len(metrics(out)) >= 2:
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = load_checkpoint(out / "last.pt")["epoch"]
+    assert 2 <= done < 6
+    assert main([*args, "--out", str(out), "--resume"]) == 0
+    assert without_timing(metrics(out)) == without_timing(metrics(tmp_path / "whole"))
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "advlab.cli", *args], capture_output=True, text=True, timeout=120)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, fragment: str) -> None:
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert fragment in lines[0]
+
+
+@pytest.mark.parametrize(
+    "extra, fragment",
+    [
+        (["--method", "magic"], "unknown method 'magic'"),
+        (["--lr", "0"], "learning rate must be > 0"),
+        (["--lr", "-1"], "learning rate must be > 0"),
+        (["--epochs", "0"], "epochs must be > 0"),
+        (["--gamma", "-1"], "gamma must be >= 0"),
+        (["--batch-size", "0"], "batch size must be > 0"),
+        (["--epochs", "two"], "invalid int value"),
+        (["--source", "svhn"], "unknown data set 'svhn'"),
+        (["--source", "/nonexistent/folder"], "unknown data set"),
+    ],
+)
+def test_bad_values_are_one_line_errors(tiny_domains, tmp_path, extra, fragment):
+    source, target = tiny_domains
+    result = run_cli("adapt", "--source", str(source), "--target", str(target), "--out", str(tmp_path / "r"), "--quiet", *extra)
+    assert_one_line_error(result, fragment)
+
+
+def test_unknown_config_key(tiny_domains, tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("epochs: 1\nlearning_rate: 0.1\n")
+    assert_one_line_error(run_cli("adapt", "--config", str(cfg)), "unknown config key 'learning_rate'")
+
+
+def test_missing_config_file(tmp_path):
+    assert_one_line_error(run_cli("adapt", "--config", str(tmp_path / "none.yaml")), "config file not found")
+
+
+def test_corrupt_data_file(tiny_domains, tmp_path):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(Path(tiny_domains[0]).read_bytes()[:500])
+    result = run_cli("adapt", "--source", str(bad), "--target", str(tiny_domains[1]), "--out", str(tmp_path / "r"))
+    assert_one_line_error(result, "corrupt")
+
+
+def test_missing_builtin_data_without_network(tmp_path):
+    env_dir = tmp_path / "empty"
+    result = subprocess.run(
+        [sys.executable, "-m", "advlab.cli", "adapt", "--data-dir", str(env_dir), "--out", str(tmp_path / "r"), "--quiet"],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "ADVLAB_MIRROR": "http://127.0.0.1:9"},
+    )
+    assert result.returncode == 2 and "could not download" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_output_folder_that_cannot_be_written(tiny_domains, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    source, target = tiny_domains
+    assert_one_line_error(run_cli("adapt", "--source", str(source), "--target", str(target), "--out", str(blocker / "run")), "cannot write to output folder")
+
+
+def test_existing_run_is_not_overwritten(tiny_domains, tmp_path):
+    assert adapt(tiny_domains, tmp_path / "r") == 0
+    before = (tmp_path / "r" / "metrics.jsonl").read_text()
+    source, target = tiny_domains
+    assert_one_line_error(run_cli("adapt", "--source", str(source), "--target", str(target), "--out", str(tmp_path / "r")), "already holds a run")
+    assert (tmp_path / "r" / "metrics.jsonl").read_text() == before
+
+
+def test_corrupt_checkpoint_on_resume(tiny_domains, tmp_path):
+    assert adapt(tiny_domains, tmp_path / "r") == 0
+    (tmp_path / "r" / "last.pt").write_bytes(b"garbage")
+    source, target = tiny_domains
+    result = run_cli("adapt", "--source", str(source), "--target", str(target), "--out", str(tmp_path / "r"), "--resume", "--epochs", "3", "--val-size", "50")
+    assert_one_line_error(result, "cannot load checkpoint")
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(tiny_domains, tmp_path):
+    assert adapt(tiny_domains, tmp_path / "r", "--epochs", "1") == 0
+    good = (tmp_path / "r" / "last.pt").read_bytes()
+    source, target = tiny_domains
+    result = run_cli("adapt", "--source", str(source), "--target", str(target), "--out", str(tmp_path / "r"), "--resume",
+                     "--epochs", "3", "--lr", "1e30", "--lr-schedule", "constant", "--val-size", "50", "--batch-size", "32", "--quiet")
+    assert_one_line_error(result, "loss became")
+    assert (tmp_path / "r" / "last.pt").read_bytes() == good
+    assert load_checkpoint(tmp_path / "r" / "last.pt")["epoch"] == 1
