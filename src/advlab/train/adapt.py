@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from advlab.config import check, option, to_yaml
+from advlab.data.augment import AUGMENTATIONS, augment
 from advlab.data.domains import Domain, Split, load_domain
 from advlab.data.images import GEOMETRIES
 from advlab.errors import AdvlabError, DivergedError
@@ -39,6 +40,7 @@ class AdaptConfig:
     data_dir: str | None = option(None, "where built-in data sets live (else $ADVLAB_DATA, else ~/.cache/advlab/data)")
     geometry: str = option("crop", "how larger images become 28x28: centre crop or bilinear resize", GEOMETRIES)
     normalization: str = option("per_image", "input normalisation inside the model", NORMALIZATIONS)
+    augment: str = option("none", "augmentation of labelled training images: none, or invert a random half", AUGMENTATIONS)
     epochs: int = option(20, "passes over the source training set")
     batch_size: int = option(128, "images per domain per step")
     optimizer: str = option("sgd", "sgd (momentum) or adam", ("sgd", "adam"))
@@ -63,6 +65,7 @@ class AdaptConfig:
     def validate(self) -> None:
         check(self.method in METHODS, f"unknown method {self.method!r}; choose from {', '.join(METHODS)}")
         check(self.geometry in GEOMETRIES, f"geometry must be one of {', '.join(GEOMETRIES)}")
+        check(self.augment in AUGMENTATIONS, f"augment must be one of {', '.join(AUGMENTATIONS)}")
         check(self.normalization in NORMALIZATIONS, f"normalization must be one of {', '.join(NORMALIZATIONS)}")
         check(self.epochs > 0, f"epochs must be > 0, got {self.epochs}")
         check(self.batch_size > 0, f"batch size must be > 0, got {self.batch_size}")
@@ -207,11 +210,12 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
                 group["lr"] = lr
             si = streams["source"].indices(global_step).to(device) if method.uses_source else None
             ti = streams["target"].indices(global_step).to(device) if method.uses_target else None
+            labelled_target = method.name == "target_only"
             batch = Batch(
-                source_x[si] if si is not None else None,
+                augment(source_x[si], cfg.augment, cfg.seed, global_step) if si is not None else None,
                 source_y[si] if si is not None else None,
-                target_x[ti] if ti is not None else None,
-                target_y[ti] if ti is not None and method.name == "target_only" else None,
+                augment(target_x[ti], cfg.augment, cfg.seed, global_step) if labelled_target else target_x[ti] if ti is not None else None,
+                target_y[ti] if labelled_target else None,
             )
             loss, parts = method.loss(model, batch, lam)
             if not torch.isfinite(loss):
