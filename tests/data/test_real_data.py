@@ -13,3 +13,16 @@ def test_real_mnist_and_mnist_m(real_data, tmp_path_factory, monkeypatch):
     assert mnist_m.train.x.shape == (59001, 3, 28, 28) and mnist_m.test.x.shape == (9001, 3, 28, 28)
     # MNIST-M image k is MNIST digit k on a new background: the labels match exactly
     assert (mnist_m.train.y == mnist.train.y[:59001]).all() and (mnist_m.test.y == mnist.test.y[:9001]).all()
+
+
+@pytest.mark.slow
+def test_adapt_runs_on_a_real_subset(real_data, tmp_path):
+    from advlab.cli import main
+
+    out = tmp_path / "run"
+    assert main(["adapt", "--data-dir", str(real_data), "--train-subset", "3000", "--test-subset", "1000", "--epochs", "2",
+                 "--val-size", "200", "--threads", "1", "--out", str(out), "--quiet"]) == 0
+    import json
+
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["source_acc"] > 0.5  # 2 short epochs already learn MNIST

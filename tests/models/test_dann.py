@@ -1,0 +1,31 @@
+import torch
+
+from advlab.models.dann import DANNNet
+from advlab.nn import InputNorm
+
+
+def test_shapes_follow_ganins_mnist_network():
+    model = DANNNet()
+    x = torch.randint(0, 256, (5, 3, 28, 28), dtype=torch.uint8)
+    assert model.embed(x).shape == (5, 768)
+    assert model(x).shape == (5, 10)
+    assert model.discriminator(model.embed(x)).shape == (5, 1)
+    convs = [m for m in model.features if isinstance(m, torch.nn.Conv2d)]
+    assert [(c.in_channels, c.out_channels, c.kernel_size) for c in convs] == [(3, 32, (5, 5)), (32, 48, (5, 5))]
+    assert [m.out_features for m in model.classifier if isinstance(m, torch.nn.Linear)] == [100, 100, 10]
+    assert [m.out_features for m in model.discriminator if isinstance(m, torch.nn.Linear)] == [100, 1]
+
+
+def test_grey_input_is_replicated_to_three_channels():
+    grey = torch.randint(0, 256, (2, 1, 28, 28), dtype=torch.uint8)
+    model = DANNNet()
+    assert torch.allclose(model(grey), model(grey.expand(-1, 3, -1, -1)), atol=1e-5)
+
+
+def test_input_normalisations():
+    x = torch.randint(0, 256, (4, 3, 28, 28), dtype=torch.uint8)
+    per_image = InputNorm("per_image")(x)
+    assert torch.allclose(per_image.mean(dim=(1, 2, 3)), torch.zeros(4), atol=1e-5)
+    assert torch.allclose(per_image.std(dim=(1, 2, 3)), torch.ones(4), atol=1e-4)
+    fixed = InputNorm("global")(torch.tensor([0, 255], dtype=torch.uint8).view(1, 1, 1, 2))
+    assert fixed[0, :, 0, 0].tolist() == [-1, -1, -1] and fixed[0, :, 0, 1].tolist() == [1, 1, 1]
