@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 
 from advlab.config import add_options, resolve
 from advlab.errors import AdvlabError
@@ -24,6 +26,7 @@ def _add_run_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from advlab.gan.train import GanConfig
     from advlab.train.adapt import AdaptConfig
 
     parser = _Parser(prog="advlab", description="Adversarial learning on images: DANN domain adaptation and conditional GANs.")
@@ -36,7 +39,40 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_options(adapt, AdaptConfig)
     _add_run_flags(adapt)
+
+    gan = sub.add_parser(
+        "gan",
+        help="DCGAN / cDCGAN on MNIST; also 'advlab gan compare RUN_DIR...' and 'advlab gan eval RUN_DIR'",
+        description="Train a (conditional) DCGAN. Writes losses.csv, sample grids, the z x y grid, loss curves, "
+        "checkpoints and summary.json (with the quality metrics) to the run directory. "
+        "See also 'advlab gan compare RUN_DIR...' and 'advlab gan eval RUN_DIR'.",
+    )
+    variant = gan.add_mutually_exclusive_group()
+    variant.add_argument("--conditional", dest="variant", action="store_const", const="conditional", default=argparse.SUPPRESS,
+                         help="cDCGAN: y goes to G (with z) and to D (as channels) (the default)")
+    variant.add_argument("--unconditional", dest="variant", action="store_const", const="unconditional", default=argparse.SUPPRESS, help="DCGAN: no label anywhere")
+    variant.add_argument("--no-label-in-d", dest="variant", action="store_const", const="no_label_in_d", default=argparse.SUPPRESS, help="ablation: G gets y, D sees only the image")
+    add_options(gan, GanConfig, skip=("variant",))
+    _add_run_flags(gan)
+
+    compare = sub.add_parser("gan-compare", help=argparse.SUPPRESS, description="Loss dynamics of several GAN runs on one figure, and their samples side by side.")
+    compare.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR")
+    compare.add_argument("--out", type=Path, default=Path("compare.png"), help="output prefix: writes <out>-losses.png and <out>-samples.png")
+    evaluate = sub.add_parser("gan-eval", help=argparse.SUPPRESS, description="Compute the quality metrics of a GAN run and add them to its summary.json.")
+    evaluate.add_argument("run", type=Path, metavar="RUN_DIR")
+    evaluate.add_argument("--samples", type=int, default=10000, help="generated images (default: 10000)")
+
+    classifier = sub.add_parser("classifier", help="train and cache the LeNet MNIST evaluator used by the GAN metrics")
+    classifier.add_argument("--data-dir", help="where MNIST lives (else $ADVLAB_DATA, else ~/.cache/advlab/data)")
+    classifier.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
+    classifier.add_argument("--force", action="store_true", help="retrain even if a cached evaluator exists")
+    classifier.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser
+
+
+def _metrics_line(m: dict) -> str:
+    parts = [f"{k} {m[k]:.4g}" for k in ("cond_acc", "fid_lenet", "fid_floor", "coverage", "kl_uniform", "inception_score") if m.get(k) is not None]
+    return ", ".join(parts) or "no metrics"
 
 
 def _options(args: argparse.Namespace) -> dict:
@@ -44,8 +80,10 @@ def _options(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:2] in (["gan", "compare"], ["gan", "eval"]):
+        argv = [f"gan-{argv[1]}", *argv[2:]]
+    args = build_parser().parse_args(argv)
     try:
         if args.command == "adapt":
             from advlab.train.adapt import AdaptConfig, run_adapt
@@ -53,6 +91,32 @@ def main(argv: list[str] | None = None) -> int:
             cfg = resolve(AdaptConfig, _options(args), args.config)
             summary = run_adapt(cfg, resume=args.resume, quiet=args.quiet)
             print(f"done: target accuracy {summary['target_acc']:.4f}, source accuracy {summary['source_acc']:.4f} -> {cfg.run_dir()}")
+        elif args.command == "gan":
+            from advlab.gan.train import GanConfig, run_gan
+
+            cfg = resolve(GanConfig, _options(args), args.config)
+            summary = run_gan(cfg, resume=args.resume, quiet=args.quiet)
+            print("done: " + _metrics_line(summary) + f" -> {cfg.run_dir()}")
+        elif args.command == "gan-compare":
+            from advlab.gan.compare import compare_runs
+
+            for path in compare_runs(args.runs, args.out):
+                print(f"wrote {path}")
+        elif args.command == "gan-eval":
+            from advlab.gan.evaluate import evaluate_generator
+            from advlab.gan.train import load_generator
+
+            g, cfg = load_generator(args.run)
+            metrics = evaluate_generator(g, cfg.data_dir, args.samples, cfg.seed)
+            summary_path = args.run / "summary.json"
+            summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+            summary_path.write_text(json.dumps(summary | metrics, indent=2) + "\n")
+            print(_metrics_line(metrics))
+        elif args.command == "classifier":
+            from advlab.gan.evaluator import build_evaluator
+
+            record = build_evaluator(args.data_dir, args.seed, force=args.force, quiet=args.quiet)
+            print(f"evaluator: test accuracy {record['test_acc']:.4f}, sha256 {record['sha256'][:16]}... -> {record['path']}")
         return 0
     except AdvlabError as e:
         print(f"advlab: error: {e}", file=sys.stderr)

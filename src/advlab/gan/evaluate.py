@@ -1,0 +1,61 @@
+"""Quality of a generator, measured with the cached LeNet evaluator (no download)."""
+
+from __future__ import annotations
+
+import torch
+
+from advlab.data.domains import load_domain
+from advlab.gan.evaluator import load_evaluator, to_unit_range
+from advlab.metrics.accuracy import batched
+from advlab.metrics.generative import conditional_accuracy, coverage, frechet_distance_of, inception_score, kl_from_uniform
+from advlab.models.dcgan import Generator
+from advlab.models.lenet import LeNet
+
+
+@torch.no_grad()
+def generate(generator: Generator, n: int, seed: int, batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """n images; for a conditional generator, classes 0..9 in turn (so exactly balanced)."""
+    generator.eval()
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.arange(n) % generator.num_classes if generator.num_classes else None
+    images = []
+    for i in range(0, n, batch_size):
+        z = torch.randn(min(batch_size, n - i), generator.z_dim, generator=g)
+        images.append(generator(z, labels[i : i + len(z)] if labels is not None else None))
+    generator.train()
+    return torch.cat(images), labels
+
+
+def _outputs(evaluator: LeNet, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    features = batched(evaluator.features, images)
+    return features, torch.softmax(evaluator.head(features), dim=1)
+
+
+def real_reference(data_dir: str | None, evaluator: LeNet, n: int = 10000) -> dict:
+    """Features of the MNIST test set, and the floor: FID of n training images against it."""
+    mnist = load_domain("mnist", data_dir, quiet=True)
+    test_features, test_probs = _outputs(evaluator, to_unit_range(mnist.test.x[:n]))
+    train_features, _ = _outputs(evaluator, to_unit_range(mnist.train.x[:n]))
+    return {
+        "test_features": test_features,
+        "fid_floor": frechet_distance_of(train_features, test_features),
+        "inception_score_real": inception_score(test_probs),
+    }
+
+
+def evaluate_generator(generator: Generator, data_dir: str | None = None, n: int = 10000, seed: int = 0, reference: dict | None = None) -> dict:
+    evaluator = load_evaluator(data_dir, quiet=True)
+    reference = reference or real_reference(data_dir, evaluator, n)
+    images, labels = generate(generator, n, seed)
+    features, probs = _outputs(evaluator, images)
+    predicted = probs.argmax(1)
+    return {
+        "cond_acc": conditional_accuracy(predicted, labels) if labels is not None else None,
+        "fid_lenet": frechet_distance_of(features, reference["test_features"]),
+        "fid_floor": reference["fid_floor"],
+        "coverage": coverage(predicted, 10),
+        "kl_uniform": kl_from_uniform(predicted, 10),
+        "inception_score": inception_score(probs),
+        "inception_score_real": reference["inception_score_real"],
+        "eval_samples": n,
+    }

@@ -1,0 +1,97 @@
+"""`advlab classifier`: the seeded LeNet evaluator behind cond_acc, FID, coverage and IS.
+
+It is trained once, saved in the writable cache with its sha256 recorded next to it, and
+reused; a cached file whose hash no longer matches is refused, not trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from advlab.data.domains import Split, cache_root, load_domain
+from advlab.errors import AdvlabError
+from advlab.metrics.accuracy import accuracy, batched
+from advlab.models.lenet import LeNet
+from advlab.train.checkpoint import load_checkpoint, save_checkpoint
+from advlab.train.progress import progress
+from advlab.train.sampling import IndexStream
+
+MIN_TEST_ACCURACY = 0.993
+
+
+def to_unit_range(x: torch.Tensor) -> torch.Tensor:
+    """uint8 images -> floats in [-1, 1], the generator's output range."""
+    return x.float() / 127.5 - 1.0
+
+
+def evaluator_path(seed: int = 0) -> Path:
+    return cache_root() / "evaluator" / f"lenet-mnist-s{seed}.pt"
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _shifted(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Random translations of up to 2 pixels, one per batch (cheap, and enough to reach 99.3%)."""
+    dx, dy = (torch.randint(-2, 3, (2,), generator=generator)).tolist()
+    return torch.roll(x, shifts=(dy, dx), dims=(2, 3))
+
+
+def train_evaluator(train: Split, test: Split, seed: int = 0, epochs: int = 4, batch_size: int = 128, quiet: bool = False) -> tuple[LeNet, float]:
+    torch.manual_seed(seed)
+    model = LeNet()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    stream = IndexStream(len(train), batch_size, seed)
+    steps = len(train) // batch_size
+    generator = torch.Generator().manual_seed(seed)
+    for epoch in range(epochs):
+        for group in optimizer.param_groups:
+            group["lr"] = 1e-3 * (0.3**epoch)
+        bar = progress(steps, f"evaluator epoch {epoch + 1}/{epochs}", quiet)
+        for step in range(steps):
+            idx = stream.indices(epoch * steps + step)
+            loss = F.cross_entropy(model(_shifted(to_unit_range(train.x[idx]), generator)), train.y[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            bar.update(1)
+        bar.close()
+    model.eval()
+    test_acc = accuracy(batched(lambda x: model(to_unit_range(x)), test.x), test.y)
+    return model, test_acc
+
+
+def build_evaluator(data_dir: str | None = None, seed: int = 0, force: bool = False, quiet: bool = False) -> dict:
+    """Train (unless cached) and cache the evaluator; returns its record (path, sha256, accuracy)."""
+    path = evaluator_path(seed)
+    record_path = path.with_suffix(".json")
+    if path.exists() and record_path.exists() and not force:
+        return json.loads(record_path.read_text())
+    mnist = load_domain("mnist", data_dir, quiet=quiet)
+    started = time.perf_counter()
+    model, test_acc = train_evaluator(mnist.train, mnist.test, seed, quiet=quiet)
+    if test_acc < MIN_TEST_ACCURACY:
+        raise AdvlabError(f"evaluator reached only {test_acc:.4f} test accuracy (< {MIN_TEST_ACCURACY}); not cached")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_checkpoint({"model": model.state_dict(), "seed": seed, "test_acc": test_acc}, path)
+    record = {"path": str(path), "sha256": _sha256(path), "test_acc": test_acc, "seed": seed, "seconds": time.perf_counter() - started}
+    record_path.write_text(json.dumps(record, indent=2) + "\n")
+    return record
+
+
+def load_evaluator(data_dir: str | None = None, seed: int = 0, quiet: bool = False) -> LeNet:
+    """The cached evaluator, trained first if there is none; its sha256 is checked."""
+    record = build_evaluator(data_dir, seed, quiet=quiet)
+    path = Path(record["path"])
+    if not path.exists() or _sha256(path) != record["sha256"]:
+        raise AdvlabError(f"cached evaluator {path} does not match its recorded sha256; run 'advlab classifier --force'")
+    model = LeNet()
+    model.load_state_dict(load_checkpoint(path)["model"])
+    return model.eval()

@@ -1,0 +1,232 @@
+"""`advlab gan`: DCGAN, cDCGAN and the "D without y" ablation through one training loop.
+
+The variants differ only in who sees the label: G (conditional, no_label_in_d) and
+D (conditional). Everything else (data, optimisers, losses, logging) is shared.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from advlab.config import check, option, to_yaml
+from advlab.data.domains import load_domain
+from advlab.errors import AdvlabError, DivergedError
+from advlab.gan.evaluate import evaluate_generator
+from advlab.gan.evaluator import to_unit_range
+from advlab.models.dcgan import Discriminator, Generator
+from advlab.train.checkpoint import load_checkpoint, save_checkpoint
+from advlab.train.progress import progress
+from advlab.train.rundir import RunDir
+from advlab.train.sampling import IndexStream
+from advlab.viz.curves import plot_losses
+from advlab.viz.grids import save_grid
+
+VARIANTS = ("conditional", "unconditional", "no_label_in_d")
+COLLAPSE_WINDOW = 200
+COLLAPSE_D_LOSS = 0.01
+FIXED_Z_SEED = 20150101  # the z x y grid's columns: the same z in every run and variant
+
+
+@dataclass
+class GanConfig:
+    variant: str = option("conditional", "conditional (cDCGAN), unconditional (DCGAN) or no_label_in_d (G sees y, D does not)", VARIANTS)
+    dataset: str = option("mnist", "training images: mnist, an image folder or an .npz (as in advlab adapt)")
+    data_dir: str | None = option(None, "where built-in data sets live (else $ADVLAB_DATA, else ~/.cache/advlab/data)")
+    epochs: int = option(5, "passes over the training images")
+    batch_size: int = option(64, "real images per step")
+    z_dim: int = option(100, "size of the noise vector z")
+    width: int = option(32, "channels of the first D layer and the last G layer (doubled in the next)")
+    lr: float = option(2e-4, "Adam learning rate of G and D")
+    beta1: float = option(0.5, "Adam beta1")
+    beta2: float = option(0.999, "Adam beta2")
+    grid_columns: int = option(8, "columns (fixed z vectors) of the z x y grid")
+    eval_samples: int = option(10000, "generated images for the quality metrics (0: skip them)")
+    seed: int = option(0, "seed for initialisation, batch order and noise")
+    threads: int | None = option(None, "CPU threads (default: all cores)")
+    out: str | None = option(None, "run directory (default runs/gan-<variant>-s<seed>)")
+
+    def validate(self) -> None:
+        check(self.variant in VARIANTS, f"unknown variant {self.variant!r}; choose from {', '.join(VARIANTS)}")
+        check(self.epochs > 0, f"epochs must be > 0, got {self.epochs}")
+        check(self.batch_size > 0, f"batch size must be > 0, got {self.batch_size}")
+        check(self.lr > 0 and math.isfinite(self.lr), f"learning rate must be > 0, got {self.lr}")
+        check(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "Adam betas must be in [0, 1)")
+        check(self.z_dim > 0 and self.width > 0, "z dim and width must be > 0")
+        check(self.grid_columns > 0, f"grid columns must be > 0, got {self.grid_columns}")
+        check(self.eval_samples >= 0, f"eval samples must be >= 0, got {self.eval_samples}")
+        check(self.threads is None or self.threads > 0, f"threads must be > 0, got {self.threads}")
+
+    @property
+    def g_sees_label(self) -> bool:
+        return self.variant != "unconditional"
+
+    @property
+    def d_sees_label(self) -> bool:
+        return self.variant == "conditional"
+
+    def run_dir(self) -> Path:
+        return Path(self.out or f"runs/gan-{self.variant}-s{self.seed}")
+
+
+def build_models(cfg: GanConfig, num_classes: int, channels: int) -> tuple[Generator, Discriminator]:
+    torch.manual_seed(cfg.seed)
+    g = Generator(cfg.z_dim, num_classes if cfg.g_sees_label else 0, cfg.width, channels)
+    d = Discriminator(num_classes if cfg.d_sees_label else 0, cfg.width, channels)
+    return g, d
+
+
+def fixed_z(n: int, z_dim: int) -> torch.Tensor:
+    return torch.randn(n, z_dim, generator=torch.Generator().manual_seed(FIXED_Z_SEED))
+
+
+@torch.no_grad()
+def draw_grids(g: Generator, cfg: GanConfig, run: RunDir, name: str, zy: bool) -> None:
+    """A 10 x 10 sample grid from one fixed noise batch (row r shows class r for a conditional
+    G); with `zy`, the z x y grid: each column one fixed z, each row one class."""
+    g.eval()
+    rows = 10
+    z = fixed_z(rows * 10, cfg.z_dim)
+    labels = torch.arange(rows).repeat_interleave(10) if g.num_classes else None
+    save_grid(g(z, labels), 10, run.file(name))
+    if zy and g.num_classes:
+        zs = fixed_z(cfg.grid_columns, cfg.z_dim)
+        torch.save(zs, run.file("zy_grid_z.pt"))
+        z = zs.repeat(g.num_classes, 1)
+        labels = torch.arange(g.num_classes).repeat_interleave(cfg.grid_columns)
+        save_grid(g(z, labels), cfg.grid_columns, run.file("zy_grid.png"))
+    g.train()
+
+
+def _read_losses(path: Path, upto: int) -> list[list[str]]:
+    if not path.exists():
+        return []
+    with open(path) as f:
+        rows = list(csv.reader(f))
+    return [r for r in rows[1:] if int(r[0]) <= upto]
+
+
+LOSS_COLUMNS = ["iteration", "epoch", "loss_d", "loss_g", "d_x", "d_g_z"]
+
+
+def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[str, Any]:
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    run = RunDir(cfg.run_dir())
+    last_ckpt = run.file("last.pt")
+    if not resume and (last_ckpt.exists() or run.file("losses.csv").exists()):
+        raise AdvlabError(f"{run.path} already holds a run; pass --resume to continue it, or choose another --out")
+    domain = load_domain(cfg.dataset, cfg.data_dir, quiet=quiet)
+    train = domain.train
+    if cfg.batch_size > len(train):
+        raise AdvlabError(f"batch size {cfg.batch_size} is larger than the {len(train)} training images")
+    g, d = build_models(cfg, domain.num_classes, train.x.shape[1])
+    opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+    opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+    start_epoch, warnings, seconds = 0, [], 0.0
+    if resume and last_ckpt.exists():
+        state = load_checkpoint(last_ckpt)
+        for module, key in ((g, "g"), (d, "d"), (opt_g, "opt_g"), (opt_d, "opt_d")):
+            module.load_state_dict(state[key])
+        start_epoch, warnings, seconds = int(state["epoch"]), list(state["warnings"]), float(state["seconds"])
+    run.write_text("config.yaml", to_yaml(cfg))
+
+    steps = len(train) // cfg.batch_size
+    stream = IndexStream(len(train), cfg.batch_size, cfg.seed)
+    kept = _read_losses(run.file("losses.csv"), start_epoch * steps)
+    log = open(run.file("losses.csv"), "w", newline="")
+    writer = csv.writer(log)
+    writer.writerows([LOSS_COLUMNS, *kept])
+    recent_d = [float(r[2]) for r in kept[-COLLAPSE_WINDOW:]]
+    ones, zeros = torch.ones(cfg.batch_size), torch.zeros(cfg.batch_size)
+
+    for epoch in range(start_epoch, cfg.epochs):
+        started = time.perf_counter()
+        bar = progress(steps, f"epoch {epoch + 1}/{cfg.epochs}", quiet)
+        sums = torch.zeros(4)
+        for step in range(steps):
+            it = epoch * steps + step
+            idx = stream.indices(it)
+            real, y = to_unit_range(train.x[idx]), train.y[idx]
+            z = torch.randn(cfg.batch_size, cfg.z_dim, generator=torch.Generator().manual_seed(cfg.seed * 1_000_003 + it))
+            fake = g(z, y if cfg.g_sees_label else None)
+            y_d = y if cfg.d_sees_label else None
+
+            d_real, d_fake = d(real, y_d), d(fake.detach(), y_d)
+            loss_d = F.binary_cross_entropy_with_logits(d_real, ones) + F.binary_cross_entropy_with_logits(d_fake, zeros)
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+
+            loss_g = F.binary_cross_entropy_with_logits(d(fake, y_d), ones)  # non-saturating: max log D(G(z))
+            opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            opt_g.step()
+
+            values = torch.stack([loss_d.detach(), loss_g.detach(), torch.sigmoid(d_real).mean().detach(), torch.sigmoid(d_fake).mean().detach()])
+            if not torch.isfinite(values).all():
+                log.close()
+                raise DivergedError(f"a loss became NaN or infinite at iteration {it + 1}; stopped, the last good checkpoint is kept in {run.path}")
+            sums += values
+            row = values.tolist()
+            writer.writerow([it + 1, epoch + 1, *(f"{v:.5f}" for v in row)])
+            recent_d = (recent_d + [row[0]])[-COLLAPSE_WINDOW:]
+            if len(recent_d) == COLLAPSE_WINDOW and max(recent_d) < COLLAPSE_D_LOSS and not any("D loss" in w for w in warnings):
+                warnings.append(f"iteration {it + 1}: D loss stayed below {COLLAPSE_D_LOSS} for {COLLAPSE_WINDOW} iterations (D wins outright; G is likely failing or collapsed)")
+                print(f"warning: {warnings[-1]}", flush=True)
+            bar.update(1)
+            if step % 20 == 0:
+                bar.set_postfix(loss_d=f"{row[0]:.3f}", loss_g=f"{row[1]:.3f}", img_s=f"{(step + 1) * cfg.batch_size / (time.perf_counter() - started):.0f}")
+        bar.close()
+        log.flush()
+        epoch_seconds = time.perf_counter() - started
+        seconds += epoch_seconds
+        draw_grids(g, cfg, run, f"samples_epoch{epoch + 1:03d}.png", zy=False)
+        state = {"g": g.state_dict(), "d": d.state_dict(), "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
+                 "epoch": epoch + 1, "warnings": warnings, "seconds": seconds}
+        save_checkpoint(state, last_ckpt)
+        m = (sums / steps).tolist()
+        print(f"epoch {epoch + 1:>3}/{cfg.epochs} | loss_D {m[0]:.3f} loss_G {m[1]:.3f} | D(x) {m[2]:.3f} D(G(z)) {m[3]:.3f} "
+              f"| {epoch_seconds:.1f}s {steps * cfg.batch_size / epoch_seconds:.0f} img/s", flush=True)
+    log.close()
+
+    draw_grids(g, cfg, run, "samples_final.png", zy=True)
+    plot_losses([run.path], run.file("losses.png"))
+    summary = {
+        "variant": cfg.variant,
+        "dataset": cfg.dataset,
+        "epochs": cfg.epochs,
+        "seed": cfg.seed,
+        "seconds": seconds,
+        "seconds_per_epoch": seconds / cfg.epochs,
+        "images_per_epoch": steps * cfg.batch_size,
+        "warnings": warnings,
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "cpu_count": os.cpu_count(),
+    }
+    if cfg.eval_samples and cfg.dataset == "mnist":
+        summary |= evaluate_generator(g, cfg.data_dir, cfg.eval_samples, cfg.seed)
+    run.write_json("summary.json", summary)
+    return summary
+
+
+def load_generator(run_dir: str | Path) -> tuple[Generator, GanConfig]:
+    """The generator of a finished or stopped run, rebuilt from its config.yaml and last.pt."""
+    from advlab.config import resolve
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.yaml").is_file():
+        raise AdvlabError(f"{run_dir} is not an advlab gan run directory (no config.yaml)")
+    cfg = resolve(GanConfig, {}, run_dir / "config.yaml")
+    g = Generator(cfg.z_dim, 10 if cfg.g_sees_label else 0, cfg.width)
+    g.load_state_dict(load_checkpoint(run_dir / "last.pt")["g"])
+    return g, cfg

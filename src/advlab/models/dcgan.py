@@ -1,0 +1,72 @@
+"""DCGAN generator and discriminator for 28 x 28 images, optionally conditioned on a class.
+
+Conditioning follows Mirza & Osindero on the DCGAN architecture: G takes [z ; one_hot(y)];
+D takes the image with one_hot(y) expanded over height and width as extra input channels.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def init_dcgan_weights(module: nn.Module) -> None:
+    """N(0, 0.02) for convolutions and linear layers, N(1, 0.02) for batch-norm scales (DCGAN)."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d | nn.BatchNorm1d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+class Generator(nn.Module):
+    """[z ; y] -> 7x7 maps -> 14x14 -> 28x28 image in [-1, 1]."""
+
+    def __init__(self, z_dim: int = 100, num_classes: int = 10, width: int = 64, channels: int = 1):
+        super().__init__()
+        self.z_dim, self.num_classes, self.width = z_dim, num_classes, width
+        self.project = nn.Sequential(  # [z ; y] -> 2w x 7 x 7
+            nn.Linear(z_dim + num_classes, 2 * width * 7 * 7, bias=False),
+            nn.BatchNorm1d(2 * width * 7 * 7),
+            nn.ReLU(inplace=True),
+        )
+        self.upsample = nn.Sequential(
+            nn.ConvTranspose2d(2 * width, width, 4, stride=2, padding=1, bias=False),  # 14 x 14
+            nn.BatchNorm2d(width),
+            nn.ReLU(inplace=True),
+            nn.ConvTranspose2d(width, channels, 4, stride=2, padding=1),  # 28 x 28
+            nn.Tanh(),
+        )
+        self.apply(init_dcgan_weights)
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if self.num_classes:
+            z = torch.cat([z, F.one_hot(y, self.num_classes).to(z.dtype)], dim=1)
+        return self.upsample(self.project(z).view(len(z), 2 * self.width, 7, 7))
+
+
+class Discriminator(nn.Module):
+    """image (+ y as channels) -> 14x14 -> 7x7 -> one logit (real = 1)."""
+
+    def __init__(self, num_classes: int = 10, width: int = 64, channels: int = 1):
+        super().__init__()
+        self.num_classes = num_classes
+        self.net = nn.Sequential(
+            nn.Conv2d(channels + num_classes, width, 4, stride=2, padding=1),  # 14 x 14, no batch norm
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(width, 2 * width, 4, stride=2, padding=1, bias=False),  # 7 x 7
+            nn.BatchNorm2d(2 * width),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Flatten(),
+            nn.Linear(2 * width * 7 * 7, 1),
+        )
+        self.apply(init_dcgan_weights)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if self.num_classes:
+            maps = F.one_hot(y, self.num_classes).to(x.dtype)[:, :, None, None].expand(-1, -1, *x.shape[-2:])
+            x = torch.cat([x, maps], dim=1)
+        return self.net(x).squeeze(1)

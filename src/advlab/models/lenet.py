@@ -1,0 +1,31 @@
+"""A LeNet-style MNIST classifier: the evaluator behind the GAN quality metrics."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class LeNet(nn.Module):
+    """Input: images in [-1, 1], (N, 1, 28, 28). `features` gives the 128-d penultimate layer."""
+
+    def __init__(self, num_classes: int = 10):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(1, 32, 5),  # 24 x 24
+            nn.MaxPool2d(2),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(32, 64, 5),  # 8 x 8
+            nn.MaxPool2d(2),
+            nn.ReLU(inplace=True),
+            nn.Flatten(),
+            nn.Linear(64 * 4 * 4, 128),
+            nn.ReLU(inplace=True),
+        )
+        self.head = nn.Linear(128, num_classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x))

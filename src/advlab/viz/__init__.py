@@ -1,0 +1,1 @@
+"""Figures: image grids (Pillow) and curves (matplotlib, Agg backend)."""
