@@ -13,9 +13,11 @@ class LeNet(nn.Module):
         super().__init__()
         self.body = nn.Sequential(
             nn.Conv2d(1, 32, 5),  # 24 x 24
+            nn.BatchNorm2d(32),
             nn.MaxPool2d(2),
             nn.ReLU(inplace=True),
             nn.Conv2d(32, 64, 5),  # 8 x 8
+            nn.BatchNorm2d(64),
             nn.MaxPool2d(2),
             nn.ReLU(inplace=True),
             nn.Flatten(),
