@@ -16,7 +16,7 @@ from advlab.cli import main
 
 def gan(tiny_domains, out: Path, *extra: str) -> int:
     return main(["gan", "--dataset", str(tiny_domains[0]), "--out", str(out), "--epochs", "2", "--batch-size", "50",
-                 "--width", "8", "--eval-samples", "0", "--threads", "1", "--quiet", *extra])
+                 "--g-width", "8", "--d-width", "4", "--eval-samples", "0", "--threads", "1", "--quiet", *extra])
 
 
 def rows(out: Path) -> list[dict]:

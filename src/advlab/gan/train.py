@@ -44,7 +44,8 @@ class GanConfig:
     epochs: int = option(5, "passes over the training images")
     batch_size: int = option(64, "real images per step")
     z_dim: int = option(100, "size of the noise vector z")
-    width: int = option(32, "channels of the first D layer and the last G layer (doubled in the next)")
+    g_width: int = option(32, "G's channels at 14x14 (2x that at 7x7)")
+    d_width: int = option(8, "D's channels at 14x14 (2x that at 7x7); a narrow D keeps the game balanced")
     lr: float = option(2e-4, "Adam learning rate of G and D")
     beta1: float = option(0.5, "Adam beta1")
     beta2: float = option(0.999, "Adam beta2")
@@ -60,7 +61,7 @@ class GanConfig:
         check(self.batch_size > 0, f"batch size must be > 0, got {self.batch_size}")
         check(self.lr > 0 and math.isfinite(self.lr), f"learning rate must be > 0, got {self.lr}")
         check(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "Adam betas must be in [0, 1)")
-        check(self.z_dim > 0 and self.width > 0, "z dim and width must be > 0")
+        check(self.z_dim > 0 and self.g_width > 0 and self.d_width > 0, "z dim and widths must be > 0")
         check(self.grid_columns > 0, f"grid columns must be > 0, got {self.grid_columns}")
         check(self.eval_samples >= 0, f"eval samples must be >= 0, got {self.eval_samples}")
         check(self.threads is None or self.threads > 0, f"threads must be > 0, got {self.threads}")
@@ -79,8 +80,8 @@ class GanConfig:
 
 def build_models(cfg: GanConfig, num_classes: int, channels: int) -> tuple[Generator, Discriminator]:
     torch.manual_seed(cfg.seed)
-    g = Generator(cfg.z_dim, num_classes if cfg.g_sees_label else 0, cfg.width, channels)
-    d = Discriminator(num_classes if cfg.d_sees_label else 0, cfg.width, channels)
+    g = Generator(cfg.z_dim, num_classes if cfg.g_sees_label else 0, cfg.g_width, channels)
+    d = Discriminator(num_classes if cfg.d_sees_label else 0, cfg.d_width, channels)
     return g, d
 
 
@@ -227,6 +228,6 @@ def load_generator(run_dir: str | Path) -> tuple[Generator, GanConfig]:
     if not (run_dir / "config.yaml").is_file():
         raise AdvlabError(f"{run_dir} is not an advlab gan run directory (no config.yaml)")
     cfg = resolve(GanConfig, {}, run_dir / "config.yaml")
-    g = Generator(cfg.z_dim, 10 if cfg.g_sees_label else 0, cfg.width)
+    g = Generator(cfg.z_dim, 10 if cfg.g_sees_label else 0, cfg.g_width)
     g.load_state_dict(load_checkpoint(run_dir / "last.pt")["g"])
     return g, cfg
