@@ -26,6 +26,7 @@ def generate(generator: Generator, n: int, seed: int, batch_size: int = 1000) ->
     return torch.cat(images), labels
 
 
+@torch.no_grad()
 def _outputs(evaluator: LeNet, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     features = batched(evaluator.features, images)
     return features, torch.softmax(evaluator.head(features), dim=1)
