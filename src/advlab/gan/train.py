@@ -45,7 +45,7 @@ class GanConfig:
     batch_size: int = option(64, "real images per step")
     z_dim: int = option(100, "size of the noise vector z")
     g_width: int = option(32, "G's channels at 14x14 (2x that at 7x7)")
-    d_width: int = option(8, "D's channels at 14x14 (2x that at 7x7); a narrow D keeps the game balanced")
+    d_width: int = option(16, "D's channels at 14x14 (2x that at 7x7); narrower than G keeps the game balanced")
     lr: float = option(2e-4, "Adam learning rate of G and D")
     beta1: float = option(0.5, "Adam beta1")
     beta2: float = option(0.999, "Adam beta2")
