@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import statistics
 import subprocess
 import sys
 import time
@@ -29,6 +27,8 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+
+from common import machine, mean_std, write_report
 
 from advlab.data.domains import load_domain
 from advlab.methods import METHODS, Batch
@@ -53,10 +53,6 @@ def run_one(method: str, seed: int, epochs: int | None, out_root: Path) -> dict:
     log = open(out_root / f"{method}-s{seed}.log", "w")
     subprocess.run(cmd, check=True, stdout=log, stderr=subprocess.STDOUT)
     return json.loads(summary.read_text())
-
-
-def mean_std(values: list[float]) -> dict:
-    return {"mean": statistics.mean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0, "values": values}
 
 
 class PerSampleDataset(torch.utils.data.Dataset):
@@ -182,16 +178,13 @@ def main() -> None:
         "command": "python benchmarks/adapt_mnist_mnistm.py " + " ".join(sys.argv[1:]),
         "config": {k: v for k, v in vars(defaults).items() if k not in ("out", "seed")} | ({"epochs": args.epochs} if args.epochs else {}),
         "reported_epoch": "final",
-        "machine": {"cpu_count": os.cpu_count(), "processor": platform.processor() or platform.machine(), "torch": torch.__version__, "python": platform.python_version()},
+        "machine": machine(),
         "accuracy_runs": f"{len(jobs)} runs, {args.jobs} at a time, 1 thread each",
         "results": results,
         "throughput": throughput,
         "wall_seconds": time.time() - started,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
-    args.out.with_suffix(".md").write_text(markdown(report))
-    print(markdown(report))
+    write_report(report, args.out, markdown)
 
 
 def markdown(r: dict) -> str:

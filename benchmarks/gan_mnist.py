@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import statistics
 import subprocess
 import sys
 import time
@@ -23,7 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
-import torch
+
+from common import machine, mean_std, write_report
 
 from advlab.gan.evaluator import build_evaluator
 from advlab.gan.train import VARIANTS, GanConfig
@@ -57,12 +56,6 @@ def epoch_timing(root: Path, threads: int) -> dict:
     return {"threads": threads, "seconds_per_epoch": summary["seconds_per_epoch"], "images_per_epoch": summary["images_per_epoch"]}
 
 
-def mean_std(values: list) -> dict | None:
-    if any(v is None for v in values):
-        return None
-    return {"mean": statistics.mean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0, "values": values}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -91,15 +84,12 @@ def main() -> None:
         "config": {k: v for k, v in vars(defaults).items() if k not in ("out", "seed", "variant")},
         "runs": f"{len(jobs)} runs, {args.jobs} at a time, {threads} thread(s) each",
         "evaluator": evaluator,
-        "machine": {"cpu_count": os.cpu_count(), "processor": platform.processor() or platform.machine(), "torch": torch.__version__, "python": platform.python_version()},
+        "machine": machine(),
         "results": results,
         "epoch_timing": timing,
         "wall_seconds": time.time() - started,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
-    args.out.with_suffix(".md").write_text(markdown(report))
-    print(markdown(report))
+    write_report(report, args.out, markdown)
 
 
 def markdown(r: dict) -> str:
