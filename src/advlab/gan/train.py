@@ -112,7 +112,8 @@ def _read_losses(path: Path, upto: int) -> list[list[str]]:
         return []
     with open(path) as f:
         rows = list(csv.reader(f))
-    return [r for r in rows[1:] if int(r[0]) <= upto]
+    # a run killed mid-write can leave a cut-off last line: only whole rows up to the checkpoint stay
+    return [r for r in rows[1:] if len(r) == len(LOSS_COLUMNS) and r[0].isdigit() and int(r[0]) <= upto]
 
 
 LOSS_COLUMNS = ["iteration", "epoch", "loss_d", "loss_g", "d_x", "d_g_z"]

@@ -33,15 +33,6 @@ class RunDir:
     def write_json(self, name: str, data: Any) -> None:
         self.write_text(name, json.dumps(data, indent=2) + "\n")
 
-    def read_json(self, name: str) -> Any:
-        return json.loads(self.file(name).read_text())
-
-    def read_jsonl(self, name: str) -> list[dict[str, Any]]:
-        path = self.file(name)
-        if not path.is_file():
-            return []
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
     def append_jsonl(self, name: str, record: dict[str, Any]) -> None:
         with open(self.file(name), "a") as f:
             f.write(json.dumps(record) + "\n")
