@@ -16,3 +16,12 @@ def test_batches_depend_only_on_seed_and_step():
     for step in (0, 40, 3, 13):  # any order, as after a resume
         assert torch.equal(a.indices(step), b.indices(step))
     assert not torch.equal(IndexStream(100, 8, seed=2).indices(0), a.indices(0))
+
+
+def test_batch_larger_than_data_is_a_clear_error():
+    import pytest
+
+    from advlab.errors import AdvlabError
+
+    with pytest.raises(AdvlabError, match="batch size 8 is larger than the 5 images"):
+        IndexStream(5, 8, seed=0)

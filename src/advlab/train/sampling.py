@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import torch
 
+from advlab.errors import AdvlabError
+
 
 class IndexStream:
     """Endless shuffled passes over n items in batches of `batch_size` (each pass drops its remainder)."""
 
     def __init__(self, n: int, batch_size: int, seed: int):
         if batch_size > n:
-            raise ValueError(f"batch size {batch_size} is larger than the {n} items to draw from")
+            raise AdvlabError(f"batch size {batch_size} is larger than the {n} images to draw from")
         self.n, self.batch_size, self.seed = n, batch_size, seed
         self.steps_per_pass = n // batch_size
         self._pass, self._perm = -1, None
