@@ -15,6 +15,7 @@ import torch
 
 from advlab.cli import main
 from advlab.train.checkpoint import load_checkpoint
+from tests_helpers import assert_one_line_error, run_cli
 
 QUICK = ["--epochs", "2", "--batch-size", "32", "--val-size", "50", "--threads", "1", "--quiet"]
 
@@ -104,17 +105,6 @@ def test_killed_run_resumes_to_identical_metrics(tiny_domains, tmp_path):
     assert 2 <= done < 6
     assert main([*args, "--out", str(out), "--resume"]) == 0
     assert without_timing(metrics(out)) == without_timing(metrics(tmp_path / "whole"))
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "advlab.cli", *args], capture_output=True, text=True, timeout=120)
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess, fragment: str) -> None:
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
-    assert fragment in lines[0]
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,8 @@
 """Helpers importable from test modules (conftest fixtures cover the rest)."""
 
+import subprocess
+import sys
+
 import torch
 
 from advlab.data.domains import Split
@@ -9,3 +12,15 @@ from conftest import synthetic_digits
 def synthetic_split(n: int, seed: int) -> Split:
     x, y = synthetic_digits(n, seed, colour=False)
     return Split(torch.from_numpy(x[:, None]), torch.from_numpy(y))
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    """`advlab ARGS...` in a real process, as a user runs it."""
+    return subprocess.run([sys.executable, "-m", "advlab.cli", *args], capture_output=True, text=True, timeout=120)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, fragment: str) -> None:
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert fragment in lines[0]

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from advlab.cli import main
+from tests_helpers import assert_one_line_error, run_cli
 
 
 def gan(tiny_domains, out: Path, *extra: str) -> int:
@@ -61,10 +60,6 @@ def test_compare_draws_both_figures(tiny_domains, tmp_path):
     assert (tmp_path / "cmp-losses.png").is_file() and (tmp_path / "cmp-samples.png").is_file()
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "advlab.cli", *args], capture_output=True, text=True, timeout=120)
-
-
 @pytest.mark.parametrize("extra, fragment", [
     (["--epochs", "0"], "epochs must be > 0"),
     (["--lr", "-0.1"], "learning rate must be > 0"),
@@ -74,8 +69,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 ])
 def test_bad_input_is_a_one_line_error(tiny_domains, tmp_path, extra, fragment):
     args = ["gan", "--dataset", str(tiny_domains[0]), "--out", str(tmp_path / "r"), "--quiet", *extra]
-    result = run_cli(*args)
-    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1 and fragment in result.stderr, result.stderr
+    assert_one_line_error(run_cli(*args), fragment)
 
 
 def test_compare_rejects_non_run(tmp_path):
