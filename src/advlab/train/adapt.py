@@ -282,9 +282,10 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
 
 def epoch_line(record: dict[str, Any], epochs: int) -> str:
     losses = " ".join(f"{k[5:]} {v:.3f}" for k, v in record.items() if k.startswith("loss_"))
-    domain = f" | domain {record['domain_acc']:.3f}" if record["domain_acc"] is not None else ""
+    adversarial = record["domain_acc"] is not None
+    domain = f" | domain {record['domain_acc']:.3f} | lambda {record['lambda']:.3f}" if adversarial else ""
     return (
         f"epoch {record['epoch']:>3}/{epochs} | loss {losses} | source {record['source_acc']:.4f} "
-        f"| target {record['target_acc']:.4f}{domain} | lambda {record['lambda']:.3f} lr {record['lr']:.4g} "
+        f"| target {record['target_acc']:.4f}{domain} | lr {record['lr']:.4g} "
         f"| {record['train_seconds']:.1f}s {record['images_per_second']:.0f} img/s"
     )
