@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import torch
 
+from advlab.train.sampling import step_generator
+
 AUGMENTATIONS = ("none", "invert")
 
 
@@ -18,7 +20,6 @@ def augment(images: torch.Tensor, kind: str, seed: int, step: int) -> torch.Tens
     if kind == "none":
         return images
     if kind == "invert":
-        generator = torch.Generator().manual_seed(seed * 1_000_003 + step)
-        flip = (torch.rand(len(images), generator=generator) < 0.5).to(images.device).view(-1, 1, 1, 1)
+        flip = (torch.rand(len(images), generator=step_generator(seed, step)) < 0.5).to(images.device).view(-1, 1, 1, 1)
         return torch.where(flip, 255 - images, images)
     raise ValueError(f"unknown augmentation {kind!r}")

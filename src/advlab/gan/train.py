@@ -26,7 +26,7 @@ from advlab.models.dcgan import Discriminator, Generator
 from advlab.train.checkpoint import load_checkpoint, save_checkpoint
 from advlab.train.progress import progress
 from advlab.train.rundir import RunDir
-from advlab.train.sampling import IndexStream
+from advlab.train.sampling import IndexStream, step_generator
 from advlab.viz.curves import plot_losses
 from advlab.viz.grids import save_grid
 
@@ -158,7 +158,7 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
             it = epoch * steps + step
             idx = stream.indices(it)
             real, y = to_unit_range(train.x[idx]), train.y[idx]
-            z = torch.randn(cfg.batch_size, cfg.z_dim, generator=torch.Generator().manual_seed(cfg.seed * 1_000_003 + it))
+            z = torch.randn(cfg.batch_size, cfg.z_dim, generator=step_generator(cfg.seed, it))
             fake = g(z, y if cfg.g_sees_label else None)
             y_d = y if cfg.d_sees_label else None
 

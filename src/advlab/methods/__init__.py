@@ -34,6 +34,10 @@ class Supervised:
     uses_target: bool
     trains_domain_classifier: bool = False
 
+    @property
+    def uses_target_labels(self) -> bool:
+        return self.domain == "target"
+
     def loss(self, model: DANNNet, batch: Batch, lam: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         x, y = (batch.xs, batch.ys) if self.domain == "source" else (batch.xt, batch.yt)
         cls = F.cross_entropy(model(x), y)
@@ -54,6 +58,7 @@ class DomainAdversarial:
     uses_source: bool = True
     uses_target: bool = True
     trains_domain_classifier: bool = True
+    uses_target_labels: bool = False
 
     def loss(self, model: DANNNet, batch: Batch, lam: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         n = len(batch.xs)

@@ -210,13 +210,12 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
                 group["lr"] = lr
             si = streams["source"].indices(global_step).to(device) if method.uses_source else None
             ti = streams["target"].indices(global_step).to(device) if method.uses_target else None
-            labelled_target = method.name == "target_only"
-            batch = Batch(
-                augment(source_x[si], cfg.augment, cfg.seed, global_step) if si is not None else None,
-                source_y[si] if si is not None else None,
-                augment(target_x[ti], cfg.augment, cfg.seed, global_step) if labelled_target else target_x[ti] if ti is not None else None,
-                target_y[ti] if labelled_target else None,
-            )
+            # only labelled images are augmented; target labels reach only a method that trains on them
+            xs = augment(source_x[si], cfg.augment, cfg.seed, global_step) if si is not None else None
+            xt = target_x[ti] if ti is not None else None
+            if method.uses_target_labels:
+                xt = augment(xt, cfg.augment, cfg.seed, global_step)
+            batch = Batch(xs, source_y[si] if si is not None else None, xt, target_y[ti] if method.uses_target_labels else None)
             loss, parts = method.loss(model, batch, lam)
             if not torch.isfinite(loss):
                 bar.close()

@@ -11,6 +11,11 @@ import torch
 from advlab.errors import AdvlabError
 
 
+def step_generator(seed: int, step: int) -> torch.Generator:
+    """A generator seeded by (seed, step): randomness that a resumed run redraws identically."""
+    return torch.Generator().manual_seed(seed * 1_000_003 + step)
+
+
 class IndexStream:
     """Endless shuffled passes over n items in batches of `batch_size` (each pass drops its remainder)."""
 
@@ -24,6 +29,5 @@ class IndexStream:
     def indices(self, step: int) -> torch.Tensor:
         k, j = divmod(step, self.steps_per_pass)
         if k != self._pass:
-            generator = torch.Generator().manual_seed(self.seed * 1_000_003 + k)
-            self._pass, self._perm = k, torch.randperm(self.n, generator=generator)
+            self._pass, self._perm = k, torch.randperm(self.n, generator=step_generator(self.seed, k))
         return self._perm[j * self.batch_size : (j + 1) * self.batch_size]
