@@ -185,3 +185,24 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tiny_domains, tmp_path):
     assert_one_line_error(result, "loss became")
     assert (tmp_path / "r" / "last.pt").read_bytes() == good
     assert load_checkpoint(tmp_path / "r" / "last.pt")["epoch"] == 1
+
+
+def test_pseudo_label_starts_from_a_run_and_reports_each_round(tiny_domains, tmp_path):
+    assert adapt(tiny_domains, tmp_path / "base", "--method", "source_only", "--epochs", "4", "--lr", "0.05") == 0
+    out = tmp_path / "pl"
+    assert adapt(tiny_domains, out, "--method", "pseudo_label", "--init", str(tmp_path / "base"), "--rounds", "2",
+                 "--pl-threshold", "0.5", "--epochs", "2") == 0
+    rounds = json.loads((out / "summary.json").read_text())["pseudo_label_rounds"]
+    assert [r["pl_round"] for r in rounds] == [1, 2]
+    assert 0 < rounds[0]["pl_selected_share"] <= rounds[1]["pl_selected_share"] <= 1
+    assert all(0 <= r["pl_label_acc"] <= 1 for r in rounds)
+    # resuming a finished run changes nothing, and the selection is in the checkpoint
+    assert "pseudo_labels" in load_checkpoint(out / "last.pt")
+
+
+def test_pseudo_label_errors_are_one_line(tiny_domains, tmp_path):
+    source, target = tiny_domains
+    base = ["adapt", "--source", str(source), "--target", str(target), "--val-size", "50", "--quiet", "--method", "pseudo_label"]
+    assert_one_line_error(run_cli(*base, "--out", str(tmp_path / "a")), "--init")
+    assert_one_line_error(run_cli(*base, "--init", str(tmp_path / "nowhere"), "--out", str(tmp_path / "b")), "not an advlab adapt run")
+    assert_one_line_error(run_cli(*base, "--init", str(tmp_path), "--epochs", "3", "--rounds", "2"), "must divide")

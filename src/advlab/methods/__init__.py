@@ -21,6 +21,7 @@ class Batch:
     ys: torch.Tensor | None  # source labels
     xt: torch.Tensor | None  # target images, uint8
     yt: torch.Tensor | None  # target labels: only `target_only` may read them
+    pt: torch.Tensor | None = None  # pseudo-labels of the target images (`pseudo_label`)
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class Supervised:
     uses_source: bool
     uses_target: bool
     trains_domain_classifier: bool = False
+    uses_pseudo_labels: bool = False
 
     @property
     def uses_target_labels(self) -> bool:
@@ -59,6 +61,7 @@ class DomainAdversarial:
     uses_target: bool = True
     trains_domain_classifier: bool = True
     uses_target_labels: bool = False
+    uses_pseudo_labels: bool = False
 
     def loss(self, model: DANNNet, batch: Batch, lam: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         n = len(batch.xs)
@@ -71,9 +74,33 @@ class DomainAdversarial:
         return cls + dom, {"cls": cls, "dom": dom}
 
 
+@dataclass(frozen=True)
+class SelfTraining:
+    """Cross-entropy on source labels plus on the pseudo-labels of the selected target images.
+
+    The loop chooses the target images and their pseudo-labels from the model's own
+    confident predictions (advlab.train.pseudo_labels); no target label is read.
+    """
+
+    name: str
+    uses_source: bool = True
+    uses_target: bool = True
+    trains_domain_classifier: bool = False
+    uses_target_labels: bool = False
+    uses_pseudo_labels: bool = True
+
+    def loss(self, model: DANNNet, batch: Batch, lam: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        n = len(batch.xs)
+        logits = model.classifier(model.features(torch.cat([model.input(batch.xs), model.input(batch.xt)])))
+        cls = F.cross_entropy(logits[:n], batch.ys)
+        pseudo = F.cross_entropy(logits[n:], batch.pt)
+        return cls + pseudo, {"cls": cls, "pseudo": pseudo}
+
+
 METHODS = {
     "source_only": Supervised("source_only", "source", uses_source=True, uses_target=False),
     "target_only": Supervised("target_only", "target", uses_source=False, uses_target=True),
     "dann": DomainAdversarial("dann", feature_grad_sign=-1.0),
     "dann_no_grl": DomainAdversarial("dann_no_grl", feature_grad_sign=+1.0),
+    "pseudo_label": SelfTraining("pseudo_label"),
 }

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from advlab.config import check, option, to_yaml
+from advlab.config import check, option, resolve, to_yaml
 from advlab.data.augment import AUGMENTATIONS, augment
 from advlab.data.domains import Domain, Split, load_domain
 from advlab.data.images import GEOMETRIES
@@ -27,6 +27,7 @@ from advlab.models.dann import DANNNet
 from advlab.nn.input import NORMALIZATIONS
 from advlab.train.checkpoint import load_checkpoint, save_checkpoint
 from advlab.train.progress import progress
+from advlab.train.pseudo_labels import Selection, pseudo_label, round_share
 from advlab.train.rundir import RunDir
 from advlab.train.sampling import IndexStream
 from advlab.train.schedules import LAMBDA_SCHEDULES, LR_SCHEDULES, learning_rate, reversal_factor
@@ -53,6 +54,9 @@ class AdaptConfig:
     lambda_schedule: str = option("ramp", "ramp: lambda_max (2/(1+exp(-gamma p)) - 1); constant: lambda_max", LAMBDA_SCHEDULES)
     gamma: float = option(10.0, "gamma of the lambda ramp")
     lambda_max: float = option(1.0, "scale of the reversal factor lambda")
+    init: str | None = option(None, "start from the weights of this finished advlab adapt run (its selected checkpoint)")
+    rounds: int = option(3, "pseudo_label: relabelling rounds, spread evenly over the epochs")
+    pl_threshold: float = option(0.9, "pseudo_label: least confidence for a target image to be pseudo-labelled")
     val_size: int = option(1000, "source training images held out as a validation split (never target)")
     select: str = option("last", "reported checkpoint: the last epoch, or the best source-validation accuracy", ("last", "source_val"))
     train_subset: int | None = option(None, "use only the first N training images of each domain (quick runs)")
@@ -78,6 +82,10 @@ class AdaptConfig:
         check(self.gamma >= 0 and math.isfinite(self.gamma), f"gamma must be >= 0, got {self.gamma}")
         check(self.lambda_max >= 0 and math.isfinite(self.lambda_max), f"lambda max must be >= 0, got {self.lambda_max}")
         check(self.lr_alpha >= 0 and self.lr_beta >= 0, "lr alpha and beta must be >= 0")
+        check(self.rounds > 0, f"rounds must be > 0, got {self.rounds}")
+        check(self.method != "pseudo_label" or self.epochs % self.rounds == 0, f"rounds ({self.rounds}) must divide epochs ({self.epochs})")
+        check(0 <= self.pl_threshold < 1, f"pl threshold must be in [0, 1), got {self.pl_threshold}")
+        check(self.method != "pseudo_label" or self.init is not None, "method pseudo_label starts from a trained model: pass --init RUN_DIR")
         check(self.val_size >= 0, f"val size must be >= 0, got {self.val_size}")
         check(self.select in ("last", "source_val"), f"select must be last or source_val, got {self.select!r}")
         check(self.select == "last" or self.val_size > 0, "select source_val needs val_size > 0")
@@ -154,6 +162,20 @@ def resolve_device(name: str) -> torch.device:
     return torch.device("cuda" if name == "cuda" or (name == "auto" and torch.cuda.is_available()) else "cpu")
 
 
+def load_initial_weights(cfg: AdaptConfig, model: DANNNet) -> None:
+    """The weights `--init` names: the checkpoint that run itself reported (last or best)."""
+    run_dir = Path(cfg.init)
+    if not (run_dir / "config.yaml").is_file():
+        raise AdvlabError(f"--init {run_dir} is not an advlab adapt run directory (no config.yaml)")
+    init_cfg = resolve(AdaptConfig, {}, run_dir / "config.yaml")
+    if init_cfg.normalization != cfg.normalization:
+        raise AdvlabError(f"--init {run_dir} was trained with {init_cfg.normalization} normalisation, this run uses {cfg.normalization}")
+    state = load_checkpoint(run_dir / ("best.pt" if init_cfg.select == "source_val" else "last.pt"))
+    if init_cfg.select == "last" and int(state["epoch"]) != init_cfg.epochs:
+        raise AdvlabError(f"--init {run_dir} stopped after epoch {state['epoch']} of {init_cfg.epochs}; finish it with --resume first")
+    model.load_state_dict(state["model"])
+
+
 def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> dict[str, Any]:
     """Train, evaluate each epoch, checkpoint, and return the summary (also in summary.json)."""
     if cfg.threads:
@@ -167,16 +189,22 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
 
     data = prepare_data(cfg, quiet)
     torch.manual_seed(cfg.seed)
-    model = DANNNet(data.num_classes, cfg.normalization).to(device)
+    model = DANNNet(data.num_classes, cfg.normalization)
+    if cfg.init:
+        load_initial_weights(cfg, model)
+    model.to(device)
     optimizer = make_optimizer(cfg, model)
     history: list[dict[str, Any]] = []
     start_epoch = 0
+    selection: Selection | None = None
     if resume and last_ckpt.exists():
         state = load_checkpoint(last_ckpt)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         start_epoch = int(state["epoch"])
         history = list(state["history"])
+        if "pseudo_labels" in state:
+            selection = Selection(state["pseudo_labels"]["indices"], state["pseudo_labels"]["labels"])
         run.rewrite_jsonl("metrics.jsonl", history)  # drops lines of an epoch that never reached its checkpoint
         if not quiet:
             print(f"resuming {run.path} after epoch {start_epoch}")
@@ -193,10 +221,19 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
     source_x, source_y = data.source_train.x.to(device), data.source_train.y.to(device)
     target_x, target_y = data.target_train.x.to(device), data.target_train.y.to(device)
     total_steps = cfg.epochs * steps
+    epochs_per_round = cfg.epochs // cfg.rounds
     train_seconds = sum(h["train_seconds"] for h in history)
     images_seen = sum(h["train_images"] for h in history)
 
     for epoch in range(start_epoch, cfg.epochs):
+        if method.uses_pseudo_labels and (epoch % epochs_per_round == 0 or selection is None):
+            share = round_share(epoch // epochs_per_round, cfg.rounds)
+            selection = pseudo_label(model, data.target_train.x, cfg.pl_threshold, share, device)
+            if len(selection) < cfg.batch_size:
+                raise AdvlabError(f"only {len(selection)} target images reach confidence {cfg.pl_threshold}; lower --pl-threshold")
+        if selection is not None:
+            streams["target"] = IndexStream(len(selection), cfg.batch_size, cfg.seed * 2 + 2)
+            pseudo_x, pseudo_y = target_x[selection.indices.to(device)], selection.labels.to(device)
         sums: dict[str, float] = {}
         images = 0
         started = time.perf_counter()
@@ -212,10 +249,12 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
             ti = streams["target"].indices(global_step).to(device) if method.uses_target else None
             # only labelled images are augmented; target labels reach only a method that trains on them
             xs = augment(source_x[si], cfg.augment, cfg.seed, global_step) if si is not None else None
-            xt = target_x[ti] if ti is not None else None
+            xt = target_x[ti] if ti is not None and selection is None else None
             if method.uses_target_labels:
                 xt = augment(xt, cfg.augment, cfg.seed, global_step)
             batch = Batch(xs, source_y[si] if si is not None else None, xt, target_y[ti] if method.uses_target_labels else None)
+            if selection is not None:  # the selected target images, with the labels the model gave them
+                batch.xt, batch.pt = pseudo_x[ti], pseudo_y[ti]
             loss, parts = method.loss(model, batch, lam)
             if not torch.isfinite(loss):
                 bar.close()
@@ -246,8 +285,12 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
             "train_images": images,
             "images_per_second": images / seconds,
         }
+        if selection is not None:
+            record |= selection_record(selection, data.target_train.y, epoch // epochs_per_round + 1)
         history.append(record)
         state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch + 1, "history": history}
+        if selection is not None:
+            state["pseudo_labels"] = {"indices": selection.indices, "labels": selection.labels}
         if cfg.select == "source_val" and record["source_val_acc"] >= max(h["source_val_acc"] for h in history):
             save_checkpoint(state, run.file("best.pt"))
         save_checkpoint(state, last_ckpt)
@@ -268,6 +311,11 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
         "domain_acc": chosen["domain_acc"],
         "source_val_acc": chosen.get("source_val_acc"),
         "target_per_class": chosen["target_per_class"],
+        "init": cfg.init,
+        "pseudo_label_rounds": [
+            {k: h[k] for k in ("pl_round", "pl_selected_share", "pl_label_acc", "source_acc", "target_acc")}
+            for h in history if "pl_round" in h and h["epoch"] % epochs_per_round == 0
+        ] or None,
         "seconds": train_seconds,
         "train_images_per_second": images_seen / train_seconds if train_seconds else None,
         "device": str(device),
@@ -279,10 +327,23 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
     return summary
 
 
+def selection_record(selection: Selection, target_labels: torch.Tensor, round_number: int) -> dict[str, Any]:
+    """What a round selected. The held-back target labels score the pseudo-labels for the
+    report only; nothing is chosen by them."""
+    return {
+        "pl_round": round_number,
+        "pl_selected": len(selection),
+        "pl_selected_share": len(selection) / len(target_labels),
+        "pl_label_acc": (selection.labels == target_labels[selection.indices]).float().mean().item() if len(selection) else None,
+    }
+
+
 def epoch_line(record: dict[str, Any], epochs: int) -> str:
     losses = " ".join(f"{k[5:]} {v:.3f}" for k, v in record.items() if k.startswith("loss_"))
     adversarial = record["domain_acc"] is not None
     domain = f" | domain {record['domain_acc']:.3f} | lambda {record['lambda']:.3f}" if adversarial else ""
+    if "pl_round" in record:
+        domain = f" | round {record['pl_round']}: {record['pl_selected_share']:.0%} pseudo-labelled, {record['pl_label_acc']:.3f} correct"
     return (
         f"epoch {record['epoch']:>3}/{epochs} | loss {losses} | source {record['source_acc']:.4f} "
         f"| target {record['target_acc']:.4f}{domain} | lr {record['lr']:.4g} "
