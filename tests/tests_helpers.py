@@ -14,9 +14,9 @@ def synthetic_split(n: int, seed: int) -> Split:
     return Split(torch.from_numpy(x[:, None]), torch.from_numpy(y))
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
+def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     """`advlab ARGS...` in a real process, as a user runs it."""
-    return subprocess.run([sys.executable, "-m", "advlab.cli", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "advlab.cli", *args], capture_output=True, text=True, timeout=timeout)
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess, fragment: str) -> None:

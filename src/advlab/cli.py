@@ -26,7 +26,7 @@ def _add_run_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from advlab.gan.train import GanConfig
+    from advlab.gan.config import GanConfig
     from advlab.train.adapt import AdaptConfig
 
     parser = _Parser(prog="advlab", description="Adversarial learning on images: DANN domain adaptation and conditional GANs.")
@@ -67,6 +67,16 @@ def build_parser() -> argparse.ArgumentParser:
     classifier.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
     classifier.add_argument("--force", action="store_true", help="retrain even if a cached evaluator exists")
     classifier.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    study = sub.add_parser("reproduce", help="run the whole DANN + GAN study and write DIR/report.html and report.md",
+                           description="Run every experiment of the study (skipping finished runs, resuming unfinished ones), "
+                                       "then write DIR/report.html (self-contained), DIR/report.md and DIR/figures/.")
+    study.add_argument("--profile", choices=("quick", "full", "smoke"), default="quick",
+                       help="quick: minutes, subsets (default); full: the practicals' settings, 3 seeds; smoke: for tests")
+    study.add_argument("--out", type=Path, default=Path("study"), help="study directory (default: study)")
+    study.add_argument("--jobs", type=int, default=1, help="runs in parallel processes, sharing the cores (default: 1)")
+    study.add_argument("--data-dir", help="where built-in data sets live (else $ADVLAB_DATA, else ~/.cache/advlab/data)")
+    study.add_argument("--quiet", action="store_true", help="no line per finished run")
     return parser
 
 
@@ -92,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
             summary = run_adapt(cfg, resume=args.resume, quiet=args.quiet)
             print(f"done: target accuracy {summary['target_acc']:.4f}, source accuracy {summary['source_acc']:.4f} -> {cfg.run_dir()}")
         elif args.command == "gan":
-            from advlab.gan.train import GanConfig, run_gan
+            from advlab.gan.config import GanConfig
+            from advlab.gan.train import run_gan
 
             cfg = resolve(GanConfig, _options(args), args.config)
             summary = run_gan(cfg, resume=args.resume, quiet=args.quiet)
@@ -117,6 +128,11 @@ def main(argv: list[str] | None = None) -> int:
 
             record = build_evaluator(args.data_dir, args.seed, force=args.force, quiet=args.quiet)
             print(f"evaluator: test accuracy {record['test_acc']:.4f}, sha256 {record['sha256'][:16]}... -> {record['path']}")
+        elif args.command == "reproduce":
+            from advlab.report.reproduce import reproduce
+
+            md, page = reproduce(args.profile, args.out, args.jobs, args.data_dir, args.quiet)
+            print(f"wrote {page} and {md}")
         return 0
     except AdvlabError as e:
         print(f"advlab: error: {e}", file=sys.stderr)

@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import copy
 import csv
-import math
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from advlab.config import check, option, to_yaml
+from advlab.config import to_yaml
 from advlab.data.domains import load_domain
+from advlab.gan.config import GanConfig
 from advlab.errors import AdvlabError, DivergedError
 from advlab.gan.evaluate import evaluate_generator
 from advlab.gan.evaluator import to_unit_range
@@ -31,54 +30,9 @@ from advlab.train.sampling import IndexStream, step_generator
 from advlab.viz.curves import plot_losses
 from advlab.viz.grids import save_grid
 
-VARIANTS = ("conditional", "unconditional", "no_label_in_d")
 COLLAPSE_WINDOW = 200
 COLLAPSE_D_LOSS = 0.01
 FIXED_Z_SEED = 20150101  # the z x y grid's columns: the same z in every run and variant
-
-
-@dataclass
-class GanConfig:
-    variant: str = option("conditional", "conditional (cDCGAN), unconditional (DCGAN) or no_label_in_d (G sees y, D does not)", VARIANTS)
-    dataset: str = option("mnist", "training images: mnist, an image folder or an .npz (as in advlab adapt)")
-    data_dir: str | None = option(None, "where built-in data sets live (else $ADVLAB_DATA, else ~/.cache/advlab/data)")
-    epochs: int = option(5, "passes over the training images")
-    batch_size: int = option(64, "real images per step")
-    z_dim: int = option(100, "size of the noise vector z")
-    g_width: int = option(32, "G's channels at 14x14 (2x that at 7x7)")
-    d_width: int = option(16, "D's channels at 14x14 (2x that at 7x7); narrower than G keeps the game balanced")
-    lr: float = option(2e-4, "Adam learning rate of G and D")
-    ema: float = option(0.999, "decay of the moving average of G's weights that draws the samples and metrics (0: G itself)")
-    beta1: float = option(0.5, "Adam beta1")
-    beta2: float = option(0.999, "Adam beta2")
-    grid_columns: int = option(8, "columns (fixed z vectors) of the z x y grid")
-    eval_samples: int = option(10000, "generated images for the quality metrics (0: skip them)")
-    seed: int = option(0, "seed for initialisation, batch order and noise")
-    threads: int | None = option(None, "CPU threads (default: all cores)")
-    out: str | None = option(None, "run directory (default runs/gan-<variant>-s<seed>)")
-
-    def validate(self) -> None:
-        check(self.variant in VARIANTS, f"unknown variant {self.variant!r}; choose from {', '.join(VARIANTS)}")
-        check(self.epochs > 0, f"epochs must be > 0, got {self.epochs}")
-        check(self.batch_size > 0, f"batch size must be > 0, got {self.batch_size}")
-        check(self.lr > 0 and math.isfinite(self.lr), f"learning rate must be > 0, got {self.lr}")
-        check(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "Adam betas must be in [0, 1)")
-        check(self.z_dim > 0 and self.g_width > 0 and self.d_width > 0, "z dim and widths must be > 0")
-        check(self.grid_columns > 0, f"grid columns must be > 0, got {self.grid_columns}")
-        check(0 <= self.ema < 1, f"ema decay must be in [0, 1), got {self.ema}")
-        check(self.eval_samples >= 0, f"eval samples must be >= 0, got {self.eval_samples}")
-        check(self.threads is None or self.threads > 0, f"threads must be > 0, got {self.threads}")
-
-    @property
-    def g_sees_label(self) -> bool:
-        return self.variant != "unconditional"
-
-    @property
-    def d_sees_label(self) -> bool:
-        return self.variant == "conditional"
-
-    def run_dir(self) -> Path:
-        return Path(self.out or f"runs/gan-{self.variant}-s{self.seed}")
 
 
 def build_models(cfg: GanConfig, num_classes: int, channels: int) -> tuple[Generator, Discriminator]:
@@ -149,7 +103,7 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
     if not resume and (last_ckpt.exists() or run.file("losses.csv").exists()):
         raise AdvlabError(f"{run.path} already holds a run; pass --resume to continue it, or choose another --out")
     domain = load_domain(cfg.dataset, cfg.data_dir, quiet=quiet)
-    train = domain.train
+    train = domain.train.subset(cfg.train_subset)
     if cfg.batch_size > len(train):
         raise AdvlabError(f"batch size {cfg.batch_size} is larger than the {len(train)} training images")
     g, d = build_models(cfg, domain.num_classes, train.x.shape[1])

@@ -1,0 +1,1 @@
+"""`advlab reproduce`: the whole DANN and cGAN study from one command, and its report."""

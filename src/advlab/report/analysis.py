@@ -1,0 +1,61 @@
+"""Numbers the run directories do not already hold: features of trained models, their
+proxy A-distance and t-SNE, and the reading of each run's results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from advlab.config import resolve
+from advlab.data.domains import load_domain
+from advlab.metrics.accuracy import batched
+from advlab.metrics.domain_distance import proxy_a_distance
+from advlab.models.dann import DANNNet
+from advlab.train.adapt import AdaptConfig
+from advlab.train.checkpoint import load_checkpoint
+
+
+def summary(run_dir: Path) -> dict | None:
+    path = run_dir / "summary.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def history(run_dir: Path) -> list[dict]:
+    path = run_dir / "metrics.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def load_adapt_model(run_dir: Path) -> tuple[DANNNet, AdaptConfig]:
+    cfg = resolve(AdaptConfig, {}, run_dir / "config.yaml")
+    model = DANNNet(10, cfg.normalization)
+    model.load_state_dict(load_checkpoint(run_dir / ("best.pt" if cfg.select == "source_val" else "last.pt"))["model"])
+    return model.eval(), cfg
+
+
+class TestImages:
+    """The first n source and target test images, loaded once for every model."""
+
+    def __init__(self, cfg: AdaptConfig, n: int):
+        source = load_domain(cfg.source, cfg.data_dir, cfg.geometry, quiet=True).test
+        target = load_domain(cfg.target, cfg.data_dir, cfg.geometry, quiet=True).test
+        self.source, self.target = source.subset(n), target.subset(n)
+
+    @torch.no_grad()
+    def features(self, model: DANNNet) -> tuple[torch.Tensor, torch.Tensor]:
+        return batched(model.embed, self.source.x), batched(model.embed, self.target.x)
+
+    @property
+    def is_target(self) -> np.ndarray:
+        return np.r_[np.zeros(len(self.source)), np.ones(len(self.target))]
+
+    @property
+    def labels(self) -> np.ndarray:
+        return torch.cat([self.source.y, self.target.y]).numpy()
+
+
+def domain_distances(run_dirs: list[Path], images: TestImages) -> list[float]:
+    """PAD of each run's feature extractor on the same test images."""
+    return [proxy_a_distance(*images.features(load_adapt_model(r)[0]), seed=0) for r in run_dirs]

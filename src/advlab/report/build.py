@@ -1,0 +1,341 @@
+"""Turn a finished study directory into report.md, report.html, figures/ and results.json.
+
+Every table is computed from the run directories, and every answer sentence from those
+numbers: if a result flips, so does its sentence.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import torch
+
+from advlab.gan.compare import compare_runs
+from advlab.gan.config import VARIANTS
+from advlab.metrics.spread import fmt, mean_std
+from advlab.report.analysis import TestImages, domain_distances, history, load_adapt_model, summary
+from advlab.report.document import Document
+from advlab.report.provenance import code_revision, machine, now, software
+from advlab.report.study import PSEUDO_LABEL_INITS, SWEEP_CONSTANT_LAMBDAS, SWEEP_RAMP_GAMMAS, Profile, pseudo_label_name
+from advlab.train.schedules import learning_rate, reversal_factor
+from advlab.viz.adaptation import plot_lambda_sweep, plot_pseudo_label_rounds, plot_training_curves
+from advlab.viz.embeddings import plot_embeddings, tsne_2d
+
+PUBLISHED = {  # MNIST -> MNIST-M target accuracy: Ganin & Lempitsky ICML 2015 / JMLR 2016, and arXiv v1
+    "source_only": (0.5225, 0.5749),
+    "dann": (0.7666, 0.8149),
+    "target_only": (0.9596, None),
+}
+UNSTABLE_SOURCE_DROP = 0.05  # final source accuracy this far below the run's best epoch: training went backwards
+UNSTABLE_SOURCE_LOSS = 0.10  # ... or this far below the lambda = 0 run's: the reversal destroyed the label task
+
+
+class Study:
+    """Read access to DIR/runs, with spread over seeds."""
+
+    def __init__(self, root: Path, profile: Profile):
+        self.root, self.profile = root, profile
+
+    def dir(self, name: str) -> Path:
+        return self.root / "runs" / name
+
+    def summaries(self, names: list[str]) -> list[dict]:
+        return [s for s in (summary(self.dir(n)) for n in names) if s is not None]
+
+    def stat(self, names: list[str], key: str) -> dict | None:
+        return mean_std([s.get(key) for s in self.summaries(names)])
+
+    def seeds(self, prefix: str) -> list[str]:
+        return [f"{prefix}-s{s}" for s in self.profile.seeds]
+
+
+def mean(stat: dict | None) -> float | None:
+    return stat["mean"] if stat else None
+
+
+def relation(a: float, b: float, above: str = "above", below: str = "below") -> str:
+    """Words for a vs b that flip with the numbers (equal at the printed precision is 'level with')."""
+    return "level with" if round(a, 4) == round(b, 4) else above if a > b else below
+
+
+def points(a: float, b: float) -> str:
+    return f"{100 * (a - b):+.1f} points"
+
+
+def build_report(root: Path, profile: Profile, command: str, seconds: float, failures: list[str], skipped: int = 0) -> tuple[Path, Path]:
+    study = Study(root, profile)
+    figures = root / "figures"
+    figures.mkdir(parents=True, exist_ok=True)
+    doc = Document("advlab study: DANN on MNIST → MNIST-M and conditional GANs on MNIST", figures)
+    results: dict = {"profile": profile.__dict__, "command": command, "date": now(), "machine": machine(),
+                     "software": software(), "revision": code_revision(), "seconds": seconds, "runs_skipped": skipped, "failed_runs": failures}
+    _provenance(doc, results, profile)
+    _adaptation_table(doc, study, results)
+    images = _embeddings(doc, study, results, figures)
+    _training_curves(doc, study, results, figures)
+    _no_reversal(doc, study, results, images)
+    _source_cost(doc, study, results)
+    _lambda_sweep(doc, study, results, figures)
+    _pseudo_labels(doc, study, results, figures)
+    _gans(doc, study, results, figures)
+    (root / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    return doc.write(root)
+
+
+def _provenance(doc: Document, results: dict, p: Profile) -> None:
+    m, sw = results["machine"], results["software"]
+    doc.paragraph(f"Profile **{p.name}**: {p.about}. Made {results['date']} by `{results['command']}` in {results['seconds'] / 60:.1f} minutes "
+                  f"of wall time{_skipped(results['runs_skipped'])}, advlab {sw['advlab']} (revision {results['revision'] or 'unknown'}).")
+    doc.paragraph(f"Machine: {m['cpu_count']} CPU cores ({m['processor']}), GPU: {m['gpu'] or 'none'}; Python {m['python']}, "
+                  f"torch {sw['torch']}, numpy {sw['numpy']}, scikit-learn {sw['scikit-learn']}, matplotlib {sw['matplotlib']}.")
+    subsets = f"first {p.train_subset} training and {p.test_subset} test images per domain" if p.train_subset else "all training and test images"
+    doc.paragraph(f"Adaptation runs: {subsets}; seeds {list(p.seeds)}; {p.epochs} epochs (longer schedule {p.long_epochs}); "
+                  f"every accuracy is the final epoch's (no checkpoint is picked with target labels), mean ± std over seeds. "
+                  f"GANs: {p.gan_epochs} epoch(s), seeds {list(p.gan_seeds)}. Each run's command and log are in runs/ and logs/.")
+    if results["failed_runs"]:
+        doc.paragraph("Runs that stopped with an error (shown as such below): " + "; ".join(f"`{f}`" for f in results["failed_runs"]) + ".")
+
+
+def _skipped(n: int) -> str:
+    return f" ({n} runs finished by an earlier invocation were reused, their time not counted)" if n else ""
+
+
+def _adaptation_table(doc: Document, study: Study, results: dict) -> None:
+    doc.heading("1. Source only, DANN, and training on the target")
+    rows, table = [], {}
+    for method in ("source_only", "dann", "target_only"):
+        names = study.seeds(method)
+        table[method] = {k: study.stat(names, k) for k in ("source_acc", "target_acc")}
+        icml, arxiv = PUBLISHED[method]
+        rows.append([f"`{method}`", fmt(table[method]["source_acc"]), fmt(table[method]["target_acc"]), f"{icml:.4f}",
+                     f"{arxiv:.4f}" if arxiv else "–", str(len(study.summaries(names)))])
+    doc.table(["method", "source acc", "target acc", "published (ICML/JMLR)", "published (arXiv v1)", "seeds"], rows)
+    results["adaptation"] = table
+    so, da, to = (mean(table[m]["target_acc"]) for m in ("source_only", "dann", "target_only"))
+    if so is None or da is None:
+        doc.answer("The comparison is missing runs; see the failed runs above.")
+        return
+    verdict = f"DANN reaches {da:.4f} target accuracy against {so:.4f} for source only ({points(da, so)})"
+    if to is not None and to > so:
+        verdict += f", closing {100 * (da - so) / (to - so):.0f}% of the gap to training on labelled target images ({to:.4f})"
+    verdict += f"; the published DANN value is {PUBLISHED['dann'][0]:.4f} ({relation(da, PUBLISHED['dann'][0])} it here)."
+    doc.answer(verdict)
+    doc.paragraph("Both runs use advlab's input pipeline (centre crop, per-image normalisation, random inversion of the "
+                  "labelled source images); it uses no target data and is why source only is far above the published 0.52–0.57.")
+
+
+def _embeddings(doc: Document, study: Study, results: dict, figures: Path) -> TestImages | None:
+    doc.heading("2. Feature spaces: t-SNE and proxy A-distance")
+    first = study.dir(f"source_only-s{study.profile.seeds[0]}")
+    if summary(first) is None or summary(study.dir(f"dann-s{study.profile.seeds[0]}")) is None:
+        doc.paragraph("Missing the source-only or DANN run; no embeddings.")
+        return None
+    images = TestImages(load_adapt_model(first)[1], study.profile.embed_samples)
+    pad = {m: mean_std(domain_distances([study.dir(n) for n in study.seeds(m) if summary(study.dir(n))], images))
+           for m in ("source_only", "dann", "dann_no_grl")}
+    results["proxy_a_distance"] = pad
+    panels = {}
+    for method in ("source_only", "dann"):
+        model, _ = load_adapt_model(study.dir(f"{method}-s{study.profile.seeds[0]}"))
+        panels[method] = tsne_2d(torch.cat(images.features(model)).numpy(), seed=0)
+    notes = {m: f"PAD {fmt(pad[m], 3)}" for m in panels}
+    path = plot_embeddings(panels, images.is_target, images.labels, figures / "tsne.png", notes)
+    n = len(images.source)
+    doc.figure(path, f"t-SNE of G_f's features for {n} source and {n} target test images, seed {study.profile.seeds[0]}: "
+                     "coloured by domain (top) and by class (bottom).")
+    doc.table(["model", "proxy A-distance (test features)", "seeds"],
+              [[f"`{m}`", fmt(pad[m], 3), str(len(pad[m]["values"]) if pad[m] else 0)] for m in pad])
+    so, da = pad["source_only"], pad["dann"]
+    if so and da:
+        clearly = da["mean"] + da["std"] < so["mean"] - so["std"]
+        doc.answer(f"The proxy A-distance of DANN's features is {fmt(da, 3)} against {fmt(so, 3)} for source only: "
+                   + ("clearly lower (the spreads do not overlap), so reversal made the domains harder to tell apart."
+                      if clearly else "not clearly lower (the spreads overlap or the order is reversed)."))
+    return images
+
+
+def _training_curves(doc: Document, study: Study, results: dict, figures: Path) -> None:
+    doc.heading("3. DANN over training (longer schedule)")
+    names = [n for n in study.seeds("dann-long") if summary(study.dir(n))]
+    if not names:
+        doc.paragraph("No finished run of the longer schedule.")
+        return
+    _, cfg = load_adapt_model(study.dir(names[0]))
+    path = plot_training_curves(
+        [history(study.dir(n)) for n in names],
+        lambda p: reversal_factor(cfg.lambda_schedule, p, cfg.gamma, cfg.lambda_max),
+        lambda p: learning_rate(cfg.lr_schedule, p, cfg.lr, cfg.lr_alpha, cfg.lr_beta),
+        figures / "dann-curves.png", f"dann, {cfg.epochs} epochs, {len(names)} seed(s)")
+    doc.figure(path, "Source and target accuracy per epoch (faint: each seed; bold: mean), with λ(p) and the learning rate beneath.")
+    final = study.stat(names, "target_acc")
+    results["dann_long"] = {"epochs": cfg.epochs, "target_acc": final, "source_acc": study.stat(names, "source_acc")}
+    doc.answer(f"After {cfg.epochs} epochs DANN's final target accuracy is {fmt(final)} over {len(names)} seed(s), "
+               f"{relation(final['mean'], PUBLISHED['dann'][1])} the first paper version's {PUBLISHED['dann'][1]:.4f}.")
+
+
+def _no_reversal(doc: Document, study: Study, results: dict, images: TestImages | None) -> None:
+    doc.heading("Q1. What if the gradient is not reversed?")
+    pad = results.get("proxy_a_distance", {})
+    rows, q1 = [], {}
+    for method in ("source_only", "dann", "dann_no_grl"):
+        names = study.seeds(method)
+        q1[method] = {"target_acc": study.stat(names, "target_acc"), "domain_acc": study.stat(names, "domain_acc"), "pad": pad.get(method)}
+        rows.append([f"`{method}`", fmt(q1[method]["target_acc"]), fmt(q1[method]["domain_acc"]), fmt(q1[method]["pad"], 3)])
+    doc.table(["method", "target acc", "domain-classifier acc (test)", "proxy A-distance"], rows)
+    results["q1_no_reversal"] = q1
+    t = {m: mean(q1[m]["target_acc"]) for m in q1}
+    d = {m: mean(q1[m]["domain_acc"]) for m in q1}
+    if None in (t["dann"], t["dann_no_grl"], t["source_only"]):
+        doc.answer("Runs are missing; no answer.")
+        return
+    words = (f"Without reversal the target accuracy is {t['dann_no_grl']:.4f}, against {t['dann']:.4f} with it and "
+             f"{t['source_only']:.4f} for source only: {relation(t['dann_no_grl'], t['dann'], 'better than', 'worse than')} DANN"
+             f" and {relation(t['dann_no_grl'], t['source_only'])} source only.")
+    if d["dann"] is not None and d["dann_no_grl"] is not None:
+        words += (f" The domain classifier tells the domains apart with {d['dann_no_grl']:.3f} accuracy when G_f helps it, "
+                  f"{d['dann']:.3f} when G_f fights it")
+        if mean(q1["dann_no_grl"]["pad"]) is not None and mean(q1["dann"]["pad"]) is not None:
+            words += f" (PAD {mean(q1['dann_no_grl']['pad']):.2f} vs {mean(q1['dann']['pad']):.2f})"
+        words += "."
+    doc.answer(words)
+
+
+def _source_cost(doc: Document, study: Study, results: dict) -> None:
+    doc.heading("Q2. Does adaptation cost source accuracy?")
+    so, da = study.stat(study.seeds("source_only"), "source_acc"), study.stat(study.seeds("dann"), "source_acc")
+    if not so or not da:
+        doc.answer("Runs are missing; no answer.")
+        return
+    drop, spread = so["mean"] - da["mean"], max(so["std"], da["std"])
+    results["q2_source_cost"] = {"drop": drop, "spread": spread, "source_only": so, "dann": da}
+    doc.table(["", "source acc"], [["`source_only`", fmt(so)], ["`dann`", fmt(da)], ["drop", f"{drop:+.4f}"], ["larger std over seeds", f"{spread:.4f}"]])
+    if len(so["values"]) < 2:
+        doc.answer(f"DANN changes source accuracy by {-drop:+.4f} ({so['mean']:.4f} → {da['mean']:.4f}); with one seed there is no spread to weigh it against.")
+    else:
+        doc.answer(f"DANN costs {drop:.4f} of source accuracy ({so['mean']:.4f} → {da['mean']:.4f}); the seeds' spread is {spread:.4f}, "
+                   f"so the drop {'exceeds' if abs(drop) > spread else 'does not exceed'} the seed-to-seed variation"
+                   f"{' (it is a gain, not a cost)' if drop < 0 else ''}.")
+
+
+def _lambda_sweep(doc: Document, study: Study, results: dict, figures: Path) -> None:
+    doc.heading("Q3. The reversal factor λ")
+    settings = [(f"sweep-lambda{lam:g}", "constant", lam, None) for lam in SWEEP_CONSTANT_LAMBDAS]
+    settings += [(f"sweep-gamma{g:g}", "ramp", None, g) for g in SWEEP_RAMP_GAMMAS]
+    pts, rows = [], []
+    reference = summary(study.dir("sweep-lambda0"))
+    for name, schedule, lam, gamma in settings:
+        s, h, failed = summary(study.dir(name)), history(study.dir(name)), study.dir(name) / "failed.txt"
+        if s is None and not failed.exists():
+            continue
+        if s is not None:
+            fell_back = s["source_acc"] < max(r["source_acc"] for r in h) - UNSTABLE_SOURCE_DROP
+            lost = reference is not None and s["source_acc"] < reference["source_acc"] - UNSTABLE_SOURCE_LOSS
+            unstable = fell_back or lost
+            status = "unstable: source accuracy fell back" if fell_back else "unstable: lost the label task" if lost else "stable"
+            target, domain, source = s["target_acc"], s["domain_acc"], s["source_acc"]
+        else:
+            unstable, status = True, "diverged: " + failed.read_text().strip()
+            target, domain, source = (h[-1]["target_acc"], h[-1]["domain_acc"], h[-1]["source_acc"]) if h else (0.0, 0.5, 0.0)
+        pts.append({"name": name, "schedule": schedule, "lambda": lam, "gamma": gamma, "target_acc": target,
+                    "domain_acc": domain, "source_acc": source, "unstable": unstable, "status": status})
+        label = f"constant λ = {lam:g}" if schedule == "constant" else f"ramp, γ = {gamma:g}"
+        rows.append([label, f"{target:.4f}", f"{domain:.3f}" if domain is not None else "–", f"{source:.4f}", status])
+    results["q3_lambda_sweep"] = pts
+    if not pts:
+        doc.paragraph("No sweep run finished.")
+        return
+    doc.table(["setting", "target acc", "domain acc", "source acc", "training"], rows)
+    path = plot_lambda_sweep(pts, figures / "lambda-sweep.png")
+    doc.figure(path, f"Final-epoch accuracy against a constant λ ({study.profile.sweep_epochs} epochs, seed 0); dashed lines: the ramp schedules; circles: unstable.")
+    constant = [p for p in pts if p["schedule"] == "constant" and not p["unstable"]]
+    ramp = [p for p in pts if p["schedule"] == "ramp"]
+    unstable = [p for p in pts if p["unstable"]]
+    words = ""
+    if constant:
+        best = max(constant, key=lambda p: p["target_acc"])
+        zero = next((p for p in constant if p["lambda"] == 0), None)
+        words += f"Among stable constant settings, λ = {best['lambda']:g} gives the highest target accuracy ({best['target_acc']:.4f})"
+        words += f", against {zero['target_acc']:.4f} at λ = 0 (no adaptation)." if zero else "."
+    words += (" Training becomes unstable at " + ", ".join(p["name"].removeprefix("sweep-") for p in unstable) + ".") if unstable else " No setting was unstable."
+    if ramp and constant:
+        r = max(ramp, key=lambda p: p["target_acc"])
+        words += f" The best ramp (γ = {r['gamma']:g}) reaches {r['target_acc']:.4f}."
+    doc.answer(words.strip())
+
+
+def _pseudo_labels(doc: Document, study: Study, results: dict, figures: Path) -> None:
+    p = study.profile
+    doc.heading("Q4. Pseudo-labelling (self-training)")
+    doc.paragraph(f"From each trained model: {p.pl_rounds} round(s) of {p.pl_epochs_per_round} epoch(s). Each round labels the target "
+                  f"training images the current model predicts with confidence ≥ {p.pl_threshold:g}, class-balanced (each predicted class "
+                  "gives the same share of its most confident images; the share grows to all by the last round), and trains on source plus "
+                  "those images. The threshold is fixed in advance; target labels only score the pseudo-labels for this report.")
+    curves, rows, q4 = {}, [], {}
+    for init in PSEUDO_LABEL_INITS:
+        names = [pseudo_label_name(init, s, p.pl_threshold, p) for s in p.seeds]
+        done = [study.summaries([n])[0] for n in names if summary(study.dir(n))]
+        if not done:
+            continue
+        start = study.stat(study.seeds(init), "target_acc")
+        rounds = [{"round": 0, "target_acc": start["mean"]}]
+        for r in range(p.pl_rounds):
+            per_seed = [s["pseudo_label_rounds"][r] for s in done]
+            rounds.append({"round": r + 1, **{k: mean_std([x[k] for x in per_seed]) for k in ("target_acc", "pl_selected_share", "pl_label_acc")}})
+        q4[init] = {"start": start, "rounds": rounds[1:]}
+        curves[init] = [{"round": x["round"], "target_acc": mean(x["target_acc"]) if r else x["target_acc"],
+                         "pl_label_acc": mean(x.get("pl_label_acc"))} for r, x in enumerate(rounds)]
+        rows.append([f"`{init}`", "0 (start)", fmt(start), "–", "–"])
+        rows += [[f"`{init}`", str(x["round"]), fmt(x["target_acc"]), fmt(x["pl_selected_share"], 3), fmt(x["pl_label_acc"], 4)] for x in rounds[1:]]
+    sweep = []
+    for t in sorted({*p.pl_threshold_sweep, p.pl_threshold}):
+        s = summary(study.dir(pseudo_label_name("dann", p.seeds[0], t, p)))
+        if s:
+            last = s["pseudo_label_rounds"][-1]
+            sweep.append({"threshold": t, "target_acc": s["target_acc"], "pl_selected_share": last["pl_selected_share"], "pl_label_acc": last["pl_label_acc"]})
+    q4["threshold_sweep"] = sweep
+    results["q4_pseudo_labels"] = q4
+    if not rows:
+        doc.answer("No pseudo-labelling run finished.")
+        return
+    doc.table(["start from", "round", "target acc", "share of target selected", "pseudo-label accuracy"], rows)
+    if sweep:
+        doc.table(["threshold (from dann, seed 0)", "target acc", "share selected (last round)", "pseudo-label accuracy"],
+                  [[f"{x['threshold']:g}", f"{x['target_acc']:.4f}", f"{x['pl_selected_share']:.3f}", f"{x['pl_label_acc']:.4f}"] for x in sweep])
+    path = plot_pseudo_label_rounds(curves, sweep, figures / "pseudo-labels.png")
+    doc.figure(path, "Pseudo-labelling: target accuracy and pseudo-label accuracy per round (left), and the threshold sweep (right).")
+    words = []
+    for init, v in q4.items():
+        if init == "threshold_sweep":
+            continue
+        end = v["rounds"][-1]["target_acc"]
+        words.append(f"from `{init}` target accuracy goes {v['start']['mean']:.4f} → {fmt(end)} ({points(end['mean'], v['start']['mean'])})")
+    doc.answer(f"With the threshold fixed at {p.pl_threshold:g}, " + "; ".join(words) + ".")
+
+
+def _gans(doc: Document, study: Study, results: dict, figures: Path) -> None:
+    p = study.profile
+    doc.heading("5. Conditional GANs on MNIST")
+    names = {v: [f"gan-{v}-s{s}" for s in p.gan_seeds] for v in VARIANTS}
+    keys = ("cond_acc", "fid_lenet", "fid_floor", "coverage", "inception_score", "inception_score_real", "seconds_per_epoch")
+    table = {v: {k: study.stat(n, k) for k in keys} for v, n in names.items()}
+    results["gans"] = table
+    rows = [[f"`{v}`", fmt(t["cond_acc"]), f"{fmt(t['fid_lenet'], 2)} (floor {fmt(t['fid_floor'], 2)})", fmt(t["coverage"], 1),
+             f"{fmt(t['inception_score'], 2)} (real {fmt(t['inception_score_real'], 2)})", fmt(t["seconds_per_epoch"], 1)] for v, t in table.items()]
+    doc.table(["variant", "cond_acc", "fid_lenet", "coverage (of 10)", "inception score", "s / epoch"], rows)
+    if not p.gan_eval_samples:
+        doc.paragraph("This profile skips the GAN quality metrics (they need the LeNet evaluator, `advlab classifier`).")
+    first = [study.dir(f"gan-{v}-s{p.gan_seeds[0]}") for v in VARIANTS]
+    if all(summary(r) for r in first):
+        losses, samples = compare_runs(first, figures / "gans")
+        doc.figure(samples, f"Final samples, seed {p.gan_seeds[0]}: cDCGAN (row r is class r), DCGAN, and G with y but D without it (row r asked for class r).")
+        doc.figure(losses, "Loss dynamics of the three variants: D and G losses (faint raw, bold smoothed), and mean D(x), D(G(z)).")
+        zy = study.dir(f"gan-conditional-s{p.gan_seeds[0]}") / "zy_grid.png"
+        if zy.exists():
+            doc.figure(Path(shutil.copy(zy, figures / "gan-zy-grid.png")), "cDCGAN z × y grid: each column one fixed z (saved, the same in every run), each row one class.")
+    c, n, u = (mean(table[v]["cond_acc"]) for v in ("conditional", "no_label_in_d", "unconditional"))
+    if c is not None and n is not None:
+        doc.answer(f"cDCGAN draws the asked-for class {c:.1%} of the time; when D does not see y it is {n:.1%} "
+                   + ("(chance is 10%): G ignores y when D cannot check it." if n <= 0.3 else "— G still follows y in part without D checking it.")
+                   + (f" DCGAN covers {mean(table['unconditional']['coverage']):.1f} of 10 classes." if mean(table["unconditional"]["coverage"]) is not None else ""))

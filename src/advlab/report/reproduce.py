@@ -1,0 +1,32 @@
+"""`advlab reproduce`: plan the study, run what is not finished, write the report."""
+
+from __future__ import annotations
+
+import shlex
+import time
+from pathlib import Path
+
+from advlab.errors import AdvlabError
+from advlab.report.build import build_report
+from advlab.report.runner import run_all
+from advlab.report.study import PROFILES, plan
+
+
+def reproduce(profile_name: str, out: Path, jobs: int = 1, data_dir: str | None = None, quiet: bool = False) -> tuple[Path, Path]:
+    if profile_name not in PROFILES:
+        raise AdvlabError(f"unknown profile {profile_name!r}; choose from {', '.join(PROFILES)}")
+    if jobs < 1:
+        raise AdvlabError(f"jobs must be >= 1, got {jobs}")
+    if out.exists() and not out.is_dir():
+        raise AdvlabError(f"--out {out} exists and is not a directory")
+    profile = PROFILES[profile_name]
+    runs = plan(profile)
+    out.mkdir(parents=True, exist_ok=True)
+    if not quiet:
+        print(f"advlab reproduce --profile {profile.name}: {len(runs)} runs in {out}/runs, {jobs} at a time", flush=True)
+    started = time.perf_counter()
+    outcomes = run_all(runs, out, jobs, data_dir, quiet)
+    failures = [f"{o.name}: {o.error}" for o in outcomes if o.status == "failed"]
+    command = shlex.join(["advlab", "reproduce", "--profile", profile.name, "--out", str(out), "--jobs", str(jobs)])
+    skipped = sum(o.status == "skipped" for o in outcomes)
+    return build_report(out, profile, command, time.perf_counter() - started, failures, skipped)

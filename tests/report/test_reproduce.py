@@ -1,0 +1,81 @@
+"""`advlab reproduce --profile smoke` end to end on the real data, and the report in a real browser."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests_helpers import assert_one_line_error, run_cli
+
+pytestmark = pytest.mark.slow
+
+PROBE = """<script>
+window.__errors = [];
+window.addEventListener('error', e => window.__errors.push(String(e.message || e.target && e.target.src || e)), true);
+const _error = console.error; console.error = (...a) => { window.__errors.push(a.join(' ')); _error(...a); };
+window.addEventListener('load', () => {
+  const images = Array.from(document.images);
+  const broken = images.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.alt);
+  const out = document.createElement('pre'); out.id = 'advlab-probe';
+  out.textContent = JSON.stringify({images: images.length, broken: broken, errors: window.__errors});
+  document.body.appendChild(out);
+});
+</script>"""
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory) -> Path:
+    from conftest import REAL_DATA
+
+    if not (REAL_DATA / "mnist" / "train-images-idx3-ubyte.gz").is_file() or not (REAL_DATA / "mnist_m" / "mnist_m.tar.gz").is_file():
+        pytest.skip(f"real MNIST / MNIST-M not found under {REAL_DATA} (set ADVLAB_DATA to the shared data folder)")
+    out = tmp_path_factory.mktemp("study")
+    result = run_cli("reproduce", "--profile", "smoke", "--out", str(out), "--jobs", "2", "--data-dir", str(REAL_DATA), timeout=900)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_smoke_study_writes_every_part_of_the_report(study):
+    md = (study / "report.md").read_text()
+    for section in ("1. Source only, DANN", "2. Feature spaces", "3. DANN over training", "Q1.", "Q2.", "Q3.", "Q4.", "5. Conditional GANs"):
+        assert section in md
+    figures = re.findall(r"\]\((figures/[^)]+\.png)\)", md)
+    assert {"figures/tsne.png", "figures/lambda-sweep.png", "figures/pseudo-labels.png", "figures/dann-curves.png",
+            "figures/gans-samples.png", "figures/gans-losses.png", "figures/gan-zy-grid.png"} <= set(figures)
+    assert all((study / f).stat().st_size > 1000 for f in figures)
+    results = json.loads((study / "results.json").read_text())
+    assert results["failed_runs"] == [] and results["machine"]["cpu_count"] >= 1 and results["software"]["torch"]
+    assert len(results["q3_lambda_sweep"]) == 8 and results["q4_pseudo_labels"]["dann"]["rounds"]
+    assert md.count("> **Answer.**") >= 7  # one measured answer per section
+
+
+def test_a_second_invocation_reuses_every_finished_run(study):
+    result = run_cli("reproduce", "--profile", "smoke", "--out", str(study), "--jobs", "2", timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count(": skipped") == len(list((study / "runs").iterdir()))
+
+
+def test_report_opens_offline_in_headless_chromium_with_every_image_loaded(study, tmp_path):
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        pytest.skip("no Chromium on this machine (.ci/run installs it from the Debian packages where it can)")
+    page = tmp_path / "report.html"  # a copy elsewhere: nothing may be fetched from beside the original
+    page.write_text((study / "report.html").read_text().replace("<head>", "<head>" + PROBE, 1))
+    result = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files",
+                             "--virtual-time-budget=10000", "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
+    probe = re.search(r'<pre id="advlab-probe">(.*?)</pre>', result.stdout, re.S)
+    assert probe, result.stderr[-2000:]
+    found = json.loads(probe.group(1).replace("&quot;", '"'))
+    assert found["images"] >= 7 and found["broken"] == [] and found["errors"] == []
+
+
+def test_bad_arguments_are_one_line_errors(tmp_path):
+    assert_one_line_error(run_cli("reproduce", "--profile", "huge"), "invalid choice")
+    assert_one_line_error(run_cli("reproduce", "--jobs", "0", "--out", str(tmp_path / "s")), "jobs must be >= 1")
+    (tmp_path / "file").write_text("x")
+    assert_one_line_error(run_cli("reproduce", "--out", str(tmp_path / "file")), "not a directory")

@@ -1,0 +1,54 @@
+"""The study's plan, and the runner's skip / resume / failure bookkeeping on tiny synthetic runs."""
+
+import pytest
+
+from advlab.report.runner import execute, run_all
+from advlab.report.study import PROFILES, Run, plan
+
+
+@pytest.mark.parametrize("name", list(PROFILES))
+def test_plan_names_are_unique_and_dependencies_exist(name):
+    runs = plan(PROFILES[name])
+    names = [r.name for r in runs]
+    assert len(names) == len(set(names))
+    for run in runs:
+        assert set(run.after) <= set(names)
+        if "pseudo_label" in run.command:
+            assert run.after and "--init" in run.command
+
+
+def test_full_profile_has_three_seeds_and_the_practicals_epochs():
+    full = PROFILES["full"]
+    assert full.seeds == (0, 1, 2) and full.epochs == 20 and full.gan_epochs == 5 and full.train_subset is None
+    names = {r.name for r in plan(full)}
+    assert {"dann-s2", "source_only-s1", "target_only-s0", "dann_no_grl-s2", "dann-long-s1", "pl-dann-s2", "gan-conditional-s2"} <= names
+    assert {f"sweep-lambda{v}" for v in ("0", "0.03", "0.1", "0.3", "1", "3")} | {"sweep-gamma2", "sweep-gamma10"} <= names
+
+
+def tiny_run(tiny_domains, name: str, *extra: str, after: tuple[str, ...] = ()) -> Run:
+    source, target = tiny_domains
+    return Run(name, ("adapt", "--source", str(source), "--target", str(target), "--epochs", "1", "--batch-size", "32",
+                      "--val-size", "50", *extra), after)
+
+
+def test_finished_runs_are_skipped_and_errors_are_kept(tiny_domains, tmp_path):
+    good = tiny_run(tiny_domains, "good", "--method", "source_only")
+    bad = tiny_run(tiny_domains, "bad", "--method", "pseudo_label", "--rounds", "1", "--init", "{runs}/missing")
+    waiting = tiny_run(tiny_domains, "waiting", "--method", "source_only", after=("bad",))
+    first = {o.name: o for o in run_all([good, bad, waiting], tmp_path, jobs=2, data_dir=None, quiet=True)}
+    assert first["good"].status == "done" and (tmp_path / "runs" / "good" / "summary.json").exists()
+    assert first["bad"].status == "failed" and "not an advlab adapt run" in first["bad"].error
+    assert (tmp_path / "runs" / "bad" / "failed.txt").exists() and (tmp_path / "logs" / "bad.log").exists()
+    assert first["waiting"].status == "failed" and "needs bad" in first["waiting"].error
+    again = {o.name: o.status for o in run_all([good, bad], tmp_path, jobs=1, data_dir=None, quiet=True)}
+    assert again == {"good": "skipped", "bad": "failed"}
+
+
+def test_an_interrupted_run_is_resumed(tiny_domains, tmp_path):
+    run = tiny_run(tiny_domains, "r", "--method", "source_only", "--epochs", "2")
+    assert execute(run, tmp_path, 1, None).status == "done"
+    out = tmp_path / "runs" / "r"
+    (out / "summary.json").unlink()  # as if killed after its last checkpoint
+    assert execute(run, tmp_path, 1, None).status == "done"
+    commands = [line for line in (tmp_path / "logs" / "r.log").read_text().splitlines() if "advlab.cli" in line]
+    assert len(commands) == 2 and "--resume" not in commands[0] and commands[1].endswith("--resume")
