@@ -149,10 +149,14 @@ def _embeddings(doc: Document, study: Study, results: dict, figures: Path) -> Te
               [[f"`{m}`", fmt(pad[m], 3), str(len(pad[m]["values"]) if pad[m] else 0)] for m in pad])
     so, da = pad["source_only"], pad["dann"]
     if so and da:
-        clearly = da["mean"] + da["std"] < so["mean"] - so["std"]
-        doc.answer(f"The proxy A-distance of DANN's features is {fmt(da, 3)} against {fmt(so, 3)} for source only: "
-                   + ("clearly lower (the spreads do not overlap), so reversal made the domains harder to tell apart."
-                      if clearly else "not clearly lower (the spreads overlap or the order is reversed)."))
+        words = f"The proxy A-distance of DANN's features is {fmt(da, 3)} against {fmt(so, 3)} for source only: "
+        if len(so["values"]) < 2 or len(da["values"]) < 2:
+            words += f"{relation(da['mean'], so['mean'], 'higher', 'lower')} by {abs(da['mean'] - so['mean']):.3f}, from one seed, so with no spread to judge it by."
+        elif da["mean"] + da["std"] < so["mean"] - so["std"]:
+            words += "clearly lower (mean ± std do not overlap): reversal made the domains harder to tell apart."
+        else:
+            words += "not clearly lower (mean ± std overlap, or the order is reversed)."
+        doc.answer(words)
     return images
 
 

@@ -60,6 +60,7 @@ def plot_lambda_sweep(points: list[dict], path: Path) -> Path:
                    edgecolors="black", lw=1.5, label="unstable", zorder=5)
     ax.set_xscale("symlog", linthresh=0.03)
     ax.set_xticks(lams, [f"{v:g}" for v in lams])
+    ax.set_xlim(-0.01, max(lams) * 1.5)
     ax.set_xlabel("lambda (constant over training)")
     ax.set_ylabel("accuracy (final epoch)")
     ax.set_ylim(0, 1.02)
@@ -79,6 +80,7 @@ def plot_pseudo_label_rounds(curves: dict[str, list[dict]], thresholds: list[dic
         r = [0] + [x["round"] for x in rounds[1:]]
         line = ax_rounds.plot(r, [x["target_acc"] for x in rounds], marker="o", label=f"target accuracy, from {name}")[0]
         ax_rounds.plot(r[1:], [x["pl_label_acc"] for x in rounds[1:]], marker="x", ls="--", color=line.get_color(), label=f"pseudo-label accuracy, from {name}")
+    ax_rounds.set_xticks(range(max(len(r) for r in curves.values())))
     ax_rounds.set_xlabel("round (0: the starting model)")
     ax_rounds.set_ylabel("accuracy")
     ax_rounds.grid(alpha=0.3)
