@@ -6,10 +6,23 @@ import shlex
 import time
 from pathlib import Path
 
+from advlab.data.domains import load_domain
 from advlab.errors import AdvlabError
+from advlab.gan.evaluator import build_evaluator
 from advlab.report.build import build_report
 from advlab.report.runner import run_all
-from advlab.report.study import PROFILES, plan
+from advlab.report.study import PROFILES, Profile, plan
+
+
+def prepare_shared(profile: Profile, data_dir: str | None, quiet: bool) -> None:
+    """What many runs read, made once before they start in parallel: the decoded data sets
+    in the cache, and the GAN evaluator (otherwise every GAN run would train its own copy)."""
+    for name in ("mnist", "mnist_m"):
+        load_domain(name, data_dir, quiet=quiet)
+    if profile.gan_eval_samples:
+        record = build_evaluator(data_dir, quiet=quiet)
+        if not quiet:
+            print(f"evaluator ready: test accuracy {record['test_acc']:.4f} ({record['path']})", flush=True)
 
 
 def reproduce(profile_name: str, out: Path, jobs: int = 1, data_dir: str | None = None, quiet: bool = False) -> tuple[Path, Path]:
@@ -25,6 +38,7 @@ def reproduce(profile_name: str, out: Path, jobs: int = 1, data_dir: str | None 
     if not quiet:
         print(f"advlab reproduce --profile {profile.name}: {len(runs)} runs in {out}/runs, {jobs} at a time", flush=True)
     started = time.perf_counter()
+    prepare_shared(profile, data_dir, quiet)
     outcomes = run_all(runs, out, jobs, data_dir, quiet)
     failures = [f"{o.name}: {o.error}" for o in outcomes if o.status == "failed"]
     command = shlex.join(["advlab", "reproduce", "--profile", profile.name, "--out", str(out), "--jobs", str(jobs)])
