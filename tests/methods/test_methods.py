@@ -42,3 +42,15 @@ def test_invert_augmentation_flips_about_half_and_is_seeded():
     assert 150 < flipped.sum() < 250
     assert torch.equal(a[flipped], 255 - x[flipped]) and torch.equal(a, augment(x, "invert", seed=3, step=7))
     assert torch.equal(augment(x, "none", 0, 0), x)
+
+
+def test_pseudo_label_loss_is_source_plus_pseudo_label_cross_entropy():
+    b = batch(with_target_labels=False)
+    b.pt = torch.tensor([1, 2, 3, 4])
+    model = DANNNet().eval()  # eval: batch norm statistics do not depend on how the batches are grouped
+    loss, parts = METHODS["pseudo_label"].loss(model, b, 0.0)
+    F = torch.nn.functional
+    assert torch.allclose(parts["cls"], F.cross_entropy(model(b.xs), b.ys), atol=1e-5)
+    assert torch.allclose(parts["pseudo"], F.cross_entropy(model(b.xt), b.pt), atol=1e-5)
+    assert torch.allclose(loss, parts["cls"] + parts["pseudo"])
+    assert not METHODS["pseudo_label"].uses_target_labels

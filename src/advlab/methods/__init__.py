@@ -24,6 +24,12 @@ class Batch:
     pt: torch.Tensor | None = None  # pseudo-labels of the target images (`pseudo_label`)
 
 
+def joint_features(model: DANNNet, batch: Batch) -> torch.Tensor:
+    """G_f's features of the source batch followed by the target batch. Each domain is
+    normalised first: a grey source and a colour target meet as 3-channel floats."""
+    return model.features(torch.cat([model.input(batch.xs), model.input(batch.xt)]))
+
+
 @dataclass(frozen=True)
 class Supervised:
     """Cross-entropy on one domain's labels: `source_only` (the naive model) or `target_only`
@@ -65,8 +71,7 @@ class DomainAdversarial:
 
     def loss(self, model: DANNNet, batch: Batch, lam: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         n = len(batch.xs)
-        # normalise each domain first: a grey source and a colour target meet as 3-channel floats
-        features = model.features(torch.cat([model.input(batch.xs), model.input(batch.xt)]))
+        features = joint_features(model, batch)
         cls = F.cross_entropy(model.classifier(features[:n]), batch.ys)
         domain_logits = model.discriminator(scale_grad(features, self.feature_grad_sign * lam)).squeeze(1)
         is_target = torch.cat([torch.zeros(n), torch.ones(len(batch.xt))]).to(domain_logits.device)
@@ -91,7 +96,7 @@ class SelfTraining:
 
     def loss(self, model: DANNNet, batch: Batch, lam: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         n = len(batch.xs)
-        logits = model.classifier(model.features(torch.cat([model.input(batch.xs), model.input(batch.xt)])))
+        logits = model.classifier(joint_features(model, batch))
         cls = F.cross_entropy(logits[:n], batch.ys)
         pseudo = F.cross_entropy(logits[n:], batch.pt)
         return cls + pseudo, {"cls": cls, "pseudo": pseudo}
