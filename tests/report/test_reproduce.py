@@ -77,5 +77,8 @@ def test_report_opens_offline_in_headless_chromium_with_every_image_loaded(study
 def test_bad_arguments_are_one_line_errors(tmp_path):
     assert_one_line_error(run_cli("reproduce", "--profile", "huge"), "invalid choice")
     assert_one_line_error(run_cli("reproduce", "--jobs", "0", "--out", str(tmp_path / "s")), "jobs must be >= 1")
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "profile.txt").write_text("full\n")
+    assert_one_line_error(run_cli("reproduce", "--profile", "smoke", "--out", str(tmp_path / "old")), "holds a 'full' study")
     (tmp_path / "file").write_text("x")
     assert_one_line_error(run_cli("reproduce", "--out", str(tmp_path / "file")), "not a directory")

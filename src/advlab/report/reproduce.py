@@ -35,6 +35,10 @@ def reproduce(profile_name: str, out: Path, jobs: int = 1, data_dir: str | None 
     profile = PROFILES[profile_name]
     runs = plan(profile)
     out.mkdir(parents=True, exist_ok=True)
+    marker = out / "profile.txt"  # finished runs are reused by name: never mix two profiles' runs
+    if marker.exists() and marker.read_text().strip() != profile.name:
+        raise AdvlabError(f"{out} holds a '{marker.read_text().strip()}' study; give the {profile.name} profile another --out")
+    marker.write_text(profile.name + "\n")
     if not quiet:
         print(f"advlab reproduce --profile {profile.name}: {len(runs)} runs in {out}/runs, {jobs} at a time", flush=True)
     started = time.perf_counter()
