@@ -18,7 +18,7 @@ from advlab.metrics.spread import fmt, mean_std
 from advlab.report.analysis import TestImages, domain_distances, history, load_adapt_model, summary
 from advlab.report.document import Document
 from advlab.report.provenance import code_revision, machine, now, software
-from advlab.report.study import PSEUDO_LABEL_INITS, SWEEP_CONSTANT_LAMBDAS, SWEEP_RAMP_GAMMAS, Profile, pseudo_label_name
+from advlab.report.study import PSEUDO_LABEL_INITS, SWEEP_CONSTANT_LAMBDAS, SWEEP_RAMP_GAMMAS, Profile, plan, pseudo_label_name
 from advlab.train.schedules import learning_rate, reversal_factor
 from advlab.viz.adaptation import plot_lambda_sweep, plot_pseudo_label_rounds, plot_training_curves
 from advlab.viz.embeddings import plot_embeddings, tsne_2d
@@ -49,6 +49,13 @@ class Study:
 
     def seeds(self, prefix: str) -> list[str]:
         return [f"{prefix}-s{s}" for s in self.profile.seeds]
+
+    def commands(self, names: list[str], seeds: tuple[int, ...] | None = None) -> str:
+        """Where a section's numbers come from: the runs' command lines (seed-0 form)."""
+        planned = {r.name: r.command for r in plan(self.profile)}
+        shown = "; ".join(f"`advlab {' '.join(planned[n])}`".replace("{runs}", "runs") for n in names if n in planned)
+        seeds = self.profile.seeds if seeds is None else seeds
+        return f"Runs: {shown}" + (f", each for seeds {', '.join(map(str, seeds))}" if len(seeds) > 1 else "") + "; logs in logs/."
 
 
 def mean(stat: dict | None) -> float | None:
@@ -104,6 +111,7 @@ def _skipped(n: int) -> str:
 
 def _adaptation_table(doc: Document, study: Study, results: dict) -> None:
     doc.heading("1. Source only, DANN, and training on the target")
+    doc.paragraph(study.commands([f"{m}-s{study.profile.seeds[0]}" for m in ("source_only", "dann", "target_only")]))
     rows, table = [], {}
     for method in ("source_only", "dann", "target_only"):
         names = study.seeds(method)
@@ -162,6 +170,7 @@ def _embeddings(doc: Document, study: Study, results: dict, figures: Path) -> Te
 
 def _training_curves(doc: Document, study: Study, results: dict, figures: Path) -> None:
     doc.heading("3. DANN over training (longer schedule)")
+    doc.paragraph(study.commands([f"dann-long-s{study.profile.seeds[0]}"]))
     names = [n for n in study.seeds("dann-long") if summary(study.dir(n))]
     if not names:
         doc.paragraph("No finished run of the longer schedule.")
@@ -181,6 +190,7 @@ def _training_curves(doc: Document, study: Study, results: dict, figures: Path) 
 
 def _no_reversal(doc: Document, study: Study, results: dict, images: TestImages | None) -> None:
     doc.heading("Q1. What if the gradient is not reversed?")
+    doc.paragraph(study.commands([f"dann_no_grl-s{study.profile.seeds[0]}"]) + " The other rows are the runs of section 1; PAD as in section 2.")
     pad = results.get("proxy_a_distance", {})
     rows, q1 = [], {}
     for method in ("source_only", "dann", "dann_no_grl"):
@@ -225,6 +235,7 @@ def _source_cost(doc: Document, study: Study, results: dict) -> None:
 
 def _lambda_sweep(doc: Document, study: Study, results: dict, figures: Path) -> None:
     doc.heading("Q3. The reversal factor λ")
+    doc.paragraph(study.commands(["sweep-lambda0.1", "sweep-gamma2"], seeds=(0,)) + " The other settings change only the value.")
     settings = [(f"sweep-lambda{lam:g}", "constant", lam, None) for lam in SWEEP_CONSTANT_LAMBDAS]
     settings += [(f"sweep-gamma{g:g}", "ramp", None, g) for g in SWEEP_RAMP_GAMMAS]
     pts, rows = [], []
@@ -276,6 +287,7 @@ def _pseudo_labels(doc: Document, study: Study, results: dict, figures: Path) ->
                   f"training images the current model predicts with confidence ≥ {p.pl_threshold:g}, class-balanced (each predicted class "
                   "gives the same share of its most confident images; the share grows to all by the last round), and trains on source plus "
                   "those images. The threshold is fixed in advance; target labels only score the pseudo-labels for this report.")
+    doc.paragraph(study.commands([pseudo_label_name(i, p.seeds[0], p.pl_threshold, p) for i in PSEUDO_LABEL_INITS]))
     curves, rows, q4 = {}, [], {}
     for init in PSEUDO_LABEL_INITS:
         names = [pseudo_label_name(init, s, p.pl_threshold, p) for s in p.seeds]
@@ -322,6 +334,7 @@ def _gans(doc: Document, study: Study, results: dict, figures: Path) -> None:
     p = study.profile
     doc.heading("5. Conditional GANs on MNIST")
     names = {v: [f"gan-{v}-s{s}" for s in p.gan_seeds] for v in VARIANTS}
+    doc.paragraph(study.commands([f"gan-{v}-s{p.gan_seeds[0]}" for v in VARIANTS], seeds=p.gan_seeds))
     keys = ("cond_acc", "fid_lenet", "fid_floor", "coverage", "inception_score", "inception_score_real", "seconds_per_epoch")
     table = {v: {k: study.stat(n, k) for k in keys} for v, n in names.items()}
     results["gans"] = table
