@@ -58,6 +58,9 @@ def test_a_second_invocation_reuses_every_finished_run(study):
     result = run_cli("reproduce", "--profile", "smoke", "--out", str(study), "--jobs", "2", timeout=600)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count(": skipped") == len(list((study / "runs").iterdir()))
+    timing = json.loads((study / "results.json").read_text())["timing"]
+    assert timing["invocations"] == 2 and set(timing["per_run"]) == {p.name for p in (study / "runs").iterdir()}
+    assert "over 2 invocations" in (study / "report.md").read_text()
 
 
 def test_report_opens_offline_in_headless_chromium_with_every_image_loaded(study, tmp_path):

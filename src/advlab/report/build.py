@@ -19,6 +19,7 @@ from advlab.report.analysis import TestImages, domain_distances, history, load_a
 from advlab.report.document import Document
 from advlab.report.provenance import code_revision, machine, now, software
 from advlab.report.study import PSEUDO_LABEL_INITS, SWEEP_CONSTANT_LAMBDAS, SWEEP_RAMP_GAMMAS, Profile, plan, pseudo_label_name
+from advlab.report.timing import read_timing, totals
 from advlab.train.schedules import learning_rate, reversal_factor
 from advlab.viz.adaptation import plot_lambda_sweep, plot_pseudo_label_rounds, plot_training_curves
 from advlab.viz.embeddings import plot_embeddings, tsne_2d
@@ -71,13 +72,15 @@ def points(a: float, b: float) -> str:
     return f"{100 * (a - b):+.1f} points"
 
 
-def build_report(root: Path, profile: Profile, command: str, seconds: float, failures: list[str], skipped: int = 0) -> tuple[Path, Path]:
+def build_report(root: Path, profile: Profile, command: str, failures: list[str]) -> tuple[Path, Path]:
     study = Study(root, profile)
     figures = root / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     doc = Document("advlab study: DANN on MNIST → MNIST-M and conditional GANs on MNIST", figures)
     results: dict = {"profile": profile.__dict__, "command": command, "date": now(), "machine": machine(),
-                     "software": software(), "revision": code_revision(), "seconds": seconds, "runs_skipped": skipped, "failed_runs": failures}
+                     "software": software(), "revision": code_revision(), "failed_runs": failures}
+    timing = read_timing(root)
+    results["timing"] = totals(timing) | {"jobs": sorted({i["jobs"] for i in timing["invocations"]})}
     _provenance(doc, results, profile)
     _adaptation_table(doc, study, results)
     images = _embeddings(doc, study, results, figures)
@@ -87,14 +90,18 @@ def build_report(root: Path, profile: Profile, command: str, seconds: float, fai
     _lambda_sweep(doc, study, results, figures)
     _pseudo_labels(doc, study, results, figures)
     _gans(doc, study, results, figures)
+    _run_times(doc, study, results)
     (root / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     return doc.write(root)
 
 
 def _provenance(doc: Document, results: dict, p: Profile) -> None:
     m, sw = results["machine"], results["software"]
-    doc.paragraph(f"Profile **{p.name}**: {p.about}. Made {results['date']} by `{results['command']}` in {results['seconds'] / 60:.1f} minutes "
-                  f"of wall time{_skipped(results['runs_skipped'])}, advlab {sw['advlab']} (revision {results['revision'] or 'unknown'}).")
+    t = results["timing"]
+    sittings = f" over {t['invocations']} invocations of it" if t["invocations"] > 1 else ""
+    doc.paragraph(f"Profile **{p.name}**: {p.about}. Made {results['date']} by `{results['command']}`: {t['wall_seconds'] / 60:.1f} minutes "
+                  f"of wall time{sittings}, {t['run_seconds'] / 60:.1f} minutes of run time ({' or '.join(map(str, t['jobs']))} runs at a time; "
+                  f"each run's time is in the last section), advlab {sw['advlab']} (revision {results['revision'] or 'unknown'}).")
     doc.paragraph(f"Machine: {m['cpu_count']} CPU cores ({m['processor']}), GPU: {m['gpu'] or 'none'}; Python {m['python']}, "
                   f"torch {sw['torch']}, numpy {sw['numpy']}, scikit-learn {sw['scikit-learn']}, matplotlib {sw['matplotlib']}.")
     subsets = f"first {p.train_subset} training and {p.test_subset} test images per domain" if p.train_subset else "all training and test images"
@@ -103,10 +110,6 @@ def _provenance(doc: Document, results: dict, p: Profile) -> None:
                   f"GANs: {p.gan_epochs} epoch(s), seeds {list(p.gan_seeds)}. Each run's command and log are in runs/ and logs/.")
     if results["failed_runs"]:
         doc.paragraph("Runs that stopped with an error (shown as such below): " + "; ".join(f"`{f}`" for f in results["failed_runs"]) + ".")
-
-
-def _skipped(n: int) -> str:
-    return f" ({n} runs finished by an earlier invocation were reused, their time not counted)" if n else ""
 
 
 def _adaptation_table(doc: Document, study: Study, results: dict) -> None:
@@ -356,3 +359,12 @@ def _gans(doc: Document, study: Study, results: dict, figures: Path) -> None:
         doc.answer(f"cDCGAN draws the asked-for class {c:.1%} of the time; when D does not see y it is {n:.1%} "
                    + ("(chance is 10%): G ignores y when D cannot check it." if n <= 0.3 else "— G still follows y in part without D checking it.")
                    + (f" DCGAN covers {mean(table['unconditional']['coverage']):.1f} of 10 classes." if mean(table["unconditional"]["coverage"]) is not None else ""))
+
+
+def _run_times(doc: Document, study: Study, results: dict) -> None:
+    doc.heading("Run times")
+    per_run = results["timing"]["per_run"]
+    rows = [[f"`{r.name}`", f"{per_run[r.name] / 60:.1f}"] for r in plan(study.profile) if r.name in per_run]
+    doc.paragraph("Wall time of each run's process (start-up, training and evaluation), summed over the invocations that ran it; "
+                  "a run killed mid-way loses the time of its unfinished epoch from this count.")
+    doc.table(["run", "minutes"], rows)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-import time
 from pathlib import Path
 
 from advlab.data.domains import load_domain
@@ -12,6 +11,7 @@ from advlab.gan.evaluator import build_evaluator
 from advlab.report.build import build_report
 from advlab.report.runner import run_all
 from advlab.report.study import PROFILES, Profile, plan
+from advlab.report.timing import StudyClock
 
 
 def prepare_shared(profile: Profile, data_dir: str | None, quiet: bool) -> None:
@@ -41,10 +41,10 @@ def reproduce(profile_name: str, out: Path, jobs: int = 1, data_dir: str | None 
     marker.write_text(profile.name + "\n")
     if not quiet:
         print(f"advlab reproduce --profile {profile.name}: {len(runs)} runs in {out}/runs, {jobs} at a time", flush=True)
-    started = time.perf_counter()
+    clock = StudyClock(out, jobs)
     prepare_shared(profile, data_dir, quiet)
-    outcomes = run_all(runs, out, jobs, data_dir, quiet)
+    outcomes = run_all(runs, out, jobs, data_dir, quiet, on_outcome=lambda o: clock.record(o.name, o.status, o.seconds))
+    clock.stop()
     failures = [f"{o.name}: {o.error}" for o in outcomes if o.status == "failed"]
     command = shlex.join(["advlab", "reproduce", "--profile", profile.name, "--out", str(out), "--jobs", str(jobs)])
-    skipped = sum(o.status == "skipped" for o in outcomes)
-    return build_report(out, profile, command, time.perf_counter() - started, failures, skipped)
+    return build_report(out, profile, command, failures)

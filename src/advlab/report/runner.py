@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,8 +62,11 @@ def execute(run: Run, root: Path, threads: int, data_dir: str | None) -> Outcome
     return Outcome(run.name, "done", seconds)
 
 
-def run_all(runs: list[Run], root: Path, jobs: int, data_dir: str | None, quiet: bool = False) -> list[Outcome]:
-    """Runs in waves: first those that start from nothing, then those that start from them."""
+def run_all(runs: list[Run], root: Path, jobs: int, data_dir: str | None, quiet: bool = False,
+            on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+    """Runs in waves: first those that start from nothing, then those that start from them.
+
+    `on_outcome` hears of each run as it ends (the study's clock keeps the times)."""
     threads = max(1, (os.cpu_count() or 1) // jobs)
     outcomes: list[Outcome] = []
     names = {r.name for r in runs}
@@ -74,6 +78,8 @@ def run_all(runs: list[Run], root: Path, jobs: int, data_dir: str | None, quiet:
                 outcome = future.result()
                 count += 1
                 outcomes.append(outcome)
+                if on_outcome:
+                    on_outcome(outcome)
                 if not quiet:
                     note = f" ({outcome.error})" if outcome.error else ""
                     print(f"[{count}/{total}] {outcome.name}: {outcome.status} {outcome.seconds:.0f}s{note}", flush=True)
