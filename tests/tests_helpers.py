@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import torch
 
@@ -24,3 +25,15 @@ def assert_one_line_error(result: subprocess.CompletedProcess, fragment: str) ->
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
     assert fragment in lines[0]
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """Live processes whose command line contains `text` (say, a run directory): what a stop left behind."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if text in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                found.append(int(entry.name))
+        except OSError:  # it ended meanwhile
+            pass
+    return found

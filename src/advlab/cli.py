@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from advlab.config import add_options, resolve
@@ -89,11 +91,22 @@ def _options(args: argparse.Namespace) -> dict:
     return {k: v for k, v in vars(args).items() if k not in ("command", "config", "resume", "quiet")}
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM taken like Ctrl-C: the command stops in order (a study stops its runs too)
+    instead of dying at once and leaving its child processes running."""
+
+
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:2] in (["gan", "compare"], ["gan", "eval"]):
         argv = [f"gan-{argv[1]}", *argv[2:]]
     args = build_parser().parse_args(argv)
+    in_main_thread = threading.current_thread() is threading.main_thread()  # where signal handlers may be set
+    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm) if in_main_thread else None
     try:
         if args.command == "adapt":
             from advlab.train.adapt import AdaptConfig, run_adapt
@@ -137,9 +150,13 @@ def main(argv: list[str] | None = None) -> int:
     except AdvlabError as e:
         print(f"advlab: error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("advlab: interrupted; resume with --resume", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        again = "run the same command again to go on" if args.command == "reproduce" else "resume with --resume"
+        print(f"advlab: {'terminated' if isinstance(e, Terminated) else 'interrupted'}; {again}", file=sys.stderr)
+        return 128 + (signal.SIGTERM if isinstance(e, Terminated) else signal.SIGINT)
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

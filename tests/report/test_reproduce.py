@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from tests_helpers import assert_one_line_error, run_cli
+from tests_helpers import assert_one_line_error, processes_mentioning, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -85,3 +88,21 @@ def test_bad_arguments_are_one_line_errors(tmp_path):
     assert_one_line_error(run_cli("reproduce", "--profile", "smoke", "--out", str(tmp_path / "old")), "holds a 'full' study")
     (tmp_path / "file").write_text("x")
     assert_one_line_error(run_cli("reproduce", "--out", str(tmp_path / "file")), "not a directory")
+
+
+def test_sigterm_stops_the_study_and_its_runs_and_keeps_its_time(real_data, tmp_path):
+    out = tmp_path / "study"
+    study = subprocess.Popen([sys.executable, "-m", "advlab.cli", "reproduce", "--profile", "smoke", "--out", str(out), "--jobs", "2",
+                              "--data-dir", str(real_data)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 600
+    while not list((out / "runs").glob("*/last.pt")) and time.monotonic() < deadline and study.poll() is None:
+        time.sleep(0.1)  # until a run is training
+    study.send_signal(signal.SIGTERM)
+    _, stderr = study.communicate(timeout=120)
+    assert study.returncode == 143, stderr
+    assert stderr.strip().splitlines()[-1] == "advlab: terminated; run the same command again to go on"
+    timing = json.loads((out / "timing.json").read_text())
+    assert timing["invocations"][0]["seconds"] > 0 and {r["status"] for r in timing["runs"]} <= {"done", "stopped"}
+    assert not list((out / "runs").glob("*/failed.txt"))
+    assert processes_mentioning(str(out)) == []
+

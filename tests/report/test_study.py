@@ -1,9 +1,14 @@
 """The study's plan, and the runner's skip / resume / failure bookkeeping on tiny synthetic runs."""
 
+import signal
+import threading
+import time
+
 import pytest
 
 from advlab.report.runner import execute, run_all
 from advlab.report.study import PROFILES, Run, plan
+from tests_helpers import processes_mentioning
 
 
 @pytest.mark.parametrize("name", list(PROFILES))
@@ -52,3 +57,27 @@ def test_an_interrupted_run_is_resumed(tiny_domains, tmp_path):
     assert execute(run, tmp_path, 1, None).status == "done"
     commands = [line for line in (tmp_path / "logs" / "r.log").read_text().splitlines() if "advlab.cli" in line]
     assert len(commands) == 2 and "--resume" not in commands[0] and commands[1].endswith("--resume")
+
+
+def test_stopping_the_study_stops_its_runs_and_starts_no_more(tiny_domains, tmp_path):
+    running = tiny_run(tiny_domains, "running", "--method", "source_only", "--epochs", "1000")
+    queued = tiny_run(tiny_domains, "queued", "--method", "source_only")
+    checkpoint = tmp_path / "runs" / "running" / "last.pt"
+
+    def press_ctrl_c_once_it_trains() -> None:
+        deadline = time.monotonic() + 120
+        while not checkpoint.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+
+    threading.Thread(target=press_ctrl_c_once_it_trains, daemon=True).start()
+    heard = []
+    with pytest.raises(KeyboardInterrupt):
+        run_all([running, queued], tmp_path, jobs=1, data_dir=None, quiet=True, on_outcome=heard.append)
+    assert [(o.name, o.status) for o in heard] == [("running", "stopped")] and heard[0].seconds > 0
+    assert checkpoint.exists() and not (tmp_path / "runs" / "running" / "summary.json").exists()
+    assert not (tmp_path / "runs" / "running" / "failed.txt").exists()  # a stop is not this run's failure
+    assert "advlab: terminated; resume with --resume" in (tmp_path / "logs" / "running.log").read_text()
+    assert not (tmp_path / "logs" / "queued.log").exists()
+    assert processes_mentioning(str(tmp_path / "runs")) == []
+

@@ -366,5 +366,6 @@ def _run_times(doc: Document, study: Study, results: dict) -> None:
     per_run = results["timing"]["per_run"]
     rows = [[f"`{r.name}`", f"{per_run[r.name] / 60:.1f}"] for r in plan(study.profile) if r.name in per_run]
     doc.paragraph("Wall time of each run's process (start-up, training and evaluation), summed over the invocations that ran it; "
-                  "an execution that was killed before it ended (a stopped study) is not counted, so a study made in pieces reads low.")
+                  "a study stopped with Ctrl-C or SIGTERM counts the runs it stopped, but one killed outright (SIGKILL, power loss) "
+                  "loses its runs in flight, so such a study reads low.")
     doc.table(["run", "minutes"], rows)

@@ -43,8 +43,10 @@ def reproduce(profile_name: str, out: Path, jobs: int = 1, data_dir: str | None 
         print(f"advlab reproduce --profile {profile.name}: {len(runs)} runs in {out}/runs, {jobs} at a time", flush=True)
     clock = StudyClock(out, jobs)
     prepare_shared(profile, data_dir, quiet)
-    outcomes = run_all(runs, out, jobs, data_dir, quiet, on_outcome=lambda o: clock.record(o.name, o.status, o.seconds))
-    clock.stop()
+    try:
+        outcomes = run_all(runs, out, jobs, data_dir, quiet, on_outcome=lambda o: clock.record(o.name, o.status, o.seconds))
+    finally:
+        clock.stop()
     failures = [f"{o.name}: {o.error}" for o in outcomes if o.status == "failed"]
     command = shlex.join(["advlab", "reproduce", "--profile", profile.name, "--out", str(out), "--jobs", str(jobs)])
     return build_report(out, profile, command, failures)

@@ -2,7 +2,8 @@
 
 A run with a summary.json is finished and skipped; one with a last.pt is resumed; one
 that stopped with an error keeps that error in failed.txt (a diverged setting of the
-sweep is a result, not a reason to stop the study) and is not retried.
+sweep is a result, not a reason to stop the study) and is not retried. Stopping the study
+(Ctrl-C, SIGTERM) stops the runs in flight at their last checkpoint and starts no others.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from advlab.report.study import Run
 @dataclass
 class Outcome:
     name: str
-    status: str  # "done", "skipped" (finished earlier) or "failed"
+    status: str  # "done", "skipped" (finished earlier), "failed" or "stopped" (the study was stopped)
     seconds: float
     error: str | None = None
 
@@ -31,7 +33,34 @@ def run_dir(root: Path, name: str) -> Path:
     return root / "runs" / name
 
 
-def execute(run: Run, root: Path, threads: int, data_dir: str | None) -> Outcome:
+class Processes:
+    """The run processes alive now, so that stopping the study stops them as well (they
+    would otherwise go on as orphans) and no queued run starts after the stop."""
+
+    def __init__(self) -> None:
+        self._lock, self._alive, self.stopping = threading.Lock(), set(), False
+
+    def start(self, command: list[str], **kwargs) -> subprocess.Popen | None:
+        with self._lock:
+            if self.stopping:
+                return None
+            process = subprocess.Popen(command, **kwargs)
+            self._alive.add(process)
+            return process
+
+    def finished(self, process: subprocess.Popen) -> None:
+        with self._lock:
+            self._alive.discard(process)
+
+    def stop_all(self) -> None:
+        """SIGTERM each run: it ends in an orderly way, keeping its last checkpoint for the next invocation."""
+        with self._lock:
+            self.stopping = True
+            for process in self._alive:
+                process.terminate()
+
+
+def execute(run: Run, root: Path, threads: int, data_dir: str | None, processes: Processes | None = None) -> Outcome:
     out = run_dir(root, run.name)
     if (out / "summary.json").exists():
         return Outcome(run.name, "skipped", 0.0)
@@ -45,17 +74,26 @@ def execute(run: Run, root: Path, threads: int, data_dir: str | None) -> Outcome
     command += ["--data-dir", data_dir] if data_dir else []
     command += ["--resume"] if (out / "last.pt").exists() else []
     (root / "logs").mkdir(parents=True, exist_ok=True)
+    processes = processes or Processes()
     started = time.perf_counter()
     with open(root / "logs" / f"{run.name}.log", "a") as log:
         log.write(" ".join(command) + "\n")
         log.flush()
-        result = subprocess.run(command, stdout=log, stderr=subprocess.PIPE, text=True)
+        process = processes.start(command, stdout=log, stderr=subprocess.PIPE, text=True)
+        if process is None:
+            return Outcome(run.name, "stopped", 0.0)
+        try:
+            _, stderr = process.communicate()
+        finally:
+            processes.finished(process)
     seconds = time.perf_counter() - started
-    if result.returncode != 0:
-        error = (result.stderr.strip().splitlines() or [f"exit status {result.returncode}"])[-1]
+    if process.returncode != 0:
+        error = (stderr.strip().splitlines() or [f"exit status {process.returncode}"])[-1]
         with open(root / "logs" / f"{run.name}.log", "a") as log:
-            log.write(result.stderr)
-        if result.returncode == 2:  # advlab's own one-line error: a result of this setting, kept
+            log.write(stderr)
+        if processes.stopping:
+            return Outcome(run.name, "stopped", seconds)
+        if process.returncode == 2:  # advlab's own one-line error: a result of this setting, kept
             out.mkdir(parents=True, exist_ok=True)
             (out / "failed.txt").write_text(error + "\n")
         return Outcome(run.name, "failed", seconds, error)
@@ -66,21 +104,41 @@ def run_all(runs: list[Run], root: Path, jobs: int, data_dir: str | None, quiet:
             on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
     """Runs in waves: first those that start from nothing, then those that start from them.
 
-    `on_outcome` hears of each run as it ends (the study's clock keeps the times)."""
+    `on_outcome` hears of each run as it ends (the study's clock keeps the times). On an
+    interrupt the runs in flight are stopped and reported as "stopped", and it is raised again."""
     threads = max(1, (os.cpu_count() or 1) // jobs)
+    processes = Processes()
     outcomes: list[Outcome] = []
     names = {r.name for r in runs}
     waves = [[r for r in runs if not (set(r.after) & names)], [r for r in runs if set(r.after) & names]]
-    total, count = len(runs), 0
+    total = len(runs)
+
+    def report(outcome: Outcome) -> None:
+        outcomes.append(outcome)
+        if on_outcome:
+            on_outcome(outcome)
+        if not quiet:
+            note = f" ({outcome.error})" if outcome.error else ""
+            print(f"[{len(outcomes)}/{total}] {outcome.name}: {outcome.status} {outcome.seconds:.0f}s{note}", flush=True)
+
     for wave in waves:
-        with ThreadPoolExecutor(jobs) as pool:
-            for future in as_completed([pool.submit(execute, r, root, threads, data_dir) for r in wave]):
-                outcome = future.result()
-                count += 1
-                outcomes.append(outcome)
-                if on_outcome:
-                    on_outcome(outcome)
-                if not quiet:
-                    note = f" ({outcome.error})" if outcome.error else ""
-                    print(f"[{count}/{total}] {outcome.name}: {outcome.status} {outcome.seconds:.0f}s{note}", flush=True)
+        pool = ThreadPoolExecutor(jobs)
+        futures = [pool.submit(execute, r, root, threads, data_dir, processes) for r in wave]
+        reported = set()
+        try:
+            pending = set(futures)
+            while pending:  # wakes every second, so that a signal is handled at once whichever thread took it
+                done, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+                for future in done:
+                    reported.add(future)
+                    report(future.result())
+        except BaseException:
+            processes.stop_all()
+            pool.shutdown(wait=True, cancel_futures=True)
+            in_flight = [f.result() for f in futures if f not in reported and not f.cancelled() and f.exception() is None]
+            for outcome in in_flight:
+                if outcome.seconds:  # their time counts as well
+                    report(outcome)
+            raise
+        pool.shutdown()
     return outcomes
