@@ -70,10 +70,15 @@ def test_stopping_the_study_stops_its_runs_and_starts_no_more(tiny_domains, tmp_
             time.sleep(0.05)
         signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
 
+    # a shell starts background jobs with SIGINT ignored, and Python keeps it so: make Ctrl-C Ctrl-C
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     threading.Thread(target=press_ctrl_c_once_it_trains, daemon=True).start()
     heard = []
-    with pytest.raises(KeyboardInterrupt):
-        run_all([running, queued], tmp_path, jobs=1, data_dir=None, quiet=True, on_outcome=heard.append)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_all([running, queued], tmp_path, jobs=1, data_dir=None, quiet=True, on_outcome=heard.append)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert [(o.name, o.status) for o in heard] == [("running", "stopped")] and heard[0].seconds > 0
     assert checkpoint.exists() and not (tmp_path / "runs" / "running" / "summary.json").exists()
     assert not (tmp_path / "runs" / "running" / "failed.txt").exists()  # a stop is not this run's failure
