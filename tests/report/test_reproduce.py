@@ -105,4 +105,3 @@ def test_sigterm_stops_the_study_and_its_runs_and_keeps_its_time(real_data, tmp_
     assert timing["invocations"][0]["seconds"] > 0 and {r["status"] for r in timing["runs"]} <= {"done", "stopped"}
     assert not list((out / "runs").glob("*/failed.txt"))
     assert processes_mentioning(str(out)) == []
-

@@ -85,4 +85,3 @@ def test_stopping_the_study_stops_its_runs_and_starts_no_more(tiny_domains, tmp_
     assert "advlab: terminated; resume with --resume" in (tmp_path / "logs" / "running.log").read_text()
     assert not (tmp_path / "logs" / "queued.log").exists()
     assert processes_mentioning(str(tmp_path / "runs")) == []
-

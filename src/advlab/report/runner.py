@@ -124,21 +124,18 @@ def run_all(runs: list[Run], root: Path, jobs: int, data_dir: str | None, quiet:
     for wave in waves:
         pool = ThreadPoolExecutor(jobs)
         futures = [pool.submit(execute, r, root, threads, data_dir, processes) for r in wave]
-        reported = set()
+        pending = set(futures)
         try:
-            pending = set(futures)
             while pending:  # wakes every second, so that a signal is handled at once whichever thread took it
                 done, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
                 for future in done:
-                    reported.add(future)
                     report(future.result())
         except BaseException:
             processes.stop_all()
             pool.shutdown(wait=True, cancel_futures=True)
-            in_flight = [f.result() for f in futures if f not in reported and not f.cancelled() and f.exception() is None]
-            for outcome in in_flight:
-                if outcome.seconds:  # their time counts as well
-                    report(outcome)
+            for future in pending:  # the runs in flight: their time counts as well
+                if not future.cancelled() and future.exception() is None and future.result().seconds:
+                    report(future.result())
             raise
         pool.shutdown()
     return outcomes
