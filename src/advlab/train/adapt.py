@@ -11,6 +11,7 @@ import math
 import os
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -138,18 +139,25 @@ def split_validation(domain: Domain, size: int, seed: int) -> tuple[Split, Split
 
 def evaluate(model: DANNNet, data: Data, device: torch.device, domain_head: bool) -> dict[str, Any]:
     model.eval()
-    s_logits = batched(model, data.source_test.x, device=device)
-    t_logits = batched(model, data.target_test.x, device=device)
+    heads = partial(both_heads, model)
+    s_logits, s_domain = batched(heads, data.source_test.x, device=device).split([data.num_classes, 1], dim=1)
+    t_logits, t_domain = batched(heads, data.target_test.x, device=device).split([data.num_classes, 1], dim=1)
     out = {
         "source_acc": accuracy(s_logits, data.source_test.y),
         "target_acc": accuracy(t_logits, data.target_test.y),
-        "domain_acc": domain_accuracy(model, data.source_test.x, data.target_test.x, device) if domain_head else None,
+        "domain_acc": domain_accuracy(s_domain.squeeze(1), t_domain.squeeze(1)) if domain_head else None,
         "target_per_class": per_class_accuracy(t_logits, data.target_test.y, data.num_classes),
     }
     if len(data.source_val):
         out["source_val_acc"] = accuracy(batched(model, data.source_val.x, device=device), data.source_val.y)
     model.train()
     return out
+
+
+def both_heads(model: DANNNet, images: torch.Tensor) -> torch.Tensor:
+    """Class logits and the domain logit side by side, from one pass of G_f."""
+    features = model.embed(images)
+    return torch.cat([model.classifier(features), model.discriminator(features)], dim=1)
 
 
 def make_optimizer(cfg: AdaptConfig, model: torch.nn.Module) -> torch.optim.Optimizer:

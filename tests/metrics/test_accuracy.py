@@ -1,0 +1,22 @@
+import pytest
+import torch
+
+from advlab.metrics.accuracy import accuracy, batched, domain_accuracy, per_class_accuracy
+
+
+def test_domain_accuracy_counts_source_below_zero_and_target_above():
+    source, target = torch.tensor([-2.0, -0.1, 0.5]), torch.tensor([1.0, -3.0, 0.2, 4.0, 0.1])
+    assert domain_accuracy(source, target) == 6 / 8
+
+
+def test_accuracy_and_per_class_accuracy():
+    logits = torch.tensor([[2.0, 0.0], [0.0, 1.0], [3.0, 0.0], [1.0, 0.0]])
+    labels = torch.tensor([0, 1, 1, 1])
+    assert accuracy(logits, labels) == 0.5
+    assert per_class_accuracy(logits, labels, 3)[:2] == pytest.approx([1.0, 1 / 3])
+    assert torch.isnan(torch.tensor(per_class_accuracy(logits, labels, 3)[2]))  # a class with no images
+
+
+def test_batched_applies_in_chunks_and_concatenates():
+    x = torch.arange(10.0).view(10, 1)
+    assert torch.equal(batched(lambda t: t * 2, x, batch_size=3), x * 2)
