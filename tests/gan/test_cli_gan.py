@@ -53,6 +53,14 @@ def test_resume_gives_identical_losses(tiny_domains, tmp_path):
     assert rows(tmp_path / "whole") == rows(tmp_path / "split")
 
 
+def test_mismatch_adds_the_wrong_label_term_to_d_only(tiny_domains, tmp_path):
+    assert gan(tiny_domains, tmp_path / "plain", "--epochs", "1") == 0
+    assert gan(tiny_domains, tmp_path / "aware", "--epochs", "1", "--mismatch", "1") == 0
+    plain, aware = rows(tmp_path / "plain")[0], rows(tmp_path / "aware")[0]
+    assert plain["d_x"] == aware["d_x"] and plain["d_g_z"] == aware["d_g_z"]  # same models, same z, same batch
+    assert float(aware["loss_d"]) > float(plain["loss_d"]) + 0.5  # + BCE(D(x, wrong y), fake), about log 2 at the start
+
+
 def test_compare_draws_both_figures(tiny_domains, tmp_path):
     assert gan(tiny_domains, tmp_path / "c", "--conditional") == 0
     assert gan(tiny_domains, tmp_path / "u", "--unconditional") == 0
@@ -66,6 +74,8 @@ def test_compare_draws_both_figures(tiny_domains, tmp_path):
     (["--batch-size", "0"], "batch size must be > 0"),
     (["--dataset", "nowhere.npz"], "file not found"),
     (["--conditional", "--unconditional"], "not allowed with argument"),
+    (["--no-label-in-d", "--mismatch", "0.5"], "needs a D that sees y"),
+    (["--mismatch", "-1"], "mismatch weight must be >= 0"),
 ])
 def test_bad_input_is_a_one_line_error(tiny_domains, tmp_path, extra, fragment):
     args = ["gan", "--dataset", str(tiny_domains[0]), "--out", str(tmp_path / "r"), "--quiet", *extra]

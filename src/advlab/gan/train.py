@@ -136,12 +136,16 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
             it = epoch * steps + step
             idx = stream.indices(it)
             real, y = to_unit_range(train.x[idx]), train.y[idx]
-            z = torch.randn(cfg.batch_size, cfg.z_dim, generator=step_generator(cfg.seed, it))
+            noise = step_generator(cfg.seed, it)
+            z = torch.randn(cfg.batch_size, cfg.z_dim, generator=noise)
             fake = g(z, y if cfg.g_sees_label else None)
             y_d = y if cfg.d_sees_label else None
 
             d_real, d_fake = d(real, y_d), d(fake.detach(), y_d)
             loss_d = F.binary_cross_entropy_with_logits(d_real, ones) + F.binary_cross_entropy_with_logits(d_fake, zeros)
+            if cfg.mismatch:  # matching-aware D (Reed et al. 2016): a real image under a wrong label is fake too
+                wrong = (y + torch.randint(1, domain.num_classes, y.shape, generator=noise)) % domain.num_classes
+                loss_d = loss_d + cfg.mismatch * F.binary_cross_entropy_with_logits(d(real, wrong), zeros)
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             opt_d.step()
