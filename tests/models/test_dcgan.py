@@ -25,6 +25,16 @@ def test_discriminator_stacks_label_maps_as_channels():
     assert not torch.allclose(d(x, torch.tensor([0, 0, 0])), d(x, torch.tensor([7, 7, 7])))
 
 
+def test_discriminator_equals_stacking_the_label_maps_as_channels():
+    torch.manual_seed(0)
+    d = Discriminator(num_classes=10, width=8)
+    d.net[0].bias.data.normal_()  # a non-zero bias must be added once, not once per part
+    x, y = torch.randn(6, 1, 28, 28), torch.tensor([0, 3, 3, 5, 9, 1])
+    maps = torch.nn.functional.one_hot(y, 10).float()[:, :, None, None].expand(-1, -1, 28, 28)
+    d.eval()
+    assert torch.allclose(d(x, y), d.net(torch.cat([x, maps], dim=1)).squeeze(1), atol=1e-5)
+
+
 def test_discriminator_without_label():
     d = Discriminator(num_classes=0, width=8)
     assert d.net[0].in_channels == 1 and d(torch.randn(2, 1, 28, 28)).shape == (2,)

@@ -68,7 +68,16 @@ class Discriminator(nn.Module):
         self.to(memory_format=torch.channels_last)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        if self.num_classes:
-            maps = F.one_hot(y, self.num_classes).to(x.dtype)[:, :, None, None].expand(-1, -1, *x.shape[-2:])
-            x = torch.cat([x, maps], dim=1)
-        return self.net(x).squeeze(1)
+        if not self.num_classes:
+            return self.net(x).squeeze(1)
+        # The first convolution over [x ; y's maps] is conv(x) + conv(y's maps), and the second
+        # term depends on the class alone: it is computed once per class and looked up. The
+        # result is that of stacking the maps as channels, at about half the cost of the layer.
+        first, channels = self.net[0], x.shape[1]
+        image_part = F.conv2d(x, first.weight[:, :channels], first.bias, first.stride, first.padding)
+        return self.net[1:](image_part + self.class_maps(first, channels, x)[y]).squeeze(1)
+
+    def class_maps(self, first: nn.Conv2d, channels: int, x: torch.Tensor) -> torch.Tensor:
+        """The first layer's response to each class's one-hot maps alone: (classes, width, h, w)."""
+        one_hot = torch.eye(self.num_classes, dtype=x.dtype, device=x.device)[:, :, None, None].expand(-1, -1, *x.shape[-2:])
+        return F.conv2d(one_hot.contiguous(memory_format=torch.channels_last), first.weight[:, channels:], None, first.stride, first.padding)
