@@ -34,6 +34,7 @@ def test_variants_write_logs_and_figures(tiny_domains, tmp_path, flag):
     assert (out / "zy_grid.png").exists() == (flag != "--unconditional")
     summary = json.loads((out / "summary.json").read_text())
     assert summary["variant"] == flag.strip("-").replace("-", "_") and summary["seconds_per_epoch"] > 0
+    assert summary["mismatch"] == (0.5 if flag == "--conditional" else 0.0)  # the matching-aware term needs a D that sees y
 
 
 def test_zy_grid_has_ten_rows_of_fixed_columns(tiny_domains, tmp_path):
@@ -54,7 +55,7 @@ def test_resume_gives_identical_losses(tiny_domains, tmp_path):
 
 
 def test_mismatch_adds_the_wrong_label_term_to_d_only(tiny_domains, tmp_path):
-    assert gan(tiny_domains, tmp_path / "plain", "--epochs", "1") == 0
+    assert gan(tiny_domains, tmp_path / "plain", "--epochs", "1", "--mismatch", "0") == 0
     assert gan(tiny_domains, tmp_path / "aware", "--epochs", "1", "--mismatch", "1") == 0
     plain, aware = rows(tmp_path / "plain")[0], rows(tmp_path / "aware")[0]
     assert plain["d_x"] == aware["d_x"] and plain["d_g_z"] == aware["d_g_z"]  # same models, same z, same batch

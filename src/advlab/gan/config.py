@@ -10,6 +10,7 @@ from pathlib import Path
 from advlab.config import check, option
 
 VARIANTS = ("conditional", "unconditional", "no_label_in_d")
+DEFAULT_MISMATCH = 0.5
 
 
 @dataclass
@@ -24,7 +25,7 @@ class GanConfig:
     g_width: int = option(32, "G's channels at 14x14 (2x that at 7x7)")
     d_width: int = option(16, "D's channels at 14x14 (2x that at 7x7); narrower than G keeps the game balanced")
     lr: float = option(2e-4, "Adam learning rate of G and D")
-    mismatch: float = option(0.0, "conditional: weight of the D loss on real images shown with a wrong label as fakes (matching-aware D)")
+    mismatch: float | None = option(None, f"weight of the matching-aware D term, real images under a wrong label count as fake (default {DEFAULT_MISMATCH} for conditional, 0 otherwise)")
     ema: float = option(0.999, "decay of the moving average of G's weights that draws the samples and metrics (0: G itself)")
     beta1: float = option(0.5, "Adam beta1")
     beta2: float = option(0.999, "Adam beta2")
@@ -42,8 +43,8 @@ class GanConfig:
         check(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "Adam betas must be in [0, 1)")
         check(self.z_dim > 0 and self.g_width > 0 and self.d_width > 0, "z dim and widths must be > 0")
         check(self.grid_columns > 0, f"grid columns must be > 0, got {self.grid_columns}")
-        check(self.mismatch >= 0 and math.isfinite(self.mismatch), f"mismatch weight must be >= 0, got {self.mismatch}")
-        check(self.mismatch == 0 or self.d_sees_label, f"a mismatch weight needs a D that sees y (the conditional variant), not {self.variant}")
+        check(self.mismatch is None or (self.mismatch >= 0 and math.isfinite(self.mismatch)), f"mismatch weight must be >= 0, got {self.mismatch}")
+        check(not self.mismatch or self.d_sees_label, f"a mismatch weight needs a D that sees y (the conditional variant), not {self.variant}")
         check(0 <= self.ema < 1, f"ema decay must be in [0, 1), got {self.ema}")
         check(self.eval_samples >= 0, f"eval samples must be >= 0, got {self.eval_samples}")
         check(self.train_subset is None or self.train_subset > 0, f"train subset must be > 0, got {self.train_subset}")
@@ -56,6 +57,14 @@ class GanConfig:
     @property
     def d_sees_label(self) -> bool:
         return self.variant == "conditional"
+
+    @property
+    def mismatch_weight(self) -> float:
+        """A D that sees y also learns to call a real image under a wrong label fake (Reed et al.
+        2016): without it, D checks y only through G's fakes, and G drifts off-class."""
+        if self.mismatch is not None:
+            return self.mismatch
+        return DEFAULT_MISMATCH if self.d_sees_label else 0.0
 
     def run_dir(self) -> Path:
         return Path(self.out or f"runs/gan-{self.variant}-s{self.seed}")

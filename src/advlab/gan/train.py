@@ -107,8 +107,8 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
     if cfg.batch_size > len(train):
         raise AdvlabError(f"batch size {cfg.batch_size} is larger than the {len(train)} training images")
     g, d = build_models(cfg, domain.num_classes, train.x.shape[1])
-    opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
-    opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+    opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), fused=True)
+    opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), fused=True)
     average = WeightAverage(g, cfg.ema) if cfg.ema else None
     sampler = average.model if average else g  # what draws the grids and is measured
     start_epoch, warnings, seconds = 0, [], 0.0
@@ -143,17 +143,19 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
 
             d_real, d_fake = d(real, y_d), d(fake.detach(), y_d)
             loss_d = F.binary_cross_entropy_with_logits(d_real, ones) + F.binary_cross_entropy_with_logits(d_fake, zeros)
-            if cfg.mismatch:  # matching-aware D (Reed et al. 2016): a real image under a wrong label is fake too
+            if cfg.mismatch_weight:  # matching-aware D: a real image under a wrong label is fake too
                 wrong = (y + torch.randint(1, domain.num_classes, y.shape, generator=noise)) % domain.num_classes
-                loss_d = loss_d + cfg.mismatch * F.binary_cross_entropy_with_logits(d(real, wrong), zeros)
+                loss_d = loss_d + cfg.mismatch_weight * F.binary_cross_entropy_with_logits(d(real, wrong), zeros)
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             opt_d.step()
 
+            d.requires_grad_(False)  # G's step needs gradients through D, not D's own
             loss_g = F.binary_cross_entropy_with_logits(d(fake, y_d), ones)  # non-saturating: max log D(G(z))
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             opt_g.step()
+            d.requires_grad_(True)
             if average:
                 average.update(it)
 
@@ -191,6 +193,7 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
         "dataset": cfg.dataset,
         "epochs": cfg.epochs,
         "seed": cfg.seed,
+        "mismatch": cfg.mismatch_weight,
         "seconds": seconds,
         "seconds_per_epoch": seconds / cfg.epochs,
         "images_per_epoch": steps * cfg.batch_size,

@@ -71,11 +71,13 @@ class Discriminator(nn.Module):
         if not self.num_classes:
             return self.net(x).squeeze(1)
         # The first convolution over [x ; y's maps] is conv(x) + conv(y's maps), and the second
-        # term depends on the class alone: it is computed once per class and looked up. The
+        # term depends on the class alone: it is computed once per class and looked up by y. The
         # result is that of stacking the maps as channels, at about half the cost of the layer.
         first, channels = self.net[0], x.shape[1]
         image_part = F.conv2d(x, first.weight[:, :channels], first.bias, first.stride, first.padding)
-        return self.net[1:](image_part + self.class_maps(first, channels, x)[y]).squeeze(1)
+        per_class = self.class_maps(first, channels, x).permute(0, 2, 3, 1)  # (classes, h, w, width): contiguous
+        label_part = per_class.flatten(1).index_select(0, y).view(len(y), *per_class.shape[1:]).permute(0, 3, 1, 2)
+        return self.net[1:](image_part.add_(label_part)).squeeze(1)
 
     def class_maps(self, first: nn.Conv2d, channels: int, x: torch.Tensor) -> torch.Tensor:
         """The first layer's response to each class's one-hot maps alone: (classes, width, h, w)."""
