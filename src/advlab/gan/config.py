@@ -23,7 +23,7 @@ class GanConfig:
     batch_size: int = option(64, "real images per step")
     z_dim: int = option(100, "size of the noise vector z")
     g_width: int = option(32, "G's channels at 14x14 (2x that at 7x7)")
-    d_width: int = option(16, "D's channels at 14x14 (2x that at 7x7); narrower than G keeps the game balanced")
+    d_width: int = option(24, "D's channels at 14x14 (2x that at 7x7)")
     lr: float = option(2e-4, "Adam learning rate of G and D")
     mismatch: float | None = option(None, f"weight of the matching-aware D term, real images under a wrong label count as fake (default {DEFAULT_MISMATCH} for conditional, 0 otherwise)")
     ema: float = option(0.999, "decay of the moving average of G's weights that draws the samples and metrics (0: G itself)")
