@@ -256,9 +256,9 @@ def _lambda_sweep(doc: Document, study: Study, results: dict, figures: Path) -> 
         else:
             unstable, status = True, "diverged: " + failed.read_text().strip()
             target, domain, source = (h[-1]["target_acc"], h[-1]["domain_acc"], h[-1]["source_acc"]) if h else (0.0, 0.5, 0.0)
-        pts.append({"name": name, "schedule": schedule, "lambda": lam, "gamma": gamma, "target_acc": target,
-                    "domain_acc": domain, "source_acc": source, "unstable": unstable, "status": status})
         label = f"constant λ = {lam:g}" if schedule == "constant" else f"ramp, γ = {gamma:g}"
+        pts.append({"name": name, "label": label, "schedule": schedule, "lambda": lam, "gamma": gamma, "target_acc": target,
+                    "domain_acc": domain, "source_acc": source, "unstable": unstable, "status": status})
         rows.append([label, f"{target:.4f}", f"{domain:.3f}" if domain is not None else "–", f"{source:.4f}", status])
     results["q3_lambda_sweep"] = pts
     if not pts:
@@ -276,7 +276,7 @@ def _lambda_sweep(doc: Document, study: Study, results: dict, figures: Path) -> 
         zero = next((p for p in constant if p["lambda"] == 0), None)
         words += f"Among stable constant settings, λ = {best['lambda']:g} gives the highest target accuracy ({best['target_acc']:.4f})"
         words += f", against {zero['target_acc']:.4f} at λ = 0 (no adaptation)." if zero else "."
-    words += (" Training becomes unstable at " + ", ".join(p["name"].removeprefix("sweep-") for p in unstable) + ".") if unstable else " No setting was unstable."
+    words += (" Training becomes unstable at " + ", ".join(p["label"] for p in unstable) + ".") if unstable else " No setting was unstable."
     if ramp and constant:
         r = max(ramp, key=lambda p: p["target_acc"])
         words += f" The best ramp (γ = {r['gamma']:g}) reaches {r['target_acc']:.4f}."
