@@ -120,7 +120,7 @@ def markdown(r: dict) -> str:
             f"{ms(m['kl_uniform'], 4)} | {ms(m['inception_score'], 2)} ({m['inception_score_real']['mean']:.2f}) | {ms(m['seconds_per_epoch'], 1)} |"
         )
     t = r["epoch_timing"]
-    runs = ", ".join(f"{x:.1f}" for x in t.get("runs_seconds", [t["seconds_per_epoch"]]))
+    runs = ", ".join(f"{x:.1f}" for x in t["runs_seconds"])
     lines += ["", f"One cDCGAN epoch ({t['images_per_epoch']} images) on {t['threads']} threads, machine otherwise idle: {t['seconds_per_epoch']:.1f} s, "
               f"the median of {runs} s. "
               "The s / epoch column is per run, one thread each, two runs at a time."]

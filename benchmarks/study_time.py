@@ -5,7 +5,7 @@ evaluation, no checkpoints); timing.json says how long each run's process took. 
 alone, spread perfectly over the study's parallel jobs, is a floor on the study's wall time
 that no scheduling or overhead cut can beat: only faster training steps or fewer of them can.
 
-    python benchmarks/study_time.py /path/to/study-full     # seconds; writes results/study_time_<profile>.json and .md
+    python benchmarks/study_time.py /path/to/study-full     # takes seconds; writes results/study_time_<profile>.json and .md
 """
 
 from __future__ import annotations

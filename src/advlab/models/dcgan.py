@@ -75,11 +75,13 @@ class Discriminator(nn.Module):
         # result is that of stacking the maps as channels, at about half the cost of the layer.
         first, channels = self.net[0], x.shape[1]
         image_part = F.conv2d(x, first.weight[:, :channels], first.bias, first.stride, first.padding)
-        per_class = self.class_maps(first, channels, x).permute(0, 2, 3, 1)  # (classes, h, w, width): contiguous
+        per_class = self.class_maps(x).permute(0, 2, 3, 1)  # (classes, h, w, width): contiguous
         label_part = per_class.flatten(1).index_select(0, y).view(len(y), *per_class.shape[1:]).permute(0, 3, 1, 2)
         return self.net[1:](image_part.add_(label_part)).squeeze(1)
 
-    def class_maps(self, first: nn.Conv2d, channels: int, x: torch.Tensor) -> torch.Tensor:
-        """The first layer's response to each class's one-hot maps alone: (classes, width, h, w)."""
+    def class_maps(self, x: torch.Tensor) -> torch.Tensor:
+        """The first layer's response to each class's one-hot maps alone, for images shaped like
+        x: (classes, width, h, w)."""
+        first = self.net[0]
         one_hot = torch.eye(self.num_classes, dtype=x.dtype, device=x.device)[:, :, None, None].expand(-1, -1, *x.shape[-2:])
-        return F.conv2d(one_hot.contiguous(memory_format=torch.channels_last), first.weight[:, channels:], None, first.stride, first.padding)
+        return F.conv2d(one_hot.contiguous(memory_format=torch.channels_last), first.weight[:, x.shape[1]:], None, first.stride, first.padding)
