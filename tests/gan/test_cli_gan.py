@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from advlab.cli import main
+from advlab.gan.config import DEFAULT_MISMATCH
 from tests_helpers import assert_one_line_error, run_cli
 
 
@@ -34,7 +35,7 @@ def test_variants_write_logs_and_figures(tiny_domains, tmp_path, flag):
     assert (out / "zy_grid.png").exists() == (flag != "--unconditional")
     summary = json.loads((out / "summary.json").read_text())
     assert summary["variant"] == flag.strip("-").replace("-", "_") and summary["seconds_per_epoch"] > 0
-    assert summary["mismatch"] == (0.5 if flag == "--conditional" else 0.0)  # the matching-aware term needs a D that sees y
+    assert summary["mismatch"] == (DEFAULT_MISMATCH if flag == "--conditional" else 0.0)  # the matching-aware term needs a D that sees y
 
 
 def test_zy_grid_has_ten_rows_of_fixed_columns(tiny_domains, tmp_path):

@@ -10,7 +10,7 @@ from pathlib import Path
 from advlab.config import check, option
 
 VARIANTS = ("conditional", "unconditional", "no_label_in_d")
-DEFAULT_MISMATCH = 0.5
+DEFAULT_MISMATCH = 2.0
 
 
 @dataclass
