@@ -31,6 +31,9 @@ def main() -> None:
     parser.add_argument("study", type=Path, help="the --out directory of a finished advlab reproduce")
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time (default 2, one per core)")
     args = parser.parse_args()
+    for name in ("profile.txt", "timing.json", "runs"):
+        if not (args.study / name).exists():
+            parser.error(f"{args.study} is not an advlab reproduce directory (no {name})")
     profile = (args.study / "profile.txt").read_text().strip()
     process = {r["run"]: r["seconds"] for r in json.loads((args.study / "timing.json").read_text())["runs"]}
     groups: dict[str, dict[str, float]] = defaultdict(lambda: {"runs": 0, "train_minutes": 0.0, "process_minutes": 0.0})
