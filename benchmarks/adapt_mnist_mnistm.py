@@ -31,10 +31,11 @@ import torch.nn.functional as F
 from common import machine, mean_std, write_report
 
 from advlab.data.domains import load_domain
-from advlab.methods import METHODS, Batch
-from advlab.models.dann import DANNNet
-from advlab.train.adapt import AdaptConfig
-from advlab.train.sampling import IndexStream
+from advlab.methods import METHODS, Batch, StepInfo
+from advlab.nn.heads import DomainDiscriminator
+from advlab.models.ganin import GaninNet
+from advlab.train.config import AdaptConfig
+from advlab.runs.sampling import IndexStream
 
 HERE = Path(__file__).resolve().parent
 PUBLISHED = {"source_only": {"icml_jmlr": 0.5225, "arxiv_v1": 0.5749}, "dann": {"icml_jmlr": 0.7666, "arxiv_v1": 0.8149}}
@@ -72,11 +73,12 @@ class PerSampleDataset(torch.utils.data.Dataset):
         return image, self.y[i]
 
 
-def reference_step_rate(model: DANNNet, source, target, batch_size: int, steps: int) -> float:
+def reference_step_rate(model: GaninNet, source, target, batch_size: int, steps: int) -> float:
     """Images per second of the textbook loop: two DataLoaders (shuffle, per-sample __getitem__),
     the float images through G_f, the same losses and optimiser as advlab's dann."""
     loaders = [torch.utils.data.DataLoader(PerSampleDataset(d.x, d.y), batch_size=batch_size, shuffle=True, drop_last=True) for d in (source, target)]
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    discriminator = DomainDiscriminator(model.feature_dim)
+    optimizer = torch.optim.SGD([*model.parameters(), *discriminator.parameters()], lr=0.01, momentum=0.9)
     grl = METHODS["dann"].feature_grad_sign
     from advlab.nn import scale_grad
 
@@ -90,7 +92,7 @@ def reference_step_rate(model: DANNNet, source, target, batch_size: int, steps: 
             started = time.perf_counter()  # after warm-up
         features = model.features(torch.cat([xs, xt]))
         cls = F.cross_entropy(model.classifier(features[: len(xs)]), ys)
-        dom = F.binary_cross_entropy_with_logits(model.discriminator(scale_grad(features, grl)).squeeze(1), torch.cat([torch.zeros(len(xs)), torch.ones(len(xt))]))
+        dom = F.binary_cross_entropy_with_logits(discriminator(scale_grad(features, grl)).squeeze(1), torch.cat([torch.zeros(len(xs)), torch.ones(len(xt))]))
         optimizer.zero_grad()
         (cls + dom).backward()
         optimizer.step()
@@ -101,22 +103,19 @@ def reference_step_rate(model: DANNNet, source, target, batch_size: int, steps: 
     return done / (time.perf_counter() - started)
 
 
-def advlab_step_rate(model: DANNNet, source, target, batch_size: int, steps: int) -> tuple[float, float]:
+def advlab_step_rate(model: GaninNet, source, target, batch_size: int, steps: int) -> tuple[float, float]:
     """Images per second of advlab's own dann step over `steps` steps, and the seconds of a full
     epoch (one pass over the source training set) at that rate, measured, not extrapolated,
     when `steps` covers the epoch."""
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    method = METHODS["dann"](model, AdaptConfig())
+    optimizers = method.optimizers(lambda params: torch.optim.SGD(params, lr=0.01, momentum=0.9))
     streams = IndexStream(len(source.y), batch_size, 1), IndexStream(len(target.y), batch_size, 2)
-    method = METHODS["dann"]
     started, done = None, 0
     for step in range(steps + 5):
         if step == 5:
             started = time.perf_counter()
         si, ti = streams[0].indices(step), streams[1].indices(step)
-        loss, _ = method.loss(model, Batch(source.x[si], source.y[si], target.x[ti], None), 1.0)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        method.train_step(Batch(source.x[si], source.y[si], target.x[ti], None), StepInfo(step, 0.0, 1.0, 0), optimizers)
         if started is not None:
             done += 2 * batch_size
     seconds = time.perf_counter() - started
@@ -141,10 +140,10 @@ def main() -> None:
     target = load_domain("mnist_m").train
     torch.set_num_threads(os.cpu_count() or 1)
     torch.manual_seed(0)
-    ref_rate = reference_step_rate(DANNNet(normalization=defaults.normalization), source, target, defaults.batch_size, args.throughput_steps)
+    ref_rate = reference_step_rate(GaninNet(normalization=defaults.normalization), source, target, defaults.batch_size, args.throughput_steps)
     torch.manual_seed(0)
     epoch_steps = len(source.y) // defaults.batch_size
-    ours_rate, epoch_seconds = advlab_step_rate(DANNNet(normalization=defaults.normalization), source, target, defaults.batch_size, epoch_steps)
+    ours_rate, epoch_seconds = advlab_step_rate(GaninNet(normalization=defaults.normalization), source, target, defaults.batch_size, epoch_steps)
     throughput = {
         "threads": torch.get_num_threads(),
         "batch_size_per_domain": defaults.batch_size,

@@ -14,7 +14,8 @@ import pytest
 import torch
 
 from advlab.cli import main
-from advlab.train.checkpoint import load_checkpoint
+from advlab.methods import METHODS
+from advlab.runs.checkpoint import load_checkpoint
 from tests_helpers import assert_one_line_error, run_cli
 
 QUICK = ["--epochs", "2", "--batch-size", "32", "--val-size", "50", "--threads", "1", "--quiet"]
@@ -33,7 +34,11 @@ def without_timing(records: list[dict]) -> list[dict]:
     return [{k: v for k, v in r.items() if "seconds" not in k and "per_second" not in k} for r in records]
 
 
-@pytest.mark.parametrize("method", ["source_only", "dann", "dann_no_grl", "target_only"])
+ALL_METHODS = [m for m in METHODS if m != "pseudo_label"]  # pseudo_label needs --init: tested below
+HAS_DOMAIN_HEAD = ("dann", "dann_no_grl", "cdan", "cdan_e", "adda")
+
+
+@pytest.mark.parametrize("method", ALL_METHODS)
 def test_every_method_writes_a_complete_run_directory(tiny_domains, tmp_path, method, capsys):
     out = tmp_path / method
     assert adapt(tiny_domains, out, "--method", method) == 0
@@ -42,7 +47,7 @@ def test_every_method_writes_a_complete_run_directory(tiny_domains, tmp_path, me
     for key in ("method", "source", "target", "seed", "epochs", "source_acc", "target_acc", "domain_acc", "seconds", "train_images_per_second"):
         assert key in summary
     assert summary["method"] == method and summary["epochs"] == 2
-    assert (summary["domain_acc"] is None) == (method in ("source_only", "target_only"))
+    assert (summary["domain_acc"] is None) == (method not in HAS_DOMAIN_HEAD)
     assert len(metrics(out)) == 2
     lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("epoch")]
     assert len(lines) == 2  # one summary line per epoch
@@ -72,7 +77,9 @@ def test_config_file_and_overrides(tiny_domains, tmp_path):
 def test_checkpoint_loads_with_weights_only(tiny_domains, tmp_path):
     assert adapt(tiny_domains, tmp_path / "r") == 0
     state = torch.load(tmp_path / "r" / "last.pt", weights_only=True)
-    assert state["epoch"] == 2 and "model" in state and "optimizer" in state
+    assert state["epoch"] == 2 and "model" in state and "model" in state["optimizers"]
+    assert state["model_args"] == {"num_classes": 10, "normalization": "per_image"} and state["method"] == "dann"
+    assert state["head_args"]["discriminator"]["in_features"] == 768
 
 
 def test_select_by_source_validation(tiny_domains, tmp_path):
@@ -82,11 +89,12 @@ def test_select_by_source_validation(tiny_domains, tmp_path):
     assert summary["selected_epoch"] == best["epoch"] and (tmp_path / "r" / "best.pt").exists()
 
 
-def test_killed_run_resumes_to_identical_metrics(tiny_domains, tmp_path):
-    """A real process is killed with SIGKILL mid-training, then resumed."""
+@pytest.mark.parametrize("method", ALL_METHODS)
+def test_killed_run_resumes_to_identical_metrics(tiny_domains, tmp_path, method):
+    """A real process is killed with SIGKILL mid-training, then resumed (adda across its two stages)."""
     source, target = tiny_domains
     args = ["adapt", "--source", str(source), "--target", str(target), "--epochs", "6", "--batch-size", "16",
-            "--val-size", "50", "--threads", "1", "--quiet"]
+            "--val-size", "50", "--threads", "1", "--quiet", "--method", method]
     assert main([*args, "--out", str(tmp_path / "whole")]) == 0
 
     out = tmp_path / "killed"
@@ -196,8 +204,39 @@ def test_pseudo_label_starts_from_a_run_and_reports_each_round(tiny_domains, tmp
     assert [r["pl_round"] for r in rounds] == [1, 2]
     assert 0 < rounds[0]["pl_selected_share"] <= rounds[1]["pl_selected_share"] <= 1
     assert all(0 <= r["pl_label_acc"] <= 1 for r in rounds)
-    # resuming a finished run changes nothing, and the selection is in the checkpoint
-    assert "pseudo_labels" in load_checkpoint(out / "last.pt")
+    # the selection is in the checkpoint, so a resume continues the round it was in
+    assert "pseudo_labels" in load_checkpoint(out / "last.pt")["method_state"]
+
+
+@pytest.mark.parametrize("init_method", ["mcd", "adda", "cdan"])
+def test_any_method_run_can_start_pseudo_labelling(tiny_domains, tmp_path, init_method):
+    """--init rebuilds the backbone from the run's own checkpoint, whatever heads it had."""
+    assert adapt(tiny_domains, tmp_path / "base", "--method", init_method, "--epochs", "2", "--lr", "0.05") == 0
+    out = tmp_path / "pl"
+    assert adapt(tiny_domains, out, "--method", "pseudo_label", "--init", str(tmp_path / "base"), "--rounds", "1",
+                 "--pl-threshold", "0.0", "--epochs", "1") == 0
+    assert json.loads((out / "summary.json").read_text())["init"] == str(tmp_path / "base")
+
+
+@pytest.mark.parametrize(
+    "extra, fragment",
+    [
+        (["--method", "mcd", "--mcd-num-k", "0"], "mcd num k must be >= 1"),
+        (["--method", "mcc", "--mcc-temperature", "0"], "mcc temperature must be > 0"),
+        (["--method", "mdd", "--mdd-margin", "-1"], "mdd margin must be > 0"),
+        (["--method", "mdd", "--mdd-reversal", "nan"], "mdd reversal must be >= 0"),
+        (["--method", "coral", "--coral-layer", "conv1"], "coral layer must be one of"),
+        (["--method", "adda", "--adda-source-epochs", "2", "--epochs", "2"], "adda source epochs must be in [0, epochs)"),
+        (["--method", "adda", "--adda-source-epochs", "0"], "needs --init"),
+        (["--method", "adda", "--adda-lr", "0"], "adda lr must be > 0"),
+        (["--method", "cdan", "--trade-off", "-1"], "trade off must be >= 0"),
+    ],
+)
+def test_bad_method_options_are_one_line_errors(tiny_domains, tmp_path, extra, fragment):
+    source, target = tiny_domains
+    result = run_cli("adapt", "--source", str(source), "--target", str(target), "--out", str(tmp_path / "r"), "--quiet", *extra)
+    assert_one_line_error(result, fragment)
+    assert not (tmp_path / "r").exists()
 
 
 def test_pseudo_label_errors_are_one_line(tiny_domains, tmp_path):
@@ -206,3 +245,21 @@ def test_pseudo_label_errors_are_one_line(tiny_domains, tmp_path):
     assert_one_line_error(run_cli(*base, "--out", str(tmp_path / "a")), "--init")
     assert_one_line_error(run_cli(*base, "--init", str(tmp_path / "nowhere"), "--out", str(tmp_path / "b")), "not an advlab adapt run")
     assert_one_line_error(run_cli(*base, "--init", str(tmp_path), "--epochs", "3", "--rounds", "2"), "must divide")
+
+
+def test_resume_refuses_a_checkpoint_of_another_method_or_command(tiny_domains, tmp_path):
+    assert adapt(tiny_domains, tmp_path / "r", "--method", "dann", "--epochs", "1") == 0
+    source, target = tiny_domains
+    base = ("adapt", "--source", str(source), "--target", str(target), "--val-size", "50", "--quiet", "--resume", "--epochs", "2")
+    assert_one_line_error(run_cli(*base, "--out", str(tmp_path / "r"), "--method", "mcd"), "holds a dann run")
+    torch.save({"g": {}, "epoch": 1}, tmp_path / "gan.pt")
+    (tmp_path / "g").mkdir()
+    (tmp_path / "gan.pt").rename(tmp_path / "g" / "last.pt")
+    assert_one_line_error(run_cli(*base, "--out", str(tmp_path / "g")), "not an advlab adapt checkpoint")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+@pytest.mark.parametrize("method", ALL_METHODS)
+def test_every_method_runs_on_cuda(tiny_domains, tmp_path, method):
+    assert adapt(tiny_domains, tmp_path / method, "--method", method, "--device", "cuda") == 0
+    assert json.loads((tmp_path / method / "summary.json").read_text())["device"].startswith("cuda")

@@ -29,7 +29,7 @@ def _add_run_flags(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from advlab.gan.config import GanConfig
-    from advlab.train.adapt import AdaptConfig
+    from advlab.train.config import AdaptConfig
 
     parser = _Parser(prog="advlab", description="Adversarial learning on images: DANN domain adaptation and conditional GANs.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -1,7 +1,7 @@
 import torch
 
-from advlab.methods import METHODS, Batch
-from advlab.models.dann import DANNNet
+from advlab.methods import Batch
+from methods.helpers import build, info
 from advlab.nn import GradientReversal, grad_reverse, scale_grad
 
 
@@ -35,8 +35,7 @@ def test_scale_grad_keeps_sign_for_positive_factor():
 
 
 def _feature_grads(method_name: str, lam: float, domain_only: bool) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-    torch.manual_seed(0)
-    model = DANNNet()
+    method = build(method_name)
     gen = torch.Generator().manual_seed(1)
     batch = Batch(
         torch.randint(0, 256, (8, 1, 28, 28), dtype=torch.uint8, generator=gen),
@@ -44,9 +43,9 @@ def _feature_grads(method_name: str, lam: float, domain_only: bool) -> tuple[lis
         torch.randint(0, 256, (8, 3, 28, 28), dtype=torch.uint8, generator=gen),
         None,
     )
-    _, parts = METHODS[method_name].loss(model, batch, lam)
+    _, parts = method.loss(batch, info(lam))
     (parts["dom"] if domain_only else parts["cls"] + parts["dom"]).backward()
-    return [p.grad.clone() for p in model.features.parameters()], [p.grad.clone() for p in model.discriminator.parameters()]
+    return [p.grad.clone() for p in method.model.features.parameters()], [p.grad.clone() for p in method.heads["discriminator"].parameters()]
 
 
 def test_domain_loss_reaches_feature_extractor_reversed_in_dann_and_not_in_ablation():

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from advlab.report.runner import execute, run_all
-from advlab.report.study import PROFILES, Run, plan
+from advlab.report.study import COMPARED_METHODS, PROFILES, Run, plan
 from tests_helpers import processes_mentioning
 
 
@@ -27,6 +27,7 @@ def test_full_profile_has_three_seeds_and_the_practicals_epochs():
     assert full.seeds == (0, 1, 2) and full.epochs == 20 and full.gan_epochs == 5 and full.train_subset is None
     names = {r.name for r in plan(full)}
     assert {"dann-s2", "source_only-s1", "target_only-s0", "dann_no_grl-s2", "dann-long-s1", "pl-dann-s2", "gan-conditional-s2"} <= names
+    assert {f"{m}-s{seed}" for m in COMPARED_METHODS for seed in (0, 1, 2)} <= names
     assert {f"sweep-lambda{v}" for v in ("0", "0.03", "0.1", "0.3", "1", "3")} | {"sweep-gamma2", "sweep-gamma10"} <= names
 
 

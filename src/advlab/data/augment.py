@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from advlab.train.sampling import step_generator
+from advlab.runs.sampling import step_generator
 
 AUGMENTATIONS = ("none", "invert")
 

@@ -20,6 +20,7 @@ from advlab.data.idx import read_idx_images, read_idx_labels
 from advlab.data.images import to_size
 from advlab.data.mnist_m import read_mnist_m_archive, read_mnist_m_folder
 from advlab.errors import DataError
+from advlab.runs.files import atomic_write
 
 IMAGE_SIZE = 28
 BUILTIN = ("mnist", "mnist_m")
@@ -146,9 +147,8 @@ def load_mnist_m(root: Path, quiet: bool = False) -> dict[str, tuple[np.ndarray,
     splits = read_mnist_m_folder(source) if unpacked else read_mnist_m_archive(source)
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(".tmp.npz")
-        np.savez(tmp, x_train=splits["train"][0], y_train=splits["train"][1], x_test=splits["test"][0], y_test=splits["test"][1])
-        os.replace(tmp, cached)
+        arrays = {"x_train": splits["train"][0], "y_train": splits["train"][1], "x_test": splits["test"][0], "y_test": splits["test"][1]}
+        atomic_write(cached, lambda f: np.savez(f, **arrays))
     except OSError as e:
         if not quiet:
             print(f"warning: could not cache decoded MNIST-M in {cached.parent}: {e}")

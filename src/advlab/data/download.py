@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import http.client
-import os
-import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -14,6 +12,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from advlab.errors import DataError
+from advlab.runs.files import atomic_write
 
 
 @dataclass(frozen=True)
@@ -39,28 +38,27 @@ def download(remote: RemoteFile, dest_dir: Path, quiet: bool = False, timeout: f
     dest = dest_dir / remote.filename
     errors = []
     for url in remote.urls:
-        fd, tmp_name = tempfile.mkstemp(dir=dest_dir, prefix=f".{remote.filename}.", suffix=".part")
-        tmp = Path(tmp_name)
         try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
-                total = int(response.headers.get("Content-Length") or 0) or None
-                received = 0
-                with tqdm(total=total, unit="B", unit_scale=True, desc=remote.filename, disable=quiet, leave=False) as bar:
-                    for chunk in iter(lambda: response.read(1 << 16), b""):
-                        out.write(chunk)
-                        received += len(chunk)
-                        bar.update(len(chunk))
-                if total is not None and received != total:
-                    raise OSError(f"transfer cut short after {received} of {total} bytes")
-            got = file_md5(tmp)
-            if got != remote.md5:
-                raise DataError(f"checksum mismatch for {remote.filename} from {url}: md5 {got}, expected {remote.md5}")
-            os.replace(tmp, dest)
+            atomic_write(dest, lambda out: _fetch_verified(url, remote, out, quiet, timeout))  # a bad file never lands
             return dest
-        except DataError:
-            tmp.unlink(missing_ok=True)
-            raise
         except (urllib.error.URLError, http.client.HTTPException, OSError) as e:
-            tmp.unlink(missing_ok=True)
             errors.append(f"{url}: {e}")
     raise DataError(f"could not download {remote.filename}: " + "; ".join(errors))
+
+
+def _fetch_verified(url: str, remote: RemoteFile, out, quiet: bool, timeout: float) -> None:
+    """Stream `url` into `out`, hashing as it goes; a short transfer or a wrong md5 raises."""
+    digest = hashlib.md5()
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        total = int(response.headers.get("Content-Length") or 0) or None
+        received = 0
+        with tqdm(total=total, unit="B", unit_scale=True, desc=remote.filename, disable=quiet, leave=False) as bar:
+            for chunk in iter(lambda: response.read(1 << 16), b""):
+                out.write(chunk)
+                digest.update(chunk)
+                received += len(chunk)
+                bar.update(len(chunk))
+    if total is not None and received != total:
+        raise OSError(f"transfer cut short after {received} of {total} bytes")
+    if digest.hexdigest() != remote.md5:
+        raise DataError(f"checksum mismatch for {remote.filename} from {url}: md5 {digest.hexdigest()}, expected {remote.md5}")

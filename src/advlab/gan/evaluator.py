@@ -18,9 +18,9 @@ from advlab.data.domains import Split, cache_root, load_domain
 from advlab.errors import AdvlabError
 from advlab.metrics.accuracy import accuracy, batched
 from advlab.models.lenet import LeNet
-from advlab.train.checkpoint import load_checkpoint, save_checkpoint
-from advlab.train.progress import progress
-from advlab.train.sampling import IndexStream
+from advlab.runs.checkpoint import load_checkpoint, save_checkpoint
+from advlab.runs.engine import run_epochs
+from advlab.runs.sampling import IndexStream
 
 MIN_TEST_ACCURACY = 0.993
 
@@ -55,18 +55,19 @@ def train_evaluator(train: Split, test: Split, seed: int = 0, epochs: int = 5, b
     stream = IndexStream(len(train), batch_size, seed)
     steps = len(train) // batch_size
     generator = torch.Generator().manual_seed(seed)
-    for epoch in range(epochs):
+
+    def begin(epoch: int) -> None:
         for group in optimizer.param_groups:
             group["lr"] = 2e-3 * (0.4**epoch)
-        bar = progress(steps, f"evaluator epoch {epoch + 1}/{epochs}", quiet)
-        for step in range(steps):
-            idx = stream.indices(epoch * steps + step)
-            loss = F.cross_entropy(model(_shifted(to_unit_range(train.x[idx]), generator)), train.y[idx])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            bar.update(1)
-        bar.close()
+
+    def step(epoch: int, i: int) -> None:
+        idx = stream.indices(epoch * steps + i)
+        loss = F.cross_entropy(model(_shifted(to_unit_range(train.x[idx]), generator)), train.y[idx])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    run_epochs(0, epochs, steps, step, lambda epoch, seconds: None, quiet, begin=begin, images_per_step=batch_size)
     model.eval()
     test_acc = accuracy(batched(lambda x: model(to_unit_range(x)), test.x), test.y)
     return model, test_acc

@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import csv
 import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +18,14 @@ import torch.nn.functional as F
 from advlab.config import to_yaml
 from advlab.data.domains import load_domain
 from advlab.gan.config import GanConfig
-from advlab.errors import AdvlabError, DivergedError
+from advlab.errors import AdvlabError
 from advlab.gan.evaluate import evaluate_generator
 from advlab.gan.evaluator import to_unit_range
 from advlab.models.dcgan import Discriminator, Generator
-from advlab.train.checkpoint import load_checkpoint, save_checkpoint
-from advlab.train.progress import progress
-from advlab.train.rundir import RunDir
-from advlab.train.sampling import IndexStream, step_generator
+from advlab.runs.checkpoint import load_checkpoint, save_checkpoint
+from advlab.runs.engine import CHECKPOINT, NonFiniteLoss, check_finite, diverged, open_run, run_epochs, set_threads
+from advlab.runs.rundir import RunDir
+from advlab.runs.sampling import IndexStream, step_generator
 from advlab.viz.curves import plot_losses
 from advlab.viz.grids import save_grid
 
@@ -96,12 +95,9 @@ LOSS_COLUMNS = ["iteration", "epoch", "loss_d", "loss_g", "d_x", "d_g_z"]
 
 
 def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[str, Any]:
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    run = RunDir(cfg.run_dir())
-    last_ckpt = run.file("last.pt")
-    if not resume and (last_ckpt.exists() or run.file("losses.csv").exists()):
-        raise AdvlabError(f"{run.path} already holds a run; pass --resume to continue it, or choose another --out")
+    set_threads(cfg.threads)
+    run = open_run(cfg.run_dir(), resume, "losses.csv")
+    last_ckpt = run.file(CHECKPOINT)
     domain = load_domain(cfg.dataset, cfg.data_dir, quiet=quiet)
     train = domain.train.subset(cfg.train_subset)
     if cfg.batch_size > len(train):
@@ -127,64 +123,72 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
     writer.writerows([LOSS_COLUMNS, *kept])
     recent_d = [float(r[2]) for r in kept[-COLLAPSE_WINDOW:]]
     ones, zeros = torch.ones(cfg.batch_size), torch.zeros(cfg.batch_size)
+    sums = torch.zeros(4)
 
-    for epoch in range(start_epoch, cfg.epochs):
-        started = time.perf_counter()
-        bar = progress(steps, f"epoch {epoch + 1}/{cfg.epochs}", quiet)
-        sums = torch.zeros(4)
-        for step in range(steps):
-            it = epoch * steps + step
-            idx = stream.indices(it)
-            real, y = to_unit_range(train.x[idx]), train.y[idx]
-            noise = step_generator(cfg.seed, it)
-            z = torch.randn(cfg.batch_size, cfg.z_dim, generator=noise)
-            fake = g(z, y if cfg.g_sees_label else None)
-            y_d = y if cfg.d_sees_label else None
+    def step(epoch: int, i: int) -> dict[str, str] | None:
+        nonlocal sums, recent_d
+        it = epoch * steps + i
+        if i == 0:
+            sums = torch.zeros(4)
+        idx = stream.indices(it)
+        real, y = to_unit_range(train.x[idx]), train.y[idx]
+        noise = step_generator(cfg.seed, it)
+        z = torch.randn(cfg.batch_size, cfg.z_dim, generator=noise)
+        fake = g(z, y if cfg.g_sees_label else None)
+        y_d = y if cfg.d_sees_label else None
 
-            d_real, d_fake = d(real, y_d), d(fake.detach(), y_d)
-            loss_d = F.binary_cross_entropy_with_logits(d_real, ones) + F.binary_cross_entropy_with_logits(d_fake, zeros)
-            if cfg.mismatch_weight:  # matching-aware D: a real image under a wrong label is fake too
-                wrong = (y + torch.randint(1, domain.num_classes, y.shape, generator=noise)) % domain.num_classes
-                loss_d = loss_d + cfg.mismatch_weight * F.binary_cross_entropy_with_logits(d(real, wrong), zeros)
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
+        # D: real images are real, generated ones fake
+        d_real, d_fake = d(real, y_d), d(fake.detach(), y_d)
+        loss_d = F.binary_cross_entropy_with_logits(d_real, ones) + F.binary_cross_entropy_with_logits(d_fake, zeros)
+        if cfg.mismatch_weight:  # matching-aware D: a real image under a wrong label is fake too
+            wrong = (y + torch.randint(1, domain.num_classes, y.shape, generator=noise)) % domain.num_classes
+            loss_d = loss_d + cfg.mismatch_weight * F.binary_cross_entropy_with_logits(d(real, wrong), zeros)
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
 
-            d.requires_grad_(False)  # G's step needs gradients through D, not D's own
-            loss_g = F.binary_cross_entropy_with_logits(d(fake, y_d), ones)  # non-saturating: max log D(G(z))
-            opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            opt_g.step()
-            d.requires_grad_(True)
-            if average:
-                average.update(it)
+        # G: make D call its images real
+        d.requires_grad_(False)  # G's step needs gradients through D, not D's own
+        loss_g = F.binary_cross_entropy_with_logits(d(fake, y_d), ones)  # non-saturating: max log D(G(z))
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        d.requires_grad_(True)
+        if average:
+            average.update(it)
 
-            values = torch.stack([loss_d.detach(), loss_g.detach(), torch.sigmoid(d_real).mean().detach(), torch.sigmoid(d_fake).mean().detach()])
-            if not torch.isfinite(values).all():
-                log.close()
-                raise DivergedError(f"a loss became NaN or infinite at iteration {it + 1}; stopped, the last good checkpoint is kept in {run.path}")
-            sums += values
-            row = values.tolist()
-            writer.writerow([it + 1, epoch + 1, *(f"{v:.5f}" for v in row)])
-            recent_d = (recent_d + [row[0]])[-COLLAPSE_WINDOW:]
-            if len(recent_d) == COLLAPSE_WINDOW and max(recent_d) < COLLAPSE_D_LOSS and not any("D loss" in w for w in warnings):
-                warnings.append(f"iteration {it + 1}: D loss stayed below {COLLAPSE_D_LOSS} for {COLLAPSE_WINDOW} iterations (D wins outright; G is likely failing or collapsed)")
-                print(f"warning: {warnings[-1]}", flush=True)
-            bar.update(1)
-            if step % 20 == 0:
-                bar.set_postfix(loss_d=f"{row[0]:.3f}", loss_g=f"{row[1]:.3f}", img_s=f"{(step + 1) * cfg.batch_size / (time.perf_counter() - started):.0f}")
-        bar.close()
+        values = torch.stack([loss_d.detach(), loss_g.detach(), torch.sigmoid(d_real).mean().detach(), torch.sigmoid(d_fake).mean().detach()])
+        try:
+            check_finite(values, "a loss")
+        except NonFiniteLoss as e:
+            log.close()
+            raise diverged(e, f"iteration {it + 1}", run, epoch) from None
+        sums += values
+        row = values.tolist()
+        writer.writerow([it + 1, epoch + 1, *(f"{v:.5f}" for v in row)])
+        recent_d = (recent_d + [row[0]])[-COLLAPSE_WINDOW:]
+        if len(recent_d) == COLLAPSE_WINDOW and max(recent_d) < COLLAPSE_D_LOSS and not any("D loss" in w for w in warnings):
+            warnings.append(f"iteration {it + 1}: D loss stayed below {COLLAPSE_D_LOSS} for {COLLAPSE_WINDOW} iterations (D wins outright; G is likely failing or collapsed)")
+            print(f"warning: {warnings[-1]}", flush=True)
+        return {"loss_d": f"{row[0]:.3f}", "loss_g": f"{row[1]:.3f}"} if i % 20 == 0 else None
+
+    def end(epoch: int, epoch_seconds: float) -> None:
+        nonlocal seconds
         log.flush()
-        epoch_seconds = time.perf_counter() - started
         seconds += epoch_seconds
         draw_grids(sampler, cfg, run, f"samples_epoch{epoch + 1:03d}.png", zy=False)
         state = {"g": g.state_dict(), "d": d.state_dict(), "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
-                 "g_sampler": sampler.state_dict(), "epoch": epoch + 1, "warnings": warnings, "seconds": seconds}
+                 "g_sampler": sampler.state_dict(), "g_args": generator_args(g, train.x.shape[1]),
+                 "epoch": epoch + 1, "warnings": warnings, "seconds": seconds}
         save_checkpoint(state, last_ckpt)
         m = (sums / steps).tolist()
         print(f"epoch {epoch + 1:>3}/{cfg.epochs} | loss_D {m[0]:.3f} loss_G {m[1]:.3f} | D(x) {m[2]:.3f} D(G(z)) {m[3]:.3f} "
               f"| {epoch_seconds:.1f}s {steps * cfg.batch_size / epoch_seconds:.0f} img/s", flush=True)
-    log.close()
+
+    try:
+        run_epochs(start_epoch, cfg.epochs, steps, step, end, quiet, images_per_step=cfg.batch_size)
+    finally:
+        log.close()
 
     draw_grids(sampler, cfg, run, "samples_final.png", zy=True)
     plot_losses([run.path], run.file("losses.png"))
@@ -217,6 +221,14 @@ def load_generator(run_dir: str | Path) -> tuple[Generator, GanConfig]:
     if not (run_dir / "config.yaml").is_file():
         raise AdvlabError(f"{run_dir} is not an advlab gan run directory (no config.yaml)")
     cfg = resolve(GanConfig, {}, run_dir / "config.yaml")
-    g = Generator(cfg.z_dim, 10 if cfg.g_sees_label else 0, cfg.g_width)
-    g.load_state_dict(load_checkpoint(run_dir / "last.pt")["g_sampler"])
+    state = load_checkpoint(run_dir / CHECKPOINT)
+    # runs from before the checkpoint carried G's arguments were all 10-class grey MNIST
+    args = state.get("g_args") or {"z_dim": cfg.z_dim, "num_classes": 10 if cfg.g_sees_label else 0, "width": cfg.g_width, "channels": 1}
+    g = Generator(**args)
+    g.load_state_dict(state["g_sampler"])
     return g, cfg
+
+
+def generator_args(g: Generator, channels: int) -> dict[str, int]:
+    """G's constructor arguments, recorded in every checkpoint so a run rebuilds its own G."""
+    return {"z_dim": g.z_dim, "num_classes": g.num_classes, "width": g.width, "channels": channels}

@@ -9,13 +9,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from advlab.config import resolve
 from advlab.data.domains import load_domain
 from advlab.metrics.accuracy import batched
 from advlab.metrics.domain_distance import proxy_a_distance
-from advlab.models.dann import DANNNet
-from advlab.train.adapt import AdaptConfig
-from advlab.train.checkpoint import load_checkpoint
+from advlab.models.ganin import GaninNet
+from advlab.train.config import AdaptConfig
+from advlab.train.restore import load_run_model
 
 
 def summary(run_dir: Path) -> dict | None:
@@ -28,11 +27,8 @@ def history(run_dir: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def load_adapt_model(run_dir: Path) -> tuple[DANNNet, AdaptConfig]:
-    cfg = resolve(AdaptConfig, {}, run_dir / "config.yaml")
-    model = DANNNet(10, cfg.normalization)
-    model.load_state_dict(load_checkpoint(run_dir / ("best.pt" if cfg.select == "source_val" else "last.pt"))["model"])
-    return model.eval(), cfg
+def load_adapt_model(run_dir: Path) -> tuple[GaninNet, AdaptConfig]:
+    return load_run_model(run_dir)
 
 
 class TestImages:
@@ -44,7 +40,7 @@ class TestImages:
         self.source, self.target = source.subset(n), target.subset(n)
 
     @torch.no_grad()
-    def features(self, model: DANNNet) -> tuple[torch.Tensor, torch.Tensor]:
+    def features(self, model: GaninNet) -> tuple[torch.Tensor, torch.Tensor]:
         return batched(model.embed, self.source.x), batched(model.embed, self.target.x)
 
     @property

@@ -18,10 +18,10 @@ from advlab.metrics.spread import fmt, mean_std
 from advlab.report.analysis import TestImages, domain_distances, history, load_adapt_model, summary
 from advlab.report.document import Document
 from advlab.report.provenance import code_revision, machine, now, software
-from advlab.report.study import PSEUDO_LABEL_INITS, SWEEP_CONSTANT_LAMBDAS, SWEEP_RAMP_GAMMAS, Profile, plan, pseudo_label_name
+from advlab.report.study import COMPARED_METHODS, PSEUDO_LABEL_INITS, SWEEP_CONSTANT_LAMBDAS, SWEEP_RAMP_GAMMAS, Profile, plan, pseudo_label_name
 from advlab.report.timing import read_timing, totals
 from advlab.train.schedules import learning_rate, reversal_factor
-from advlab.viz.adaptation import plot_lambda_sweep, plot_pseudo_label_rounds, plot_training_curves
+from advlab.viz.adaptation import plot_lambda_sweep, plot_method_comparison, plot_pseudo_label_rounds, plot_training_curves
 from advlab.viz.embeddings import plot_embeddings, tsne_2d
 
 PUBLISHED = {  # MNIST -> MNIST-M target accuracy: Ganin & Lempitsky ICML 2015 / JMLR 2016, and arXiv v1
@@ -83,6 +83,7 @@ def build_report(root: Path, profile: Profile, command: str, failures: list[str]
     results["timing"] = totals(timing) | {"jobs": sorted({i["jobs"] for i in timing["invocations"]})}
     _provenance(doc, results, profile)
     _adaptation_table(doc, study, results)
+    _methods(doc, study, results, figures)
     images = _embeddings(doc, study, results, figures)
     _training_curves(doc, study, results, figures)
     _no_reversal(doc, study, results, images)
@@ -135,6 +136,41 @@ def _adaptation_table(doc: Document, study: Study, results: dict) -> None:
     doc.answer(verdict)
     doc.paragraph("Both runs use advlab's input pipeline (centre crop, per-image normalisation, random inversion of the "
                   "labelled source images); it uses no target data and is why source only is far above the published 0.52–0.57.")
+
+
+def _methods(doc: Document, study: Study, results: dict, figures: Path) -> None:
+    doc.heading("1b. The adaptation methods side by side")
+    p = study.profile
+    doc.paragraph(study.commands([f"{m}-s{p.seeds[0]}" for m in COMPARED_METHODS]) + " The baselines and DANN are the runs of section 1; "
+                  "every method has the same budget (the profile's data, epochs and `advlab adapt` defaults).")
+    order = ("source_only", "dann", *COMPARED_METHODS, "target_only")
+    table, accuracies, rows = {}, {}, []
+    for method in order:
+        names = study.seeds(method)
+        epoch_seconds = [sum(h["train_seconds"] for h in hist) / len(hist) for hist in (history(study.dir(n)) for n in names) if hist]
+        table[method] = {k: study.stat(names, k) for k in ("source_acc", "target_acc")} | {"epoch_seconds": mean_std(epoch_seconds)}
+        accuracies[method] = [s["target_acc"] for s in study.summaries(names)]
+    dann_seconds = mean(table["dann"]["epoch_seconds"])
+    for method in order:
+        seconds = mean(table[method]["epoch_seconds"])
+        ratio = f"{seconds / dann_seconds:.2f}×" if seconds and dann_seconds else "–"
+        rows.append([f"`{method}`", fmt(table[method]["target_acc"]), fmt(table[method]["source_acc"]), ratio, str(len(accuracies[method]))])
+    doc.table(["method", "target acc", "source acc", "epoch time vs dann", "seeds"], rows)
+    results["methods"] = table
+    path = plot_method_comparison(accuracies, ("source_only", "target_only"), f"{p.epochs} epochs, seeds {list(p.seeds)} (dots: seeds)", figures / "methods.png")
+    doc.figure(path, "Final-epoch target accuracy per method: bars at the mean, a dot per seed; grey: the baselines.")
+    so, da = mean(table["source_only"]["target_acc"]), mean(table["dann"]["target_acc"])
+    finished = {m: mean(table[m]["target_acc"]) for m in COMPARED_METHODS if mean(table[m]["target_acc"]) is not None}
+    if so is None or da is None or not finished:
+        doc.answer("The comparison is missing runs; see the failed runs above.")
+        return
+    above_so = [m for m, a in finished.items() if a > so]
+    above_dann = [m for m, a in finished.items() if a > da]
+    best = max(finished, key=finished.get)
+    listed = lambda ms: ", ".join(f"`{m}`" for m in ms) or "none"
+    doc.answer(f"Above source only ({so:.4f}): {len(above_so)} of {len(finished)} methods ({listed(above_so)}); "
+               f"above DANN ({da:.4f}): {listed(above_dann)}. The best is `{best}` at {finished[best]:.4f}; "
+               f"below source only: {listed([m for m in finished if m not in above_so])}.")
 
 
 def _embeddings(doc: Document, study: Study, results: dict, figures: Path) -> TestImages | None:

@@ -13,6 +13,7 @@ from advlab.gan.config import VARIANTS
 SWEEP_CONSTANT_LAMBDAS = (0.0, 0.03, 0.1, 0.3, 1.0, 3.0)
 SWEEP_RAMP_GAMMAS = (2.0, 10.0)
 MAIN_METHODS = ("source_only", "dann", "target_only", "dann_no_grl")
+COMPARED_METHODS = ("cdan", "cdan_e", "dan", "coral", "mcc", "mdd", "mcd", "adda")  # beside DANN, at the same budget
 PSEUDO_LABEL_INITS = ("source_only", "dann")
 
 
@@ -76,6 +77,7 @@ def pseudo_label_name(init: str, seed: int, threshold: float, profile: Profile) 
 
 def plan(p: Profile) -> list[Run]:
     runs = [Run(f"{m}-s{s}", _adapt(p, m, s, p.epochs)) for s in p.seeds for m in MAIN_METHODS]
+    runs += [Run(f"{m}-s{s}", _adapt(p, m, s, p.epochs)) for s in p.seeds for m in COMPARED_METHODS]
     runs += [Run(f"dann-long-s{s}", _adapt(p, "dann", s, p.long_epochs)) for s in p.seeds]
     runs += [Run(f"sweep-lambda{lam:g}", _adapt(p, "dann", 0, p.sweep_epochs, "--lambda-schedule", "constant", "--lambda-max", f"{lam:g}"))
              for lam in SWEEP_CONSTANT_LAMBDAS]

@@ -9,11 +9,11 @@ keeps what it had done) and one per executed run.
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
 from advlab.report.provenance import now
+from advlab.runs.files import atomic_write
 
 FILE = "timing.json"
 
@@ -48,10 +48,7 @@ class StudyClock:
         self._write()
 
     def _write(self) -> None:
-        path = self.root / FILE
-        partial = path.with_suffix(".json.partial")
-        partial.write_text(json.dumps(self.timing, indent=1) + "\n")
-        os.replace(partial, path)
+        atomic_write(self.root / FILE, json.dumps(self.timing, indent=1) + "\n")
 
 
 def totals(timing: dict) -> dict:

@@ -97,3 +97,22 @@ def plot_pseudo_label_rounds(curves: dict[str, list[dict]], thresholds: list[dic
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return path
+
+
+def plot_method_comparison(accuracies: dict[str, list[float]], baselines: Sequence[str], title: str, path: Path) -> Path:
+    """Final-epoch target accuracy per method: a bar at the mean, a dot per seed; baselines grey."""
+    methods = [m for m, accs in accuracies.items() if accs]
+    fig, ax = plt.subplots(figsize=(9, 3.8))
+    for i, method in enumerate(methods):
+        accs = accuracies[method]
+        ax.bar(i, float(np.mean(accs)), color="grey" if method in baselines else "tab:blue", alpha=0.5)
+        ax.scatter([i] * len(accs), accs, color="black", s=12, zorder=3)
+    ax.set_xticks(range(len(methods)), methods, rotation=30, ha="right")
+    ax.set_ylabel("final-epoch target accuracy")
+    ax.set_ylim(0, 1)
+    ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -1,6 +1,6 @@
 import torch
 
-from advlab.train.sampling import IndexStream
+from advlab.runs.sampling import IndexStream
 
 
 def test_each_pass_is_a_permutation_and_passes_differ():

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from advlab.errors import AdvlabError
+from advlab.runs.files import atomic_write
 
 
 class RunDir:
@@ -26,9 +26,7 @@ class RunDir:
 
     def write_text(self, name: str, text: str) -> None:
         """Atomic replace, so a reader never sees half a file."""
-        tmp = self.file(f".{name}.tmp")
-        tmp.write_text(text)
-        os.replace(tmp, self.file(name))
+        atomic_write(self.file(name), text)
 
     def write_json(self, name: str, data: Any) -> None:
         self.write_text(name, json.dumps(data, indent=2) + "\n")

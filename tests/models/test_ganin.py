@@ -1,24 +1,23 @@
 import torch
 
-from advlab.models.dann import DANNNet
+from advlab.models.ganin import GaninNet
 from advlab.nn import InputNorm
 
 
 def test_shapes_follow_ganins_mnist_network():
-    model = DANNNet()
+    model = GaninNet()
     x = torch.randint(0, 256, (5, 3, 28, 28), dtype=torch.uint8)
     assert model.embed(x).shape == (5, 768)
     assert model(x).shape == (5, 10)
-    assert model.discriminator(model.embed(x)).shape == (5, 1)
     convs = [m for m in model.features if isinstance(m, torch.nn.Conv2d)]
     assert [(c.in_channels, c.out_channels, c.kernel_size) for c in convs] == [(3, 32, (5, 5)), (32, 48, (5, 5))]
     assert [m.out_features for m in model.classifier if isinstance(m, torch.nn.Linear)] == [100, 100, 10]
-    assert [m.out_features for m in model.discriminator if isinstance(m, torch.nn.Linear)] == [100, 1]
+    assert model.constructor_args() == {"num_classes": 10, "normalization": "global"}
 
 
 def test_grey_input_is_replicated_to_three_channels():
     grey = torch.randint(0, 256, (2, 1, 28, 28), dtype=torch.uint8)
-    model = DANNNet()
+    model = GaninNet()
     assert torch.allclose(model(grey), model(grey.expand(-1, 3, -1, -1)), atol=1e-5)
 
 

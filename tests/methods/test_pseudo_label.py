@@ -1,6 +1,6 @@
 import torch
 
-from advlab.train.pseudo_labels import round_share, select_pseudo_labels
+from advlab.methods.pseudo_label import round_share, select_pseudo_labels
 
 
 def probs(rows: list[list[float]]) -> torch.Tensor:

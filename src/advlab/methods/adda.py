@@ -1,0 +1,104 @@
+"""ADDA (Tzeng, Hoffman, Saenko & Darrell, "Adversarial Discriminative Domain Adaptation",
+CVPR 2017), in two stages within one run.
+
+1. Source pre-training: G_f and G_y on source labels (`--adda-source-epochs`, by default
+   half the epochs; 0 with `--init` from a finished source_only run, whose weights it takes).
+2. Adaptation: the source encoder is frozen (a copy of G_f at that moment); G_f becomes the
+   target encoder, initialised from it. A discriminator learns source (0) against target
+   (1) features; the target encoder learns to fool it with the inverted label (its target
+   features labelled source), the GAN loss of the paper's eq. 6. G_y is kept as it is.
+The discriminator is 768 -> 500 -> 500 -> 1 and both players use Adam with lr 2e-4,
+betas (0.5, 0.999), as in the paper's digit experiments (`--adda-lr`); the run's lr
+schedule scales it. The model evaluated is the target encoder with G_y, on both domains.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import torch
+import torch.nn.functional as F
+
+from advlab.config import check, option
+from advlab.methods.base import Batch, Method, StepInfo
+from advlab.nn.heads import DomainDiscriminator, domain_loss
+from advlab.runs.engine import check_finite
+
+DISCRIMINATOR_HIDDEN = (500, 500)
+
+
+class ADDA(Method):
+    name = "adda"
+    about = "adversarial discriminative DA: source pre-training, then a target encoder against a discriminator (Tzeng et al. 2017)"
+    options = {
+        "adda_source_epochs": (int | None, option(None, "adda: epochs of source pre-training before adaptation (default: half the epochs; 0 with --init)")),
+        "adda_lr": (float, option(2e-4, "adda: Adam learning rate of the target encoder and the discriminator")),
+    }
+
+    def __init__(self, model, cfg):
+        super().__init__(model, cfg)
+        self.source_epochs = cfg.adda_source_epochs if cfg.adda_source_epochs is not None else (0 if cfg.init else cfg.epochs // 2)
+
+    @classmethod
+    def check(cls, cfg) -> None:
+        check(cfg.adda_lr > 0 and math.isfinite(cfg.adda_lr), f"adda lr must be > 0, got {cfg.adda_lr}")
+        if cfg.method == cls.name and cfg.adda_source_epochs is not None:
+            check(0 <= cfg.adda_source_epochs < cfg.epochs, f"adda source epochs must be in [0, epochs), got {cfg.adda_source_epochs}")
+            check(cfg.adda_source_epochs > 0 or cfg.init is not None, "adda without source pre-training needs --init RUN_DIR (a finished source_only run)")
+
+    def build_heads(self):
+        encoder = copy.deepcopy(self.model.features).requires_grad_(False)
+        return {"source_encoder": encoder, "discriminator": DomainDiscriminator(self.model.feature_dim, DISCRIMINATOR_HIDDEN)}
+
+    def head_args(self):
+        return {"discriminator": {"in_features": self.model.feature_dim, "hidden": list(DISCRIMINATOR_HIDDEN)}, "source_encoder": "copy of features"}
+
+    def optimizers(self, make):
+        adam = dict(lr=self.cfg.adda_lr, betas=(0.5, 0.999))
+        return {
+            "model": make(self.model.parameters()),
+            "encoder": torch.optim.Adam(self.model.features.parameters(), **adam),
+            "discriminator": torch.optim.Adam(self.heads["discriminator"].parameters(), **adam),
+        }
+
+    def begin_epoch(self, epoch, target_images, device) -> None:
+        if epoch == self.source_epochs:  # stage 2 starts: freeze the source encoder as it is now
+            self.heads["source_encoder"].load_state_dict(self.model.features.state_dict())
+
+    def train_step(self, batch: Batch, info: StepInfo, optimizers):
+        model, discriminator = self.model, self.heads["discriminator"]
+        if info.epoch < self.source_epochs:  # stage 1: a source classifier
+            cls = F.cross_entropy(model(batch.xs), batch.ys)
+            check_finite(cls)
+            optimizers["model"].zero_grad(set_to_none=True)
+            cls.backward()
+            optimizers["model"].step()
+            return {"cls": cls}
+
+        n = len(batch.xs)
+        with torch.no_grad():
+            source_features = self.heads["source_encoder"](model.input(batch.xs))
+        target_features = model.features(model.input(batch.xt))
+
+        # the discriminator tells the frozen source encoder's features from the target encoder's
+        dom = domain_loss(discriminator(torch.cat([source_features, target_features.detach()])).squeeze(1), n)
+        check_finite(dom)
+        optimizers["discriminator"].zero_grad(set_to_none=True)
+        dom.backward()
+        optimizers["discriminator"].step()
+
+        # the target encoder makes its features pass for source ones (inverted label)
+        discriminator.requires_grad_(False)
+        fooled = F.binary_cross_entropy_with_logits(discriminator(target_features).squeeze(1), torch.zeros(len(target_features), device=target_features.device))
+        try:
+            check_finite(fooled)
+            optimizers["encoder"].zero_grad(set_to_none=True)
+            fooled.backward()
+            optimizers["encoder"].step()
+        finally:
+            discriminator.requires_grad_(True)
+        return {"dom": dom, "adv": fooled}
+
+    def domain_logits(self, features, logits):
+        return self.heads["discriminator"](features).squeeze(1)

@@ -1,0 +1,129 @@
+"""What an adaptation method is: the batches it needs, its heads, its optimizers, its step.
+
+The trainer (advlab.train.adapt) owns time: batches, schedules, evaluation, checkpoints.
+A method owns everything that differs between methods. Most methods only add a loss and
+inherit `train_step`; methods with several players (MCD, ADDA) write their own step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar, Iterable
+
+import torch
+from torch import nn
+
+from advlab.models.ganin import GaninNet
+from advlab.runs.engine import check_finite
+
+Params = Iterable[nn.Parameter]
+MakeOptimizer = Callable[[Params], torch.optim.Optimizer]
+
+
+@dataclass(frozen=True)
+class Needs:
+    """Which batches a step receives. Only `target_only` may have target labels."""
+
+    source: bool = True  # labelled source images
+    target: bool = True  # unlabelled target images
+    target_labels: bool = False  # the upper bound, never an adaptation result
+    pseudo_labels: bool = False  # target images drawn from the method's own pseudo-labelled pool
+
+
+@dataclass
+class Batch:
+    xs: torch.Tensor | None  # source images, uint8
+    ys: torch.Tensor | None  # source labels
+    xt: torch.Tensor | None  # target images, uint8
+    yt: torch.Tensor | None  # target labels: only a method whose needs say so receives them
+    pt: torch.Tensor | None = None  # pseudo-labels of the target images
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    step: int  # global step, from 0
+    progress: float  # p in [0, 1)
+    lam: float  # the adaptation factor lambda(p) of the run's schedule
+    epoch: int  # from 0
+
+
+class Method:
+    """Base class: plain cross-entropy on source, one optimizer over everything.
+
+    Subclasses set `name`, `about` (the --help line), `needs`, and `options` (extra config
+    fields, name -> (type, advlab.config.option(...)); they appear as --flags and in
+    config.yaml), and override what they change.
+    """
+
+    name: ClassVar[str]
+    about: ClassVar[str]
+    needs: ClassVar[Needs] = Needs()
+    options: ClassVar[dict[str, tuple[type, Any]]] = {}
+    needs_init: ClassVar[bool] = False  # starts from a finished run's weights (--init)
+
+    def __init__(self, model: GaninNet, cfg: Any):
+        self.model, self.cfg = model, cfg
+        self.heads = nn.ModuleDict(self.build_heads())
+
+    @classmethod
+    def check(cls, cfg: Any) -> None:
+        """Validate this method's options (raise advlab.errors.ConfigError via config.check)."""
+
+    def build_heads(self) -> dict[str, nn.Module]:
+        """Modules the method adds beside the backbone (built right after it, same seed)."""
+        return {}
+
+    def head_args(self) -> dict[str, Any]:
+        """What rebuilds the heads (recorded in the checkpoint beside the model's args)."""
+        return {}
+
+    def optimizers(self, make: MakeOptimizer) -> dict[str, torch.optim.Optimizer]:
+        """Named optimizers; `make` builds the run's optimizer (--optimizer, --lr, ...)."""
+        return {"model": make([*self.model.parameters(), *self.heads.parameters()])}
+
+    def loss(self, batch: Batch, info: StepInfo) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        raise NotImplementedError
+
+    def train_step(self, batch: Batch, info: StepInfo, optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
+        """One update: the loss, checked finite before it touches any weight, then one step."""
+        loss, parts = self.loss(batch, info)
+        check_finite(loss)
+        optimizer = optimizers["model"]
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return parts
+
+    def domain_logits(self, features: torch.Tensor, logits: torch.Tensor) -> torch.Tensor | None:
+        """The method's domain discriminator on test features (None: it has none)."""
+        return None
+
+    # --- state across epochs (pseudo-labels, stages), saved in every checkpoint ---
+
+    def begin_epoch(self, epoch: int, target_images: torch.Tensor, device: torch.device) -> None:
+        """Called before each epoch (after a resume too) with the unlabelled target images."""
+
+    def target_pool(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """(indices into the target images, their pseudo-labels) to draw target batches
+        from, or None to draw from all target images."""
+        return None
+
+    def epoch_record(self, epoch: int, audit: Callable[[torch.Tensor, torch.Tensor], float]) -> dict[str, Any]:
+        """Extra per-epoch metrics. `audit(indices, labels)` scores labels against the held-back
+        target labels, for the record only: nothing the method does may depend on it."""
+        return {}
+
+    def summary(self, history: list[dict[str, Any]]) -> dict[str, Any]:
+        return {}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        pass
+
+
+def joint_features(model: GaninNet, batch: Batch) -> torch.Tensor:
+    """G_f's features of the source batch followed by the target batch. Each domain is
+    normalised first: a grey source and a colour target meet as 3-channel floats."""
+    return model.features(torch.cat([model.input(batch.xs), model.input(batch.xt)]))

@@ -1,0 +1,92 @@
+"""What every trainer shares: threads, opening a run directory, the epoch loop with its
+progress bar, and the non-finite guard.
+
+A trainer (domain adaptation, GAN, evaluator) supplies a step function and an end-of-epoch
+function; the loop owns time (epochs, steps, progress, timing). Both trainers therefore
+stop, resume and report in the same way.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable, Mapping
+
+import torch
+
+from advlab.errors import AdvlabError, DivergedError
+from advlab.runs.progress import progress
+from advlab.runs.rundir import RunDir
+
+CHECKPOINT = "last.pt"
+
+
+def set_threads(threads: int | None) -> None:
+    if threads:
+        torch.set_num_threads(threads)
+
+
+def open_run(path: str | Path, resume: bool, record: str) -> RunDir:
+    """The run directory, refusing to start a second run over one that is there.
+
+    `record` is the file a started run writes first (metrics.jsonl, losses.csv): its
+    presence, or a checkpoint's, means the folder already holds a run.
+    """
+    run = RunDir(path)
+    if not resume and (run.file(CHECKPOINT).exists() or run.file(record).exists()):
+        raise AdvlabError(f"{run.path} already holds a run; pass --resume to continue it, or choose another --out")
+    return run
+
+
+class NonFiniteLoss(ArithmeticError):
+    """Raised by a training step whose loss is NaN or infinite, before any weight changes."""
+
+    def __init__(self, value: float, name: str = "loss"):
+        super().__init__(f"{name} became {value}")
+        self.value, self.name = value, name
+
+
+def check_finite(loss: torch.Tensor, name: str = "loss") -> None:
+    """Stop before a non-finite loss reaches the weights (the last checkpoint stays good)."""
+    if not torch.isfinite(loss).all():
+        raise NonFiniteLoss(loss.detach().flatten()[0].item() if loss.numel() == 1 else float("nan"), name)
+
+
+def diverged(error: NonFiniteLoss, where: str, run: RunDir, epochs_done: int) -> DivergedError:
+    kept = f"the last good checkpoint (epoch {epochs_done}) is kept in {run.path}" if epochs_done else f"no epoch had finished, so no checkpoint was written in {run.path}"
+    return DivergedError(f"{error} at {where}; stopped, {kept}")
+
+
+StepFn = Callable[[int, int], Mapping[str, float] | None]
+
+
+def run_epochs(
+    start_epoch: int,
+    epochs: int,
+    steps: int,
+    step: StepFn,
+    end_epoch: Callable[[int, float], None],
+    quiet: bool,
+    begin: Callable[[int], None] | None = None,
+    images_per_step: int = 0,
+) -> None:
+    """Epochs start_epoch+1 .. epochs of `steps` steps each, with a progress bar.
+
+    `begin(epoch)` prepares an epoch (outside its timing); `step(epoch, step)` trains one
+    step and may return running values for the bar; `end_epoch(epoch, seconds)` evaluates,
+    checkpoints and logs. An exception closes the bar first, so its message is not lost.
+    """
+    for epoch in range(start_epoch, epochs):
+        if begin:
+            begin(epoch)
+        started = time.perf_counter()
+        bar = progress(steps, f"epoch {epoch + 1}/{epochs}", quiet, unit="step")
+        try:
+            for i in range(steps):
+                shown = step(epoch, i)
+                bar.update(1)
+                if shown:
+                    bar.set_postfix(shown | {"img/s": f"{bar.n / max(time.perf_counter() - started, 1e-9) * images_per_step:.0f}"} if images_per_step else shown)
+        finally:
+            bar.close()
+        end_epoch(epoch, time.perf_counter() - started)

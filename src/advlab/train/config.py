@@ -1,0 +1,98 @@
+"""`advlab adapt`'s options: one dataclass for the command line and YAML files.
+
+The options every method shares are written out here; each method adds its own
+(`Method.options`), so a new method brings its flags with it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from advlab.config import check, option
+from advlab.data.augment import AUGMENTATIONS
+from advlab.data.images import GEOMETRIES
+from advlab.methods import METHODS
+from advlab.nn.input import NORMALIZATIONS
+from advlab.train.schedules import LAMBDA_SCHEDULES, LR_SCHEDULES
+
+
+@dataclass
+class _CommonOptions:
+    """The options every method shares; each method's own are added below."""
+
+    method: str = option("dann", "adaptation method: " + "; ".join(f"{m.name}: {m.about}" for m in METHODS.values()), tuple(METHODS))
+    source: str = option("mnist", "labelled source domain: mnist, mnist_m, an image folder or an .npz")
+    target: str = option("mnist_m", "target domain (its labels are used only to report accuracy)")
+    data_dir: str | None = option(None, "where built-in data sets live (else $ADVLAB_DATA, else ~/.cache/advlab/data)")
+    geometry: str = option("crop", "how larger images become 28x28: centre crop or bilinear resize", GEOMETRIES)
+    normalization: str = option("per_image", "input normalisation inside the model", NORMALIZATIONS)
+    augment: str = option("invert", "augmentation of labelled training images: none, or invert a random half", AUGMENTATIONS)
+    epochs: int = option(12, "passes over the source training set")
+    batch_size: int = option(64, "images per domain per step")
+    optimizer: str = option("sgd", "sgd (momentum) or adam", ("sgd", "adam"))
+    lr: float = option(0.01, "initial learning rate mu_0")
+    momentum: float = option(0.9, "SGD momentum")
+    weight_decay: float = option(0.0, "L2 weight decay")
+    lr_schedule: str = option("anneal", "anneal: mu_0/(1+alpha p)^beta; step: x0.1 at 50% and 75%; constant", LR_SCHEDULES)
+    lr_alpha: float = option(10.0, "alpha of the annealing schedule")
+    lr_beta: float = option(0.75, "beta of the annealing schedule")
+    lambda_schedule: str = option("ramp", "ramp: lambda_max (2/(1+exp(-gamma p)) - 1); constant: lambda_max", LAMBDA_SCHEDULES)
+    gamma: float = option(10.0, "gamma of the lambda ramp")
+    lambda_max: float = option(1.0, "scale of the reversal factor lambda")
+    init: str | None = option(None, "start from the weights of this finished advlab adapt run (its selected checkpoint)")
+    trade_off: float = option(1.0, "weight of the adaptation loss of cdan, cdan_e, dan, coral, mcc, mdd and mcd, times lambda(p) (dann's weight is lambda itself)")
+    val_size: int = option(1000, "source training images held out as a validation split (never target)")
+    select: str = option("last", "reported checkpoint: the last epoch, or the best source-validation accuracy", ("last", "source_val"))
+    train_subset: int | None = option(None, "use only the first N training images of each domain (quick runs)")
+    test_subset: int | None = option(None, "evaluate on only the first N test images of each domain")
+    seed: int = option(0, "seed for initialisation and batch order")
+    threads: int | None = option(None, "CPU threads (default: all cores)")
+    device: str = option("cpu", "cpu, cuda, or auto (cuda when available)")
+    out: str | None = option(None, "run directory (default runs/<method>-<source>-<target>-s<seed>)")
+
+    def validate(self) -> None:
+        check(self.method in METHODS, f"unknown method {self.method!r}; choose from {', '.join(METHODS)}")
+        check(self.geometry in GEOMETRIES, f"geometry must be one of {', '.join(GEOMETRIES)}")
+        check(self.augment in AUGMENTATIONS, f"augment must be one of {', '.join(AUGMENTATIONS)}")
+        check(self.normalization in NORMALIZATIONS, f"normalization must be one of {', '.join(NORMALIZATIONS)}")
+        check(self.epochs > 0, f"epochs must be > 0, got {self.epochs}")
+        check(self.batch_size > 0, f"batch size must be > 0, got {self.batch_size}")
+        check(self.lr > 0 and math.isfinite(self.lr), f"learning rate must be > 0, got {self.lr}")
+        check(0 <= self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum}")
+        check(self.weight_decay >= 0, f"weight decay must be >= 0, got {self.weight_decay}")
+        check(self.optimizer in ("sgd", "adam"), f"optimizer must be sgd or adam, got {self.optimizer!r}")
+        check(self.lr_schedule in LR_SCHEDULES, f"lr schedule must be one of {', '.join(LR_SCHEDULES)}")
+        check(self.lambda_schedule in LAMBDA_SCHEDULES, f"lambda schedule must be one of {', '.join(LAMBDA_SCHEDULES)}")
+        check(self.gamma >= 0 and math.isfinite(self.gamma), f"gamma must be >= 0, got {self.gamma}")
+        check(self.lambda_max >= 0 and math.isfinite(self.lambda_max), f"lambda max must be >= 0, got {self.lambda_max}")
+        check(self.lr_alpha >= 0 and self.lr_beta >= 0, "lr alpha and beta must be >= 0")
+        check(self.trade_off >= 0 and math.isfinite(self.trade_off), f"trade off must be >= 0, got {self.trade_off}")
+        check(not METHODS[self.method].needs_init or self.init is not None, f"method {self.method} starts from a trained model: pass --init RUN_DIR")
+        for method in METHODS.values():
+            method.check(self)
+        check(self.val_size >= 0, f"val size must be >= 0, got {self.val_size}")
+        check(self.select in ("last", "source_val"), f"select must be last or source_val, got {self.select!r}")
+        check(self.select == "last" or self.val_size > 0, "select source_val needs val_size > 0")
+        for name in ("train_subset", "test_subset", "threads"):
+            value = getattr(self, name)
+            check(value is None or value > 0, f"{name.replace('_', ' ')} must be > 0, got {value}")
+        check(self.device in ("cpu", "cuda", "auto"), f"device must be cpu, cuda or auto, got {self.device!r}")
+        check(self.device != "cuda" or torch.cuda.is_available(), "device cuda asked for, but no CUDA device is available")
+
+    def run_dir(self) -> Path:
+        def short(spec: str) -> str:
+            return Path(spec).stem if spec not in ("mnist", "mnist_m") else spec
+        return Path(self.out or f"runs/{self.method}-{short(self.source)}-{short(self.target)}-s{self.seed}")
+
+
+AdaptConfig = dataclasses.make_dataclass(
+    "AdaptConfig",
+    [(name, tp, field) for method in METHODS.values() for name, (tp, field) in method.options.items()],
+    bases=(_CommonOptions,),
+    namespace={"__module__": __name__, "__doc__": "All options of `advlab adapt`: the common ones, then each method's."},
+)

@@ -1,0 +1,64 @@
+"""Rebuild a run's model from its directory alone.
+
+Every checkpoint records the backbone's constructor arguments and the method's head sizes,
+so analysis, `--init`, the report and the benchmarks load any method's run with one call.
+Checkpoints written before the method engine (one `model` state with the domain classifier
+inside, one `optimizer`) are read too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from advlab.config import resolve
+from advlab.errors import AdvlabError
+from advlab.models.ganin import GaninNet
+from advlab.runs.checkpoint import load_checkpoint
+from advlab.train.config import AdaptConfig
+
+LEGACY_HEAD_PREFIX = "discriminator."
+
+
+def upgrade_legacy(state: dict[str, Any], method: str) -> dict[str, Any]:
+    """A pre-engine checkpoint in today's layout (the same tensors, regrouped)."""
+    if "model_args" in state or "model" not in state:
+        return state
+    model = {k: v for k, v in state["model"].items() if not k.startswith(LEGACY_HEAD_PREFIX)}
+    heads = {k: v for k, v in state["model"].items() if k.startswith(LEGACY_HEAD_PREFIX)}
+    num_classes = int(model["classifier.4.weight"].shape[0])
+    upgraded = dict(state, model=model, heads=heads if method in ("dann", "dann_no_grl") else {}, model_args={"num_classes": num_classes})
+    if "optimizer" in state:
+        upgraded["optimizers"] = {"model": state.pop("optimizer")} if method in ("dann", "dann_no_grl") else {}
+    if "pseudo_labels" in state:
+        upgraded["method_state"] = {"pseudo_labels": state["pseudo_labels"]}
+    return upgraded
+
+
+def run_config(run_dir: str | Path) -> AdaptConfig:
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.yaml").is_file():
+        raise AdvlabError(f"{run_dir} is not an advlab adapt run directory (no config.yaml)")
+    return resolve(AdaptConfig, {}, run_dir / "config.yaml")
+
+
+def selected_checkpoint(run_dir: str | Path, cfg: AdaptConfig) -> Path:
+    """The checkpoint the run reports: its best source-validation epoch, or its last."""
+    return Path(run_dir) / ("best.pt" if cfg.select == "source_val" else "last.pt")
+
+
+def build_model(state: dict[str, Any], normalization: str) -> GaninNet:
+    args = dict(state["model_args"])
+    args.setdefault("normalization", normalization)
+    model = GaninNet(**args)
+    model.load_state_dict(state["model"])
+    return model
+
+
+def load_run_model(run_dir: str | Path, require_finished: bool = False) -> tuple[GaninNet, AdaptConfig]:
+    """The backbone (G_f + G_y) a run reports, in eval mode, and the run's config."""
+    cfg = run_config(run_dir)
+    state = upgrade_legacy(load_checkpoint(selected_checkpoint(run_dir, cfg)), cfg.method)
+    if require_finished and cfg.select == "last" and int(state["epoch"]) != cfg.epochs:
+        raise AdvlabError(f"{run_dir} stopped after epoch {state['epoch']} of {cfg.epochs}; finish it with --resume first")
+    return build_model(state, cfg.normalization).eval(), cfg
