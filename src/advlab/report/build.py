@@ -164,13 +164,17 @@ def _methods(doc: Document, study: Study, results: dict, figures: Path) -> None:
     if so is None or da is None or not finished:
         doc.answer("The comparison is missing runs; see the failed runs above.")
         return
-    above_so = [m for m, a in finished.items() if a > so]
-    above_dann = [m for m, a in finished.items() if a > da]
+    against_so = {m: relation(a, so) for m, a in finished.items()}
+    above_dann = [m for m, a in finished.items() if relation(a, da) == "above"]
     best = max(finished, key=finished.get)
     listed = lambda ms: ", ".join(f"`{m}`" for m in ms) or "none"
-    doc.answer(f"Above source only ({so:.4f}): {len(above_so)} of {len(finished)} methods ({listed(above_so)}); "
-               f"above DANN ({da:.4f}): {listed(above_dann)}. The best is `{best}` at {finished[best]:.4f}; "
-               f"below source only: {listed([m for m in finished if m not in above_so])}.")
+    group = lambda word: [m for m, r in against_so.items() if r == word]
+    text = (f"Above source only ({so:.4f}): {len(group('above'))} of {len(finished)} methods ({listed(group('above'))}); "
+            f"above DANN ({da:.4f}): {listed(above_dann)}. The best is `{best}` at {finished[best]:.4f}")
+    for word in ("level with", "below"):
+        if group(word):
+            text += f"; {word} source only: {listed(group(word))}"
+    doc.answer(text + ".")
 
 
 def _embeddings(doc: Document, study: Study, results: dict, figures: Path) -> TestImages | None:
