@@ -144,8 +144,11 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "reproduce":
             from advlab.report.reproduce import reproduce
 
-            md, page = reproduce(args.profile, args.out, args.jobs, args.data_dir, args.quiet)
+            md, page, failures, planned = reproduce(args.profile, args.out, args.jobs, args.data_dir, args.quiet)
             print(f"wrote {page} and {md}")
+            if failures:  # the report is written (it shows them), but the study is not whole
+                print(f"advlab: {len(failures)} of {planned} runs failed (listed in {page.name}; each keeps its error in runs/NAME/failed.txt)", file=sys.stderr)
+                return 1
         return 0
     except AdvlabError as e:
         print(f"advlab: error: {e}", file=sys.stderr)

@@ -86,3 +86,30 @@ def test_stopping_the_study_stops_its_runs_and_starts_no_more(tiny_domains, tmp_
     assert "advlab: terminated; resume with --resume" in (tmp_path / "logs" / "running.log").read_text()
     assert not (tmp_path / "logs" / "queued.log").exists()
     assert processes_mentioning(str(tmp_path / "runs")) == []
+
+
+def test_a_gan_run_stopped_in_its_first_epoch_goes_on(tiny_domains, tmp_path):
+    """`advlab gan` writes losses.csv as it starts; a study stopped before the first checkpoint
+    used to rerun it without --resume, which refused ("already holds a run") and failed it for good."""
+    source, _ = tiny_domains
+    run = Run("gan", ("gan", "--dataset", str(source), "--epochs", "1", "--batch-size", "64", "--eval-samples", "0"))
+    out = tmp_path / "runs" / "gan"
+    out.mkdir(parents=True)
+    (out / "config.yaml").write_text("epochs: 1\n")
+    (out / "losses.csv").write_text("iteration,epoch,loss_d,loss_g,d_x,d_g_z\n1,1,1.3")  # cut off mid-line
+    outcome = execute(run, tmp_path, 1, None)
+    assert outcome.status == "done", outcome.error
+    assert (out / "summary.json").exists() and not (out / "failed.txt").exists()
+
+
+def test_reproduce_exits_non_zero_and_counts_failed_runs(monkeypatch, tmp_path, capsys):
+    """A study whose runs failed wrote its report and still exited 0 (18 of 19 failed on a full disk)."""
+    import advlab.report.reproduce as reproduce_module
+    from advlab.cli import main
+
+    page = tmp_path / "report.html"
+    monkeypatch.setattr(reproduce_module, "reproduce", lambda *a: (tmp_path / "report.md", page, ["a: disk full", "b: disk full"], 19))
+    assert main(["reproduce", "--profile", "smoke", "--out", str(tmp_path)]) == 1
+    assert "2 of 19 runs failed" in capsys.readouterr().err
+    monkeypatch.setattr(reproduce_module, "reproduce", lambda *a: (tmp_path / "report.md", page, [], 19))
+    assert main(["reproduce", "--profile", "smoke", "--out", str(tmp_path)]) == 0

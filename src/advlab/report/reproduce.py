@@ -30,7 +30,8 @@ def prepare_shared(profile: Profile, data_dir: str | None, quiet: bool) -> None:
         decoding.result()
 
 
-def reproduce(profile_name: str, out: Path, jobs: int = 1, data_dir: str | None = None, quiet: bool = False) -> tuple[Path, Path]:
+def reproduce(profile_name: str, out: Path, jobs: int = 1, data_dir: str | None = None, quiet: bool = False) -> tuple[Path, Path, list[str], int]:
+    """Run the study and write its report: (report.md, report.html, the failed runs, the number of runs)."""
     if profile_name not in PROFILES:
         raise AdvlabError(f"unknown profile {profile_name!r}; choose from {', '.join(PROFILES)}")
     if jobs < 1:
@@ -54,4 +55,5 @@ def reproduce(profile_name: str, out: Path, jobs: int = 1, data_dir: str | None 
         clock.stop()
     failures = [f"{o.name}: {o.error}" for o in outcomes if o.status == "failed"]
     command = shlex.join(["advlab", "reproduce", "--profile", profile.name, "--out", str(out), "--jobs", str(jobs)])
-    return build_report(out, profile, command, failures)
+    md, page = build_report(out, profile, command, failures)
+    return md, page, failures, len(runs)

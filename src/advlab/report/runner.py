@@ -1,6 +1,6 @@
 """Run the study's runs as separate `advlab` processes, `jobs` at a time.
 
-A run with a summary.json is finished and skipped; one with a last.pt is resumed; one
+A run with a summary.json is finished and skipped; one started before is resumed; one
 that stopped with an error keeps that error in failed.txt (a diverged setting of the
 sweep is a result, not a reason to stop the study) and is not retried. Stopping the study
 (Ctrl-C, SIGTERM) stops the runs in flight at their last checkpoint and starts no others.
@@ -72,7 +72,9 @@ def execute(run: Run, root: Path, threads: int, data_dir: str | None, processes:
     command = [a.replace("{runs}", str(root / "runs")) for a in run.command]
     command = [sys.executable, "-m", "advlab.cli", *command, "--out", str(out), "--threads", str(threads), "--quiet"]
     command += ["--data-dir", data_dir] if data_dir else []
-    command += ["--resume"] if (out / "last.pt").exists() else []
+    # any earlier attempt (even one stopped before its first checkpoint, whose record files are
+    # already written) is continued: --resume starts afresh where there is no checkpoint yet
+    command += ["--resume"] if out.exists() else []
     (root / "logs").mkdir(parents=True, exist_ok=True)
     processes = processes or Processes()
     started = time.perf_counter()
