@@ -186,13 +186,40 @@ def test_corrupt_checkpoint_on_resume(tiny_domains, tmp_path):
 
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tiny_domains, tmp_path):
     assert adapt(tiny_domains, tmp_path / "r", "--epochs", "1") == 0
+    state = load_checkpoint(tmp_path / "r" / "last.pt")
+    state["model"]["classifier.4.bias"][0] = float("nan")  # the next step's loss is NaN
+    torch.save(state, tmp_path / "r" / "last.pt")
     good = (tmp_path / "r" / "last.pt").read_bytes()
     source, target = tiny_domains
     result = run_cli("adapt", "--source", str(source), "--target", str(target), "--out", str(tmp_path / "r"), "--resume",
-                     "--epochs", "3", "--lr", "1e30", "--lr-schedule", "constant", "--val-size", "50", "--batch-size", "32", "--quiet")
-    assert_one_line_error(result, "loss became")
+                     "--epochs", "3", "--val-size", "50", "--batch-size", "32", "--quiet")
+    assert_one_line_error(result, "loss became nan at epoch 2, step 1")
+    assert "the last good checkpoint (epoch 1) is kept" in result.stderr
     assert (tmp_path / "r" / "last.pt").read_bytes() == good
     assert load_checkpoint(tmp_path / "r" / "last.pt")["epoch"] == 1
+
+
+def test_nan_in_the_first_epoch_says_no_checkpoint_exists(tiny_domains, tmp_path):
+    source, target = tiny_domains
+    result = run_cli("adapt", "--source", str(source), "--target", str(target), "--out", str(tmp_path / "r"), "--epochs", "1",
+                     "--lr", "1e30", "--lr-schedule", "constant", "--val-size", "50", "--batch-size", "32", "--quiet")
+    assert_one_line_error(result, "loss became")
+    assert "no epoch had finished" in result.stderr and not (tmp_path / "r" / "last.pt").exists()
+
+
+def test_resume_refuses_options_that_would_change_the_run(tiny_domains, tmp_path):
+    """--resume used to take any option, rewrite config.yaml with it and go on with a mixed history."""
+    assert adapt(tiny_domains, tmp_path / "r") == 0
+    record = {f: (tmp_path / "r" / f).read_bytes() for f in ("config.yaml", "metrics.jsonl", "last.pt")}
+    source, target = tiny_domains
+    base = ["adapt", "--source", str(source), "--target", str(target), "--out", str(tmp_path / "r"), "--resume", *QUICK]
+    assert_one_line_error(run_cli(*base, "--lr", "0.5"), "--lr 0.01 -> 0.5")
+    assert_one_line_error(run_cli(*base, "--batch-size", "16", "--val-size", "40"), "--batch-size 32 -> 16; --val-size 50 -> 40")
+    assert_one_line_error(run_cli(*base, "--epochs", "1"), "--epochs may only grow")
+    assert {f: (tmp_path / "r" / f).read_bytes() for f in record} == record
+    # what cannot change the result may differ, and --epochs may grow: the run is extended
+    assert main([*base, "--threads", "2", "--epochs", "3"]) == 0
+    assert [r["epoch"] for r in metrics(tmp_path / "r")] == [1, 2, 3]
 
 
 def test_pseudo_label_starts_from_a_run_and_reports_each_round(tiny_domains, tmp_path):

@@ -55,6 +55,17 @@ def test_resume_gives_identical_losses(tiny_domains, tmp_path):
     assert rows(tmp_path / "whole") == rows(tmp_path / "split")
 
 
+def test_resume_refuses_another_lr_or_variant(tiny_domains, tmp_path):
+    """A new lr used to be written to config.yaml but not applied; another variant crashed on shapes."""
+    assert gan(tiny_domains, tmp_path / "r", "--epochs", "1") == 0
+    before = (tmp_path / "r" / "config.yaml").read_text()
+    base = ["gan", "--dataset", str(tiny_domains[0]), "--out", str(tmp_path / "r"), "--epochs", "2", "--batch-size", "50",
+            "--g-width", "8", "--d-width", "4", "--eval-samples", "0", "--quiet", "--resume"]
+    assert_one_line_error(run_cli(*base, "--lr", "0.01"), "--lr 0.0002 -> 0.01")
+    assert_one_line_error(run_cli(*base, "--unconditional"), "--variant 'conditional' -> 'unconditional'")
+    assert (tmp_path / "r" / "config.yaml").read_text() == before
+
+
 def test_mismatch_adds_the_wrong_label_term_to_d_only(tiny_domains, tmp_path):
     assert gan(tiny_domains, tmp_path / "plain", "--epochs", "1", "--mismatch", "0") == 0
     assert gan(tiny_domains, tmp_path / "aware", "--epochs", "1", "--mismatch", "1") == 0

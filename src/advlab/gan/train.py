@@ -15,7 +15,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from advlab.config import to_yaml
+from advlab.config import resolve, to_yaml
 from advlab.data.domains import load_domain
 from advlab.gan.config import GanConfig
 from advlab.errors import AdvlabError
@@ -23,7 +23,7 @@ from advlab.gan.evaluate import evaluate_generator
 from advlab.gan.evaluator import to_unit_range
 from advlab.models.dcgan import Discriminator, Generator
 from advlab.runs.checkpoint import load_checkpoint, save_checkpoint
-from advlab.runs.engine import CHECKPOINT, NonFiniteLoss, check_finite, diverged, open_run, run_epochs, set_threads
+from advlab.runs.engine import CHECKPOINT, NonFiniteLoss, check_finite, check_resume, diverged, open_run, run_epochs, set_threads
 from advlab.runs.rundir import RunDir
 from advlab.runs.sampling import IndexStream, step_generator
 from advlab.viz.curves import plot_losses
@@ -110,6 +110,10 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
     start_epoch, warnings, seconds = 0, [], 0.0
     if resume and last_ckpt.exists():
         state = load_checkpoint(last_ckpt)
+        if "g" not in state or "g_sampler" not in state:
+            raise AdvlabError(f"{last_ckpt} is not an advlab gan checkpoint")
+        if run.file("config.yaml").exists():
+            check_resume(run, resolve(GanConfig, {}, run.file("config.yaml")), cfg, int(state["epoch"]))
         for module, key in ((g, "g"), (d, "d"), (opt_g, "opt_g"), (opt_d, "opt_d"), (sampler, "g_sampler")):
             module.load_state_dict(state[key])
         start_epoch, warnings, seconds = int(state["epoch"]), list(state["warnings"]), float(state["seconds"])
@@ -215,7 +219,6 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
 def load_generator(run_dir: str | Path) -> tuple[Generator, GanConfig]:
     """The sampling generator (the weight average, or G itself) of a finished or stopped run,
     rebuilt from its config.yaml and last.pt."""
-    from advlab.config import resolve
 
     run_dir = Path(run_dir)
     if not (run_dir / "config.yaml").is_file():

@@ -8,9 +8,10 @@ stop, resume and report in the same way.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 import torch
 
@@ -36,6 +37,23 @@ def open_run(path: str | Path, resume: bool, record: str) -> RunDir:
     if not resume and (run.file(CHECKPOINT).exists() or run.file(record).exists()):
         raise AdvlabError(f"{run.path} already holds a run; pass --resume to continue it, or choose another --out")
     return run
+
+
+# options that cannot change what a run computes, and --epochs (a run may be extended)
+FREE_ON_RESUME = ("threads", "device", "data_dir", "out", "epochs")
+
+
+def check_resume(run: RunDir, saved: Any, new: Any, epochs_done: int) -> None:
+    """--resume continues the run that is there, as it was started: an option that would
+    change it is an error naming it (the run's config.yaml and metrics stay its own).
+    `--epochs` may grow, to extend a finished or stopped run, never below what is done."""
+    before, after = dataclasses.asdict(saved), dataclasses.asdict(new)
+    changed = [f"--{k.replace('_', '-')} {before.get(k)!r} -> {v!r}" for k, v in after.items() if k not in FREE_ON_RESUME and before.get(k) != v]
+    if changed:
+        raise AdvlabError(f"--resume continues the run in {run.path} as it was started, but these options differ from its config.yaml: "
+                          f"{'; '.join(changed)} (start a new run with another --out)")
+    if new.epochs < epochs_done:
+        raise AdvlabError(f"{run.path} has done {epochs_done} epochs; --epochs {new.epochs} would undo them (--epochs may only grow on --resume)")
 
 
 class NonFiniteLoss(ArithmeticError):

@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from advlab.config import to_yaml
+from advlab.config import resolve, to_yaml
 from advlab.data.augment import augment
 from advlab.data.domains import Domain, Split, load_domain
 from advlab.errors import AdvlabError
@@ -22,7 +22,7 @@ from advlab.methods import METHODS, Batch, Method, StepInfo
 from advlab.metrics.accuracy import accuracy, batched, domain_accuracy, per_class_accuracy
 from advlab.models.ganin import GaninNet
 from advlab.runs.checkpoint import load_checkpoint, save_checkpoint
-from advlab.runs.engine import CHECKPOINT, NonFiniteLoss, diverged, open_run, run_epochs, set_threads
+from advlab.runs.engine import CHECKPOINT, NonFiniteLoss, check_resume, diverged, open_run, run_epochs, set_threads
 from advlab.runs.sampling import IndexStream
 from advlab.train.config import AdaptConfig
 from advlab.train.restore import load_run_model, upgrade_legacy
@@ -170,6 +170,8 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
             raise AdvlabError(f"{last_ckpt} is not an advlab adapt checkpoint")
         if state.get("method", cfg.method) != cfg.method:
             raise AdvlabError(f"{run.path} holds a {state['method']} run; --resume cannot continue it as {cfg.method}")
+        if run.file("config.yaml").exists():
+            check_resume(run, resolve(AdaptConfig, {}, run.file("config.yaml")), cfg, int(state["epoch"]))
         model.load_state_dict(state["model"])
         method.heads.load_state_dict(state["heads"])
         for name, optimizer in optimizers.items():
