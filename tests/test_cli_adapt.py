@@ -290,3 +290,15 @@ def test_resume_refuses_a_checkpoint_of_another_method_or_command(tiny_domains, 
 def test_every_method_runs_on_cuda(tiny_domains, tmp_path, method):
     assert adapt(tiny_domains, tmp_path / method, "--method", method, "--device", "cuda") == 0
     assert json.loads((tmp_path / method / "summary.json").read_text())["device"].startswith("cuda")
+
+
+def test_out_at_a_folder_of_user_files_changes_nothing(tiny_domains, tmp_path):
+    folder = tmp_path / "work"
+    folder.mkdir()
+    (folder / "config.yaml").write_text("method: source_only\nepochs: 1\n")
+    (folder / "summary.json").write_text('{"mine": true}\n')
+    source, target = tiny_domains
+    result = run_cli("adapt", "--config", str(folder / "config.yaml"), "--source", str(source), "--target", str(target), "--out", str(folder))
+    assert_one_line_error(result, "holds files advlab did not write")
+    assert (folder / "config.yaml").read_text() == "method: source_only\nepochs: 1\n" and (folder / "summary.json").read_text() == '{"mine": true}\n'
+    assert sorted(p.name for p in folder.iterdir()) == ["config.yaml", "summary.json"]

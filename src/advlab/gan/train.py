@@ -96,7 +96,7 @@ LOSS_COLUMNS = ["iteration", "epoch", "loss_d", "loss_g", "d_x", "d_g_z"]
 
 def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[str, Any]:
     set_threads(cfg.threads)
-    run = open_run(cfg.run_dir(), resume, "losses.csv")
+    run = open_run(cfg.run_dir(), resume, "losses.csv", "gan")
     last_ckpt = run.file(CHECKPOINT)
     domain = load_domain(cfg.dataset, cfg.data_dir, quiet=quiet)
     train = domain.train.subset(cfg.train_subset)

@@ -27,15 +27,32 @@ def set_threads(threads: int | None) -> None:
         torch.set_num_threads(threads)
 
 
-def open_run(path: str | Path, resume: bool, record: str) -> RunDir:
-    """The run directory, refusing to start a second run over one that is there.
+MARKER = ".advlab-run"  # written into every run directory: what made it
 
-    `record` is the file a started run writes first (metrics.jsonl, losses.csv): its
-    presence, or a checkpoint's, means the folder already holds a run.
+
+def open_run(path: str | Path, resume: bool, record: str, kind: str) -> RunDir:
+    """The run directory of an `advlab KIND` run, refusing anything that is not one.
+
+    A folder is used only if it is new, empty, or advlab's own: marked by MARKER, or (runs
+    from before the marker) holding a checkpoint or `record`. Anything else holds a user's
+    files, which a run must never overwrite. Without --resume, a folder that already holds a
+    run (a checkpoint, or `record`, the file a started run writes first) is refused too.
     """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise AdvlabError(f"--out {path} exists and is not a folder")
+    marker = path / MARKER
+    ours = marker.exists() or (path / CHECKPOINT).exists() or (path / record).exists()
+    if path.is_dir() and not ours and any(path.iterdir()):
+        raise AdvlabError(f"--out {path} holds files advlab did not write; give a new or empty folder (nothing was changed)")
+    made_by = marker.read_text().strip() if marker.exists() else kind
+    if made_by != kind:
+        raise AdvlabError(f"{path} holds an advlab {made_by} run, not an advlab {kind} run; choose another --out")
     run = RunDir(path)
     if not resume and (run.file(CHECKPOINT).exists() or run.file(record).exists()):
         raise AdvlabError(f"{run.path} already holds a run; pass --resume to continue it, or choose another --out")
+    if not marker.exists():
+        run.write_text(MARKER, kind + "\n")
     return run
 
 

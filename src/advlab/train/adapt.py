@@ -148,7 +148,7 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
     set_threads(cfg.threads)
     device = resolve_device(cfg.device)
     needs = METHODS[cfg.method].needs
-    run = open_run(cfg.run_dir(), resume, "metrics.jsonl")
+    run = open_run(cfg.run_dir(), resume, "metrics.jsonl", "adapt")
     last_ckpt = run.file(CHECKPOINT)
 
     data = prepare_data(cfg, quiet)
