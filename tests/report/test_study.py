@@ -113,3 +113,28 @@ def test_reproduce_exits_non_zero_and_counts_failed_runs(monkeypatch, tmp_path, 
     assert "2 of 19 runs failed" in capsys.readouterr().err
     monkeypatch.setattr(reproduce_module, "reproduce", lambda *a: (tmp_path / "report.md", page, [], 19))
     assert main(["reproduce", "--profile", "smoke", "--out", str(tmp_path)]) == 0
+
+
+def test_killing_the_study_process_ends_its_runs(tiny_domains, tmp_path):
+    """SIGKILL of the study (no handler runs) used to leave its runs going on as orphans."""
+    import subprocess
+    import sys
+
+    source, target = tiny_domains
+    script = (
+        "import sys; from pathlib import Path; from advlab.report.runner import run_all; from advlab.report.study import Run\n"
+        f"run = Run('long', ('adapt', '--source', {str(source)!r}, '--target', {str(target)!r}, '--epochs', '1000', '--batch-size', '32', '--val-size', '50'))\n"
+        f"run_all([run], Path({str(tmp_path)!r}), jobs=1, data_dir=None, quiet=True)\n"
+    )
+    study = subprocess.Popen([sys.executable, "-c", script])
+    checkpoint = tmp_path / "runs" / "long" / "last.pt"
+    deadline = time.monotonic() + 120
+    while not checkpoint.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert checkpoint.exists() and processes_mentioning(str(tmp_path / "runs"))
+    study.kill()
+    study.wait()
+    deadline = time.monotonic() + 30
+    while processes_mentioning(str(tmp_path / "runs")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert processes_mentioning(str(tmp_path / "runs")) == []

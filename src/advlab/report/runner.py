@@ -8,7 +8,10 @@ sweep is a result, not a reason to stop the study) and is not retried. Stopping 
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -33,6 +36,23 @@ def run_dir(root: Path, name: str) -> Path:
     return root / "runs" / name
 
 
+def _end_with_parent(parent: int) -> None:
+    """In the child, before it runs: ask Linux to send it SIGTERM when the study process dies,
+    even by SIGKILL, which no handler of ours can see. A run then stops at its last checkpoint
+    instead of going on as an orphan beside the next invocation's run of the same directory.
+    (The signal follows the thread that started the child; ours waits for it to end.)"""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: the study's own stop still stops its runs
+        pass
+
+
+PR_SET_PDEATHSIG = 1
+
+
 class Processes:
     """The run processes alive now, so that stopping the study stops them as well (they
     would otherwise go on as orphans) and no queued run starts after the stop."""
@@ -44,7 +64,7 @@ class Processes:
         with self._lock:
             if self.stopping:
                 return None
-            process = subprocess.Popen(command, **kwargs)
+            process = subprocess.Popen(command, preexec_fn=functools.partial(_end_with_parent, os.getpid()), **kwargs)
             self._alive.add(process)
             return process
 
