@@ -73,3 +73,20 @@ def test_open_run_refuses_another_commands_run(tmp_path):
     open_run(tmp_path / "r", resume=False, record="losses.csv", kind="gan")
     with pytest.raises(AdvlabError, match="holds an advlab gan run"):
         open_run(tmp_path / "r", resume=True, record="metrics.jsonl", kind="adapt")
+
+
+def test_one_process_at_a_time_trains_into_a_run(tmp_path):
+    first = open_run(tmp_path / "r", resume=False, record="metrics.jsonl", kind="adapt")
+    with pytest.raises(AdvlabError, match="another advlab process is training"):
+        open_run(tmp_path / "r", resume=True, record="metrics.jsonl", kind="adapt")
+    first.lock.close()  # what the end of the first process does
+    open_run(tmp_path / "r", resume=True, record="metrics.jsonl", kind="adapt")
+
+
+def test_half_written_files_of_a_killed_write_are_removed(tmp_path):
+    run = open_run(tmp_path / "r", resume=False, record="metrics.jsonl", kind="adapt")
+    (run.path / "last.pt").write_bytes(b"good")
+    (run.path / ".last.pt.k2j3.tmp").write_bytes(b"half")
+    run.lock.close()
+    open_run(tmp_path / "r", resume=True, record="metrics.jsonl", kind="adapt")
+    assert not list(run.path.glob(".*.tmp")) and (run.path / "last.pt").read_bytes() == b"good"

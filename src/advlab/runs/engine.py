@@ -9,9 +9,10 @@ stop, resume and report in the same way.
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import time
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import IO, Any, Callable, Mapping
 
 import torch
 
@@ -28,6 +29,7 @@ def set_threads(threads: int | None) -> None:
 
 
 MARKER = ".advlab-run"  # written into every run directory: what made it
+LOCK = ".lock"
 
 
 def open_run(path: str | Path, resume: bool, record: str, kind: str) -> RunDir:
@@ -43,17 +45,34 @@ def open_run(path: str | Path, resume: bool, record: str, kind: str) -> RunDir:
         raise AdvlabError(f"--out {path} exists and is not a folder")
     marker = path / MARKER
     ours = marker.exists() or (path / CHECKPOINT).exists() or (path / record).exists()
+    # (a lock file alone is what a run killed at its very start leaves: ours too)
+    ours = ours or (path.is_dir() and {p.name for p in path.iterdir()} <= {LOCK})
     if path.is_dir() and not ours and any(path.iterdir()):
         raise AdvlabError(f"--out {path} holds files advlab did not write; give a new or empty folder (nothing was changed)")
     made_by = marker.read_text().strip() if marker.exists() else kind
     if made_by != kind:
         raise AdvlabError(f"{path} holds an advlab {made_by} run, not an advlab {kind} run; choose another --out")
     run = RunDir(path)
+    run.lock = _lock(run)
     if not resume and (run.file(CHECKPOINT).exists() or run.file(record).exists()):
         raise AdvlabError(f"{run.path} already holds a run; pass --resume to continue it, or choose another --out")
+    for stale in run.path.glob(".*.tmp"):  # half-written files of a process killed mid-write (we hold the lock)
+        stale.unlink(missing_ok=True)
     if not marker.exists():
         run.write_text(MARKER, kind + "\n")
     return run
+
+
+def _lock(run: RunDir) -> IO:
+    """An exclusive lock on the run directory for this process's lifetime: two processes can
+    never train into one run. The kernel drops it when the process ends, however it ends."""
+    handle = open(run.file(LOCK), "a")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise AdvlabError(f"another advlab process is training in {run.path} right now; wait for it or stop it first") from None
+    return handle
 
 
 # options that cannot change what a run computes, and --epochs (a run may be extended)

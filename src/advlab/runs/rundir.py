@@ -14,6 +14,7 @@ from advlab.runs.files import atomic_write
 class RunDir:
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        self.lock = None  # the open lock file while a run trains here (advlab.runs.engine.open_run)
         try:
             self.path.mkdir(parents=True, exist_ok=True)
             probe = tempfile.NamedTemporaryFile(dir=self.path, prefix=".write-test-")
