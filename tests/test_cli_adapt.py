@@ -302,3 +302,11 @@ def test_out_at_a_folder_of_user_files_changes_nothing(tiny_domains, tmp_path):
     assert_one_line_error(result, "holds files advlab did not write")
     assert (folder / "config.yaml").read_text() == "method: source_only\nepochs: 1\n" and (folder / "summary.json").read_text() == '{"mine": true}\n'
     assert sorted(p.name for p in folder.iterdir()) == ["config.yaml", "summary.json"]
+
+
+def test_help_states_each_default_once():
+    """`--threads` used to read '(default: all cores) (default: None)'."""
+    result = run_cli("adapt", "--help")
+    text = " ".join(result.stdout.split())
+    assert "(default: all cores)" in text and "(default: all cores) (default: None)" not in text
+    assert "(default: half the epochs; 0 with --init)" in text

@@ -43,7 +43,10 @@ def add_options(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, ...
             continue
         tp, _ = _base_type(hints[f.name])
         flag = "--" + f.name.replace("_", "-")
-        help_text = f"{f.metadata.get('help', '')} (default: {f.default})".replace("%", "%%")
+        help_text = f.metadata.get("help", "")
+        if "(default:" not in help_text:  # a help text that explains its own default keeps only that
+            help_text += f" (default: {f.default})"
+        help_text = help_text.replace("%", "%%")
         if tp is bool:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=help_text)
         else:
