@@ -60,3 +60,19 @@ def test_corrupt_npz(tmp_path):
 def test_unknown_domain_name():
     with pytest.raises(DataError, match="unknown data set 'svhn'"):
         load_domain("svhn")
+
+
+@pytest.mark.parametrize("shape", [(0, 28, 28), (5, 0, 28)])
+def test_npz_without_images_is_one_line(tmp_path, shape):
+    path = tmp_path / "empty.npz"
+    np.savez(path, x_train=np.zeros(shape, np.uint8), y_train=np.zeros(shape[0], np.int64), x_test=np.zeros(shape, np.uint8), y_test=np.zeros(shape[0], np.int64))
+    with pytest.raises(DataError, match="holds no images"):
+        load_domain(str(path))
+
+
+def test_a_huge_label_is_refused_before_building_a_huge_classifier(tmp_path):
+    path = tmp_path / "big.npz"
+    y = np.array([0, 1, 10**9], np.int64)
+    np.savez(path, x_train=np.zeros((3, 28, 28), np.uint8), y_train=y, x_test=np.zeros((3, 28, 28), np.uint8), y_test=y)
+    with pytest.raises(DataError, match="at most 1000 classes"):
+        load_domain(str(path))

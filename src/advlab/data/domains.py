@@ -97,9 +97,16 @@ def _present_or_download(folder: Path, remote: RemoteFile, quiet: bool) -> Path:
         raise DataError(f"{folder} is not writable; cannot download {remote.filename} there (set --data-dir or ADVLAB_DATA)") from None
 
 
+MAX_CLASSES = 1000  # a label of 1e9 would otherwise ask for a billion-way classifier
+
+
 def _splits_to_domain(name: str, splits: dict[str, tuple[np.ndarray, np.ndarray]], geometry: str) -> Domain:
     out = {}
     for split, (x, y) in splits.items():
+        if len(x) == 0 or min(x.shape[2:]) == 0:
+            raise DataError(f"{name}: its {split} split holds no images (shape {tuple(x.shape)})")
+        if y.max() >= MAX_CLASSES:
+            raise DataError(f"{name}: label {int(y.max())} in its {split} split; labels are class indices 0..{MAX_CLASSES - 1} (at most {MAX_CLASSES} classes)")
         x = to_size(torch.from_numpy(np.ascontiguousarray(x)), IMAGE_SIZE, geometry)
         out[split] = Split(x, torch.from_numpy(y.astype(np.int64)))
     num_classes = int(max(out["train"].y.max(), out["test"].y.max())) + 1
