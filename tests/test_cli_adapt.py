@@ -127,6 +127,9 @@ def test_killed_run_resumes_to_identical_metrics(tiny_domains, tmp_path, method)
         (["--epochs", "two"], "invalid int value"),
         (["--source", "svhn"], "unknown data set 'svhn'"),
         (["--source", "/nonexistent/folder"], "unknown data set"),
+        (["--select", "oracle"], "select must be one of last, source_val, entropy"),
+        (["--select", "dev", "--val-size", "0"], "select dev needs a source validation split"),
+        (["--select", "snd", "--validation-size", "0"], "select snd needs validation size > 0"),
     ],
 )
 def test_bad_values_are_one_line_errors(tiny_domains, tmp_path, extra, fragment):

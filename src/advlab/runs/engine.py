@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import fcntl
 import time
+import weakref
 from pathlib import Path
 from typing import IO, Any, Callable, Mapping
 
@@ -54,6 +55,7 @@ def open_run(path: str | Path, resume: bool, record: str, kind: str) -> RunDir:
         raise AdvlabError(f"{path} holds an advlab {made_by} run, not an advlab {kind} run; choose another --out")
     run = RunDir(path)
     run.lock = _lock(run)
+    weakref.finalize(run, run.lock.close)  # released with the RunDir (or at exit), never left to the garbage collector's warning
     if not resume and (run.file(CHECKPOINT).exists() or run.file(record).exists()):
         raise AdvlabError(f"{run.path} already holds a run; pass --resume to continue it, or choose another --out")
     for stale in run.path.glob(".*.tmp"):  # half-written files of a process killed mid-write (we hold the lock)

@@ -27,6 +27,7 @@ from advlab.runs.sampling import IndexStream
 from advlab.train.config import AdaptConfig
 from advlab.train.restore import load_run_model, upgrade_legacy
 from advlab.train.schedules import learning_rate, reversal_factor
+from advlab.train.validation import VALIDATORS, make_probe, score_validators
 
 __all__ = ["AdaptConfig", "run_adapt"]
 
@@ -197,6 +198,8 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
     total_steps = cfg.epochs * steps
     images_per_step = cfg.batch_size * (needs.source + needs.target)
     audit = LabelAudit(data.target_train.y)
+    probe = make_probe(data.target_train.x, data.source_train.x, data.source_val.x, data.source_val.y, cfg.validation_size, cfg.seed) if cfg.validation_size else None
+    selected_key = VALIDATORS.get(cfg.select)
     now: dict[str, Any] = {}  # this epoch's running values, shared by the step and the epoch's end
 
     def begin(epoch: int) -> None:
@@ -247,9 +250,13 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
             "images_per_second": now["images"] / seconds,
             **method.epoch_record(epoch, audit),
         }
+        if probe is not None:
+            model.eval()
+            record |= score_validators(model, probe, device, cfg.seed)
+            model.train()
         history.append(record)
         state = checkpoint_state(method, optimizers, epoch + 1, history)
-        if cfg.select == "source_val" and record["source_val_acc"] >= max(h["source_val_acc"] for h in history):
+        if cfg.select != "last" and record[selected_key] >= max(h[selected_key] for h in history):
             save_checkpoint(state, run.file("best.pt"))
         save_checkpoint(state, last_ckpt)
         run.append_jsonl("metrics.jsonl", record)
@@ -257,7 +264,7 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
 
     run_epochs(start_epoch, cfg.epochs, steps, step, end, quiet, begin=begin, images_per_step=images_per_step)
 
-    chosen = history[-1] if cfg.select == "last" else max(history, key=lambda h: h["source_val_acc"])
+    chosen = history[-1] if cfg.select == "last" else max(history, key=lambda h: h[selected_key])
     train_seconds = sum(h["train_seconds"] for h in history)
     images_seen = sum(h["train_images"] for h in history)
     summary = {

@@ -19,6 +19,7 @@ from advlab.data.images import GEOMETRIES
 from advlab.methods import METHODS
 from advlab.nn.input import NORMALIZATIONS
 from advlab.train.schedules import LAMBDA_SCHEDULES, LR_SCHEDULES
+from advlab.train.validation import SELECT_CHOICES
 
 
 @dataclass
@@ -47,7 +48,8 @@ class _CommonOptions:
     init: str | None = option(None, "start from the weights of this finished advlab adapt run (its selected checkpoint)")
     trade_off: float = option(1.0, "weight of the adaptation loss of cdan, cdan_e, dan, coral, mcc, mdd and mcd, times lambda(p) (dann's weight is lambda itself)")
     val_size: int = option(1000, "source training images held out as a validation split (never target)")
-    select: str = option("last", "reported checkpoint: the last epoch, or the best source-validation accuracy", ("last", "source_val"))
+    select: str = option("last", "reported checkpoint: the last epoch, or the epoch a label-free validator scores best (source_val: source validation accuracy; entropy, im, snd, bnm, dev, devn, class_ami read no target label)", SELECT_CHOICES)
+    validation_size: int = option(1000, "target training images (labels never read) the label-free validators score every epoch; 0: none")
     train_subset: int | None = option(None, "use only the first N training images of each domain (quick runs)")
     test_subset: int | None = option(None, "evaluate on only the first N test images of each domain")
     seed: int = option(0, "seed for initialisation and batch order")
@@ -76,8 +78,10 @@ class _CommonOptions:
         for method in METHODS.values():
             method.check(self)
         check(self.val_size >= 0, f"val size must be >= 0, got {self.val_size}")
-        check(self.select in ("last", "source_val"), f"select must be last or source_val, got {self.select!r}")
-        check(self.select == "last" or self.val_size > 0, "select source_val needs val_size > 0")
+        check(self.select in SELECT_CHOICES, f"select must be one of {', '.join(SELECT_CHOICES)}, got {self.select!r}")
+        check(self.select not in ("source_val", "dev", "devn") or self.val_size > 1, f"select {self.select} needs a source validation split (val size > 1)")
+        check(self.validation_size >= 0, f"validation size must be >= 0, got {self.validation_size}")
+        check(self.select in ("last", "source_val") or self.validation_size > 0, f"select {self.select} needs validation size > 0")
         for name in ("train_subset", "test_subset", "threads"):
             value = getattr(self, name)
             check(value is None or value > 0, f"{name.replace('_', ' ')} must be > 0, got {value}")

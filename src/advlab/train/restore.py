@@ -43,8 +43,8 @@ def run_config(run_dir: str | Path) -> AdaptConfig:
 
 
 def selected_checkpoint(run_dir: str | Path, cfg: AdaptConfig) -> Path:
-    """The checkpoint the run reports: its best source-validation epoch, or its last."""
-    return Path(run_dir) / ("best.pt" if cfg.select == "source_val" else "last.pt")
+    """The checkpoint the run reports: its last, or the one its --select validator picked."""
+    return Path(run_dir) / ("last.pt" if cfg.select == "last" else "best.pt")
 
 
 def build_model(state: dict[str, Any], normalization: str) -> GaninNet:

@@ -1,0 +1,78 @@
+"""The label-free validators applied to a run every epoch (advlab.metrics.validators holds
+the formulas). Their scores go into metrics.jsonl as `val_<name>`, so `--select NAME` and
+`advlab select` can pick a checkpoint without reading a single target label.
+
+What they read is fixed for the whole run: the first `validation_size` (by default 1000) target *training*
+images of a seeded permutation (their labels are never touched), the same number of
+source training images (DEV's domain classifier), and the source validation split.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from sklearn.decomposition import PCA
+
+from advlab.metrics import validators as v
+from advlab.metrics.accuracy import batched
+
+# name -> the metrics.jsonl key it writes; `source_val` is the accuracy evaluate() records
+VALIDATORS = {
+    "source_val": "source_val_acc",
+    "entropy": "val_entropy",
+    "im": "val_im",
+    "snd": "val_snd",
+    "bnm": "val_bnm",
+    "dev": "val_dev",
+    "devn": "val_devn",
+    "class_ami": "val_class_ami",
+}
+SELECT_CHOICES = ("last", *VALIDATORS)
+PCA_DIMENSIONS = 32
+
+
+@dataclass
+class Probe:
+    target: torch.Tensor  # uint8 target training images, labels left behind
+    source_train: torch.Tensor  # uint8 source training images, for DEV's domain classifier
+    source_val: torch.Tensor
+    source_val_labels: torch.Tensor
+
+
+def make_probe(target_train: torch.Tensor, source_train: torch.Tensor, source_val: torch.Tensor, source_val_labels: torch.Tensor, size: int, seed: int) -> Probe:
+    g = torch.Generator().manual_seed(seed + 7919)
+    t = torch.randperm(len(target_train), generator=g)[:size].sort().values
+    s = torch.randperm(len(source_train), generator=g)[:size].sort().values
+    return Probe(target_train[t], source_train[s], source_val, source_val_labels)
+
+
+@torch.no_grad()
+def score_validators(model: torch.nn.Module, probe: Probe, device: torch.device, seed: int) -> dict[str, float]:
+    """Every validator but source_val (evaluate() records that), and the seconds they took."""
+    started = time.perf_counter()
+    target_features = batched(model.embed, probe.target, device=device)
+    target_logits = model.classifier(target_features)
+    source_features = batched(model.embed, probe.source_train, device=device)
+    # k-means and DEV's domain classifier see the features' leading principal components:
+    # on all 768 dimensions they alone would cost a third of an epoch
+    joint = torch.cat([source_features, target_features]).numpy()
+    pca = PCA(min(PCA_DIMENSIONS, *joint.shape), random_state=seed).fit(joint)
+    out = {
+        "val_entropy": v.neg_entropy(target_logits),
+        "val_im": v.information_maximization(target_logits),
+        "val_snd": v.soft_neighborhood_density(target_logits),
+        "val_bnm": v.batch_nuclear_norm(target_logits),
+    }
+    if len(target_features) > target_logits.shape[1]:  # k-means needs more images than clusters
+        out["val_class_ami"] = v.class_ami(pca.transform(target_features.numpy()), target_logits, seed)
+    if len(probe.source_val) > 1:
+        val_features = batched(model.embed, probe.source_val, device=device)
+        losses = F.cross_entropy(model.classifier(val_features), probe.source_val_labels, reduction="none").numpy()
+        weights = v.importance_weights(*(pca.transform(f.numpy()) for f in (source_features, val_features, target_features)), seed)
+        out["val_dev"] = v.dev_score(weights, losses)
+        out["val_devn"] = v.dev_score(weights, losses, "max")
+    out["validation_seconds"] = time.perf_counter() - started
+    return out
