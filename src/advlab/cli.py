@@ -70,6 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
     classifier.add_argument("--force", action="store_true", help="retrain even if a cached evaluator exists")
     classifier.add_argument("--quiet", action="store_true", help="no progress bars")
 
+    select = sub.add_parser("select", help="which checkpoint each label-free validator picks in finished adapt runs (no retraining)",
+                            description="Read finished advlab adapt runs and print, per run and across them, the epoch each validator picks, "
+                                        "its target accuracy, the last epoch's and the oracle's (analysis only), and each validator's "
+                                        "weighted Spearman correlation with target accuracy.")
+    select.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR")
+    select.add_argument("--by", nargs="+", metavar="NAME", help="validators to show (default: all recorded)")
+    select.add_argument("--json", action="store_true", help="print the result as JSON instead of a table")
+    select.add_argument("--figure", type=Path, metavar="PNG", help="also write score-against-accuracy plots to this file")
+
     study = sub.add_parser("reproduce", help="run the whole DANN + GAN study and write DIR/report.html and report.md",
                            description="Run every experiment of the study (skipping finished runs, resuming unfinished ones), "
                                        "then write DIR/report.html (self-contained), DIR/report.md and DIR/figures/.")
@@ -141,6 +150,13 @@ def main(argv: list[str] | None = None) -> int:
 
             record = build_evaluator(args.data_dir, args.seed, force=args.force, quiet=args.quiet)
             print(f"evaluator: test accuracy {record['test_acc']:.4f}, sha256 {record['sha256'][:16]}... -> {record['path']}")
+        elif args.command == "select":
+            from advlab.report.selection import figure, select, table
+
+            result = select(args.runs, args.by)
+            print(json.dumps(result, indent=2) if args.json else table(result))
+            if args.figure:
+                print(f"wrote {figure(result, args.runs, args.figure)}", file=sys.stderr if args.json else sys.stdout)
         elif args.command == "reproduce":
             from advlab.report.reproduce import reproduce
 
