@@ -45,16 +45,18 @@ def study(tmp_path_factory) -> Path:
 
 def test_smoke_study_writes_every_part_of_the_report(study):
     md = (study / "report.md").read_text()
-    for section in ("1. Source only, DANN", "1b. The adaptation methods side by side", "2. Feature spaces", "3. DANN over training", "Q1.", "Q2.", "Q3.", "Q4.", "5. Conditional GANs"):
+    for section in ("1. Source only, DANN", "1b. The adaptation methods side by side", "2. Feature spaces", "3. DANN over training", "Q1.", "Q2.", "Q3.", "Q4.", "5. Conditional GANs",
+                    "6. Choosing a checkpoint without target labels"):
         assert section in md
     figures = re.findall(r"\]\((figures/[^)]+\.png)\)", md)
     assert {"figures/tsne.png", "figures/lambda-sweep.png", "figures/pseudo-labels.png", "figures/dann-curves.png",
-            "figures/gans-samples.png", "figures/methods.png", "figures/gans-losses.png", "figures/gan-zy-grid.png"} <= set(figures)
+            "figures/gans-samples.png", "figures/methods.png", "figures/model-selection.png", "figures/gans-losses.png", "figures/gan-zy-grid.png"} <= set(figures)
     assert all((study / f).stat().st_size > 1000 for f in figures)
     results = json.loads((study / "results.json").read_text())
     assert results["failed_runs"] == [] and results["machine"]["cpu_count"] >= 1 and results["software"]["torch"]
     assert len(results["q3_lambda_sweep"]) == 8 and results["q4_pseudo_labels"]["dann"]["rounds"]
-    assert md.count("> **Answer.**") >= 8  # one measured answer per section
+    assert md.count("> **Answer.**") >= 9  # one measured answer per section
+    assert results["model_selection"]["validators"]["snd"]["checkpoints_scored"] > 0
     from advlab.report.study import COMPARED_METHODS
 
     assert set(COMPARED_METHODS) <= set(results["methods"]) and all(results["methods"][m]["target_acc"] for m in COMPARED_METHODS)

@@ -10,6 +10,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from advlab.gan.compare import compare_runs
@@ -18,6 +19,7 @@ from advlab.metrics.spread import fmt, mean_std
 from advlab.report.analysis import TestImages, domain_distances, history, load_adapt_model, summary
 from advlab.report.document import Document
 from advlab.report.provenance import code_revision, machine, now, software
+from advlab.report.selection import figure as selection_figure, select
 from advlab.report.study import COMPARED_METHODS, PSEUDO_LABEL_INITS, SWEEP_CONSTANT_LAMBDAS, SWEEP_RAMP_GAMMAS, Profile, plan, pseudo_label_name
 from advlab.report.timing import read_timing, totals
 from advlab.train.schedules import learning_rate, reversal_factor
@@ -91,6 +93,7 @@ def build_report(root: Path, profile: Profile, command: str, failures: list[str]
     _lambda_sweep(doc, study, results, figures)
     _pseudo_labels(doc, study, results, figures)
     _gans(doc, study, results, figures)
+    _model_selection(doc, study, results, figures)
     _run_times(doc, study, results)
     (root / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     return doc.write(root)
@@ -399,6 +402,49 @@ def _gans(doc: Document, study: Study, results: dict, figures: Path) -> None:
         doc.answer(f"cDCGAN draws the asked-for class {c:.1%} of the time; when D does not see y it is {n:.1%} "
                    + ("(chance is 10%): G ignores y when D cannot check it." if n <= 0.3 else "— G still follows y in part without D checking it.")
                    + (f" DCGAN covers {mean(table['unconditional']['coverage']):.1f} of 10 classes." if mean(table["unconditional"]["coverage"]) is not None else ""))
+
+
+def _model_selection(doc: Document, study: Study, results: dict, figures: Path) -> None:
+    """Which checkpoint each label-free validator would have kept, over the study's own
+    adaptation runs (every method, seed and epoch, and the lambda sweep)."""
+    doc.heading("6. Choosing a checkpoint without target labels")
+    p = study.profile
+    names = [f"{m}-s{s}" for s in p.seeds for m in ("source_only", "dann", "dann_no_grl", *COMPARED_METHODS)]
+    names += [f"sweep-lambda{lam:g}" for lam in SWEEP_CONSTANT_LAMBDAS] + [f"sweep-gamma{g:g}" for g in SWEEP_RAMP_GAMMAS]
+    dirs = [study.dir(n) for n in names if (study.dir(n) / "summary.json").exists()]
+    doc.paragraph("Every adaptation run of sections 1–4 (target_only and pseudo-labelling left out: one reads target labels, the other "
+                  "starts from a picked run) scored itself each epoch with the label-free validators (`val_*` in metrics.jsonl). "
+                  "The same table comes from `advlab select runs/*`. Oracle: the best target test accuracy, analysis only.")
+    if len(dirs) < 2:
+        doc.answer("Too few finished runs to compare the validators.")
+        return
+    result = select(dirs)
+    pooled = result["across_runs"]
+    last = pooled["mean_last_target_acc"]
+    oracle = float(np.mean([r["oracle_analysis_only"]["target_acc"] for r in result["runs"]]))
+    rows, measured = [], {}
+    for name, v in pooled["validators"].items():
+        if v is None:
+            rows.append([f"`{name}`", "not recorded", "–", "–", "–"])
+            continue
+        measured[name] = v["mean_pick_per_run"]
+        rho = v["weighted_spearman"]
+        rows.append([f"`{name}`", f"{v['mean_pick_per_run']:.4f}", f"{v['mean_pick_per_run'] - last:+.4f}", f"{v['mean_pick_per_run'] - oracle:+.4f}",
+                     "–" if rho is None or np.isnan(rho) else f"{rho:.3f}"])
+    rows.append(["last epoch", f"{last:.4f}", "+0.0000", f"{last - oracle:+.4f}", "–"])
+    rows.append(["oracle (analysis only)", f"{oracle:.4f}", f"{oracle - last:+.4f}", "+0.0000", "–"])
+    doc.table(["rule", "mean target acc of its per-run picks", "vs last epoch", "vs oracle", "weighted Spearman (all checkpoints)"], rows)
+    path = selection_figure(result, dirs, figures / "model-selection.png")
+    doc.figure(path, f"Validator score against target accuracy, every checkpoint of the {len(dirs)} runs (wρ: weighted Spearman).")
+    results["model_selection"] = {"runs": len(dirs), "mean_last": last, "mean_oracle": oracle, "validators": pooled["validators"]}
+    if not measured:
+        doc.answer("No run recorded validator scores.")
+        return
+    best = max(measured, key=measured.get)
+    beats = [n for n, a in measured.items() if relation(a, last) == "above"]
+    doc.answer(f"Picking each run's checkpoint by `{best}` gives {measured[best]:.4f} on average, {relation(measured[best], last)} the last "
+               f"epoch's {last:.4f} ({points(measured[best], last)}) and {points(measured[best], oracle)} from the oracle's {oracle:.4f}; "
+               f"validators above the last epoch: {', '.join(f'`{n}`' for n in beats) or 'none'}.")
 
 
 def _run_times(doc: Document, study: Study, results: dict) -> None:
