@@ -10,11 +10,13 @@ source training images (DEV's domain classifier), and the source validation spli
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
 
 from advlab.metrics import validators as v
 from advlab.metrics.accuracy import batched
@@ -51,7 +53,16 @@ def make_probe(target_train: torch.Tensor, source_train: torch.Tensor, source_va
 
 @torch.no_grad()
 def score_validators(model: torch.nn.Module, probe: Probe, device: torch.device, seed: int) -> dict[str, float]:
-    """Every validator but source_val (evaluate() records that), and the seconds they took."""
+    """Every validator but source_val (evaluate() records that), and the seconds they took.
+    A model whose features collapsed (all images alike) is a state to score, not to warn
+    about: scikit-learn's PCA and k-means warnings are silenced here."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _score(model, probe, device, seed)
+
+
+def _score(model: torch.nn.Module, probe: Probe, device: torch.device, seed: int) -> dict[str, float]:
     started = time.perf_counter()
     target_features = batched(model.embed, probe.target, device=device)
     target_logits = model.classifier(target_features)
