@@ -313,3 +313,32 @@ def test_help_states_each_default_once():
     text = " ".join(result.stdout.split())
     assert "(default: all cores)" in text and "(default: all cores) (default: None)" not in text
     assert "(default: half the epochs; 0 with --init)" in text
+
+
+def test_pseudo_label_refuses_an_init_run_of_another_pair(tiny_domains, tmp_path):
+    """Leaving out --source/--target silently self-trained a model of another pair on MNIST -> MNIST-M."""
+    assert adapt(tiny_domains, tmp_path / "base", "--method", "source_only", "--epochs", "1") == 0
+    source, target = tiny_domains
+    result = run_cli("adapt", "--method", "pseudo_label", "--init", str(tmp_path / "base"), "--source", str(target), "--target", str(source),
+                     "--rounds", "1", "--epochs", "1", "--val-size", "50", "--out", str(tmp_path / "pl"), "--quiet")
+    assert_one_line_error(result, "was trained on")
+
+
+def test_yaml_means_what_a_user_means(tiny_domains, tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("method: source_only\nlr: 1e-3\nepochs: 1\n")  # YAML 1.1 reads 1e-3 as a string
+    assert adapt(tiny_domains, tmp_path / "r", "--config", str(cfg)) == 0
+    assert "lr: 0.001" in (tmp_path / "r" / "config.yaml").read_text()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("method: dann\nlr: [0.1\nepochs: 2\n")
+    result = run_cli("adapt", "--config", str(bad))
+    assert_one_line_error(result, f"config file {bad} line")
+    assert "<unicode string>" not in result.stderr
+
+
+def test_version_and_top_level_help():
+    assert run_cli("--version").stdout.startswith("advlab ")
+    text = run_cli("--help").stdout
+    assert "SUPPRESS" not in text and "select" in text
+    assert "usage: advlab gan compare" in run_cli("gan", "compare", "--help").stdout
+    assert "Train (once)" in run_cli("classifier", "--help").stdout

@@ -27,15 +27,25 @@ def _add_run_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bars or notices; only one line per epoch")
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("advlab")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     from advlab.gan.config import GanConfig
     from advlab.train.config import AdaptConfig
 
     parser = _Parser(prog="advlab", description="Adversarial learning on images: DANN domain adaptation and conditional GANs.")
+    parser.add_argument("--version", action="version", version=f"advlab {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     adapt = sub.add_parser(
         "adapt",
-        help="unsupervised domain adaptation (DANN and baselines), MNIST -> MNIST-M by default",
+        help="unsupervised domain adaptation (DANN, CDAN, DAN, CORAL, MCC, MDD, MCD, ADDA, baselines), MNIST -> MNIST-M by default",
         description="Train on a labelled source domain, evaluate on an unlabelled target domain. "
         "Writes config.yaml, metrics.jsonl, summary.json and checkpoints to the run directory.",
     )
@@ -57,14 +67,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_options(gan, GanConfig, skip=("variant",))
     _add_run_flags(gan)
 
-    compare = sub.add_parser("gan-compare", help=argparse.SUPPRESS, description="Loss dynamics of several GAN runs on one figure, and their samples side by side.")
+    compare = sub.add_parser("gan-compare", prog="advlab gan compare", description="Loss dynamics of several GAN runs on one figure, and their samples side by side.")
     compare.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR")
     compare.add_argument("--out", type=Path, default=Path("compare.png"), help="output prefix: writes <out>-losses.png and <out>-samples.png")
-    evaluate = sub.add_parser("gan-eval", help=argparse.SUPPRESS, description="Compute the quality metrics of a GAN run and add them to its summary.json.")
+    evaluate = sub.add_parser("gan-eval", prog="advlab gan eval", description="Compute the quality metrics of a GAN run and add them to its summary.json.")
     evaluate.add_argument("run", type=Path, metavar="RUN_DIR")
     evaluate.add_argument("--samples", type=int, default=10000, help="generated images (default: 10000)")
 
-    classifier = sub.add_parser("classifier", help="train and cache the LeNet MNIST evaluator used by the GAN metrics")
+    classifier = sub.add_parser("classifier", help="train and cache the LeNet MNIST evaluator used by the GAN metrics",
+                                description="Train (once) the seeded LeNet MNIST classifier behind the GAN metrics (cond_acc, Fréchet "
+                                            "distance, coverage, inception score) and cache it with its sha256; later runs reuse it.")
     classifier.add_argument("--data-dir", help="where MNIST lives (else $ADVLAB_DATA, else ~/.cache/advlab/data)")
     classifier.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
     classifier.add_argument("--force", action="store_true", help="retrain even if a cached evaluator exists")

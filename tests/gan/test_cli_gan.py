@@ -98,3 +98,10 @@ def test_bad_input_is_a_one_line_error(tiny_domains, tmp_path, extra, fragment):
 def test_compare_rejects_non_run(tmp_path):
     result = run_cli("gan", "compare", str(tmp_path))
     assert result.returncode == 2 and "not a finished advlab gan run" in result.stderr
+
+
+def test_gan_eval_on_an_adapt_run_says_what_it_is(tiny_domains, tmp_path):
+    source, target = tiny_domains
+    assert main(["adapt", "--source", str(source), "--target", str(target), "--out", str(tmp_path / "a"), "--epochs", "1",
+                 "--val-size", "50", "--batch-size", "32", "--quiet"]) == 0
+    assert_one_line_error(run_cli("gan", "eval", str(tmp_path / "a")), "is an advlab adapt run, not an advlab gan run")

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from advlab.config import resolve, to_yaml
+from advlab.config import load_yaml, resolve, to_yaml
 from advlab.data.domains import load_domain
 from advlab.gan.config import GanConfig
 from advlab.errors import AdvlabError
@@ -23,7 +23,7 @@ from advlab.gan.evaluate import evaluate_generator
 from advlab.gan.evaluator import to_unit_range
 from advlab.models.dcgan import Discriminator, Generator
 from advlab.runs.checkpoint import load_checkpoint, save_checkpoint
-from advlab.runs.engine import CHECKPOINT, NonFiniteLoss, check_finite, check_resume, diverged, open_run, run_epochs, set_threads
+from advlab.runs.engine import CHECKPOINT, MARKER, NonFiniteLoss, check_finite, check_resume, diverged, open_run, run_epochs, set_threads
 from advlab.runs.rundir import RunDir
 from advlab.runs.sampling import IndexStream, step_generator
 from advlab.viz.curves import plot_losses
@@ -108,6 +108,8 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
     average = WeightAverage(g, cfg.ema) if cfg.ema else None
     sampler = average.model if average else g  # what draws the grids and is measured
     start_epoch, warnings, seconds = 0, [], 0.0
+    if resume and not last_ckpt.exists() and not quiet:
+        print(f"nothing to resume in {run.path} yet (no checkpoint): starting from the first epoch")
     if resume and last_ckpt.exists():
         state = load_checkpoint(last_ckpt)
         if "g" not in state or "g_sampler" not in state:
@@ -223,6 +225,9 @@ def load_generator(run_dir: str | Path) -> tuple[Generator, GanConfig]:
     run_dir = Path(run_dir)
     if not (run_dir / "config.yaml").is_file():
         raise AdvlabError(f"{run_dir} is not an advlab gan run directory (no config.yaml)")
+    made_by = (run_dir / MARKER).read_text().strip() if (run_dir / MARKER).is_file() else None
+    if made_by not in (None, "gan") or "method" in load_yaml(run_dir / "config.yaml"):
+        raise AdvlabError(f"{run_dir} is an advlab {made_by or 'adapt'} run, not an advlab gan run")
     cfg = resolve(GanConfig, {}, run_dir / "config.yaml")
     state = load_checkpoint(run_dir / CHECKPOINT)
     # runs from before the checkpoint carried G's arguments were all 10-class grey MNIST

@@ -113,6 +113,9 @@ def load_initial_weights(cfg: AdaptConfig, model: GaninNet) -> None:
     initial, init_cfg = load_run_model(cfg.init, require_finished=True)
     if init_cfg.normalization != cfg.normalization:
         raise AdvlabError(f"--init {cfg.init} was trained with {init_cfg.normalization} normalisation, this run uses {cfg.normalization}")
+    if (init_cfg.source, init_cfg.target) != (cfg.source, cfg.target):
+        raise AdvlabError(f"--init {cfg.init} was trained on {init_cfg.source} -> {init_cfg.target}, this run is {cfg.source} -> {cfg.target}; "
+                          f"pass the same --source and --target")
     if initial.num_classes != model.num_classes:
         raise AdvlabError(f"--init {cfg.init} has {initial.num_classes} classes, this run's domains have {model.num_classes}")
     model.load_state_dict(initial.state_dict())
@@ -165,6 +168,8 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
     base_lrs = {name: [group["lr"] for group in opt.param_groups] for name, opt in optimizers.items()}
     history: list[dict[str, Any]] = []
     start_epoch = 0
+    if resume and not last_ckpt.exists() and not quiet:
+        print(f"nothing to resume in {run.path} yet (no checkpoint): starting from the first epoch")
     if resume and last_ckpt.exists():
         state = upgrade_legacy(load_checkpoint(last_ckpt), cfg.method)
         if "model" not in state or "history" not in state:
