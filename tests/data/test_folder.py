@@ -76,3 +76,37 @@ def test_a_huge_label_is_refused_before_building_a_huge_classifier(tmp_path):
     np.savez(path, x_train=np.zeros((3, 28, 28), np.uint8), y_train=y, x_test=np.zeros((3, 28, 28), np.uint8), y_test=y)
     with pytest.raises(DataError, match="at most 1000 classes"):
         load_domain(str(path))
+
+
+def test_empty_class_folder_is_an_error_not_a_smaller_model(tmp_path):
+    for split in ("train", "test"):
+        for c in ("0", "1", "2"):
+            (tmp_path / split / c).mkdir(parents=True)
+            if c != "2" or split == "test":
+                Image.fromarray(np.zeros((28, 28), np.uint8)).save(tmp_path / split / c / "a.png")
+    with pytest.raises(DataError, match="2: class folder holds no images"):
+        read_image_folder(tmp_path)
+
+
+def test_a_decompression_bomb_and_garbage_are_one_line(tmp_path, monkeypatch):
+    from advlab.data.images import decode_image
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # Pillow's limit scaled down: a 100 x 100 image plays the 20000 x 20000 bomb
+    bomb = tmp_path / "bomb.png"
+    Image.new("L", (100, 100)).save(bomb)
+    with pytest.raises(DataError, match="too many pixels"):
+        decode_image(bomb.read_bytes(), "bomb.png")
+    Image.new("L", (40, 40)).save(bomb)  # over the limit but under twice it: Pillow only warns, advlab refuses
+    with pytest.raises(DataError, match="too many pixels"):
+        decode_image(bomb.read_bytes(), "bomb.png")
+    with pytest.raises(DataError) as caught:
+        decode_image(b"not a png at all", "junk.png")
+    assert "BytesIO" not in str(caught.value) and "not an image file" in str(caught.value)
+
+
+def test_a_text_file_named_npz_gets_no_pickle_hint(tmp_path):
+    path = tmp_path / "fake.npz"
+    path.write_text("hello\n")
+    with pytest.raises(DataError) as caught:
+        read_npz(path)
+    assert "allow_pickle" not in str(caught.value) and "not an .npz archive" in str(caught.value)

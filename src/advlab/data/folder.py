@@ -43,6 +43,8 @@ def read_image_folder(root: str | Path) -> dict[str, tuple[np.ndarray, np.ndarra
         images, labels = [], []
         for label, name in enumerate(classes):
             files = sorted(p for p in (split_dir / name).glob("*") if p.suffix.lower() in IMAGE_SUFFIXES) if (split_dir / name).is_dir() else []
+            if split == "train" and not files:  # class folders define the classes: an empty one would vanish silently
+                raise DataError(f"{split_dir / name}: class folder holds no images")
             for path in files:
                 images.append(decode_image(path.read_bytes(), str(path), mode="RGB"))
                 labels.append(label)
@@ -75,8 +77,8 @@ def read_npz(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
             arrays = {k: f[k] for k in ("x_train", "y_train", "x_test", "y_test") if k in f}
     except FileNotFoundError:
         raise DataError(f"file not found: {path}") from None
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
-        raise DataError(f"cannot read {path}: corrupt or not an .npz ({e})") from None
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile):  # NumPy's own hint (allow_pickle) would mislead here
+        raise DataError(f"cannot read {path}: corrupt or not an .npz archive") from None
     out = {}
     for split in ("train", "test"):
         if f"x_{split}" not in arrays or f"y_{split}" not in arrays:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 
 import numpy as np
 import torch
@@ -17,10 +18,16 @@ GEOMETRIES = ("crop", "resize")
 def decode_image(data: bytes, name: str, mode: str = "RGB") -> np.ndarray:
     """Decode PNG/JPEG bytes to an (H, W, C) uint8 array."""
     try:
-        with Image.open(io.BytesIO(data)) as im:
-            return np.asarray(im.convert(mode)).reshape(im.height, im.width, -1)
-    except (UnidentifiedImageError, OSError, ValueError) as e:
-        raise DataError(f"cannot decode image {name}: {e}") from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)  # a few hundred KB must not become GBs
+            with Image.open(io.BytesIO(data)) as im:
+                return np.asarray(im.convert(mode)).reshape(im.height, im.width, -1)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise DataError(f"cannot decode image {name}: too many pixels for an image data set (a decompression bomb?)") from None
+    except UnidentifiedImageError:
+        raise DataError(f"cannot decode image {name}: not an image file Pillow can read") from None
+    except (OSError, ValueError) as e:
+        raise DataError(f"cannot decode image {name}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
 
 
 def to_size(images: torch.Tensor, size: int, geometry: str) -> torch.Tensor:
