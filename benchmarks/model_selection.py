@@ -65,6 +65,7 @@ def main() -> int:
     sets = {"methods benchmark": sorted(d for d in args.runs.iterdir() if (d / "summary.json").exists() and not d.name.startswith("target_only"))}
     if args.study:
         sets["λ sweep"] = sorted(d for d in (args.study / "runs").glob("sweep-*") if (d / "summary.json").exists())
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     report = {"sets": {}}
     for title, dirs in sets.items():
         result = select(dirs)
