@@ -131,11 +131,12 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
     ones, zeros = torch.ones(cfg.batch_size), torch.zeros(cfg.batch_size)
     sums = torch.zeros(4)
 
+    def begin(epoch: int) -> None:
+        sums.zero_()
+
     def step(epoch: int, i: int) -> dict[str, str] | None:
-        nonlocal sums, recent_d
+        nonlocal recent_d
         it = epoch * steps + i
-        if i == 0:
-            sums = torch.zeros(4)
         idx = stream.indices(it)
         real, y = to_unit_range(train.x[idx]), train.y[idx]
         noise = step_generator(cfg.seed, it)
@@ -167,9 +168,8 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
         try:
             check_finite(values, "a loss")
         except NonFiniteLoss as e:
-            log.close()
             raise diverged(e, f"iteration {it + 1}", run, epoch) from None
-        sums += values
+        sums.add_(values)
         row = values.tolist()
         writer.writerow([it + 1, epoch + 1, *(f"{v:.5f}" for v in row)])
         recent_d = (recent_d + [row[0]])[-COLLAPSE_WINDOW:]
@@ -192,7 +192,7 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
               f"| {epoch_seconds:.1f}s {steps * cfg.batch_size / epoch_seconds:.0f} img/s", flush=True)
 
     try:
-        run_epochs(start_epoch, cfg.epochs, steps, step, end, quiet, images_per_step=cfg.batch_size)
+        run_epochs(start_epoch, cfg.epochs, steps, step, end, quiet, begin=begin, images_per_step=cfg.batch_size)
     finally:
         log.close()
 

@@ -21,9 +21,8 @@ import torch
 import torch.nn.functional as F
 
 from advlab.config import check, option
-from advlab.methods.base import Batch, Method, StepInfo
+from advlab.methods.base import Batch, Method, StepInfo, update
 from advlab.nn.heads import DomainDiscriminator, domain_loss
-from advlab.runs.engine import check_finite
 
 DISCRIMINATOR_HIDDEN = (500, 500)
 
@@ -70,10 +69,7 @@ class ADDA(Method):
         model, discriminator = self.model, self.heads["discriminator"]
         if info.epoch < self.source_epochs:  # stage 1: a source classifier
             cls = F.cross_entropy(model(batch.xs), batch.ys)
-            check_finite(cls)
-            optimizers["model"].zero_grad(set_to_none=True)
-            cls.backward()
-            optimizers["model"].step()
+            update(cls, optimizers["model"])
             return {"cls": cls}
 
         n = len(batch.xs)
@@ -83,19 +79,13 @@ class ADDA(Method):
 
         # the discriminator tells the frozen source encoder's features from the target encoder's
         dom = domain_loss(discriminator(torch.cat([source_features, target_features.detach()])).squeeze(1), n)
-        check_finite(dom)
-        optimizers["discriminator"].zero_grad(set_to_none=True)
-        dom.backward()
-        optimizers["discriminator"].step()
+        update(dom, optimizers["discriminator"])
 
         # the target encoder makes its features pass for source ones (inverted label)
         discriminator.requires_grad_(False)
         fooled = F.binary_cross_entropy_with_logits(discriminator(target_features).squeeze(1), torch.zeros(len(target_features), device=target_features.device))
         try:
-            check_finite(fooled)
-            optimizers["encoder"].zero_grad(set_to_none=True)
-            fooled.backward()
-            optimizers["encoder"].step()
+            update(fooled, optimizers["encoder"])
         finally:
             discriminator.requires_grad_(True)
         return {"dom": dom, "adv": fooled}

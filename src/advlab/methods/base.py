@@ -87,11 +87,7 @@ class Method:
     def train_step(self, batch: Batch, info: StepInfo, optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
         """One update: the loss, checked finite before it touches any weight, then one step."""
         loss, parts = self.loss(batch, info)
-        check_finite(loss)
-        optimizer = optimizers["model"]
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        update(loss, optimizers["model"])
         return parts
 
     def domain_logits(self, features: torch.Tensor, logits: torch.Tensor) -> torch.Tensor | None:
@@ -121,6 +117,17 @@ class Method:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         pass
+
+
+def update(loss: torch.Tensor, *optimizers: torch.optim.Optimizer) -> None:
+    """Descend on `loss` with each optimizer, after checking it is finite (so a NaN never
+    reaches a weight and the last checkpoint stays good)."""
+    check_finite(loss)
+    for optimizer in optimizers:
+        optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    for optimizer in optimizers:
+        optimizer.step()
 
 
 def joint_features(model: GaninNet, batch: Batch) -> torch.Tensor:

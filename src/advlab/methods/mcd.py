@@ -17,23 +17,13 @@ import torch
 import torch.nn.functional as F
 
 from advlab.config import check, option
-from advlab.methods.base import Batch, Method, StepInfo, joint_features
+from advlab.methods.base import Batch, Method, StepInfo, joint_features, update
 from advlab.models.ganin import label_predictor
-from advlab.runs.engine import check_finite
 
 
 def classifier_discrepancy(logits1: torch.Tensor, logits2: torch.Tensor) -> torch.Tensor:
     """Mean absolute difference of the two softmax outputs."""
     return (torch.softmax(logits1, dim=1) - torch.softmax(logits2, dim=1)).abs().mean()
-
-
-def _update(loss: torch.Tensor, *optimizers: torch.optim.Optimizer) -> None:
-    check_finite(loss)
-    for opt in optimizers:
-        opt.zero_grad(set_to_none=True)
-    loss.backward()
-    for opt in optimizers:
-        opt.step()
 
 
 class MCD(Method):
@@ -66,14 +56,14 @@ class MCD(Method):
         # A. everything learns the source labels
         source_features = self.model.embed(batch.xs)
         cls = F.cross_entropy(f1(source_features), batch.ys)
-        _update(cls + F.cross_entropy(f2(source_features), batch.ys), g_opt, f_opt)
+        update(cls + F.cross_entropy(f2(source_features), batch.ys), g_opt, f_opt)
 
         # B. the classifiers disagree on target as much as they can while right on source
         with torch.no_grad():
             features = joint_features(self.model, batch)
         y1, y2 = f1(features), f2(features)
         discrepancy = classifier_discrepancy(y1[n:], y2[n:])
-        _update(F.cross_entropy(y1[:n], batch.ys) + F.cross_entropy(y2[:n], batch.ys) - weight * discrepancy, f_opt)
+        update(F.cross_entropy(y1[:n], batch.ys) + F.cross_entropy(y2[:n], batch.ys) - weight * discrepancy, f_opt)
 
         # C. G_f moves target features to where the classifiers agree
         f1.requires_grad_(False)
@@ -81,7 +71,7 @@ class MCD(Method):
         try:
             for _ in range(self.cfg.mcd_num_k):
                 target_features = self.model.embed(batch.xt)
-                _update(weight * classifier_discrepancy(f1(target_features), f2(target_features)), g_opt)
+                update(weight * classifier_discrepancy(f1(target_features), f2(target_features)), g_opt)
         finally:
             f1.requires_grad_(True)
             f2.requires_grad_(True)

@@ -72,7 +72,7 @@ def across_runs(runs: list[list[Checkpoint]], validators: list[str]) -> dict[str
             "pick": _where(pick(scored, name)),
             "weighted_spearman": weighted_spearman([c.scores[name] for c in scored], [c.target_acc for c in scored]) if len(scored) > 2 else None,
             "checkpoints_scored": len(scored),
-            "mean_pick_per_run": float(np.mean([pick(run, name).target_acc for run in runs if pick(run, name)])),
+            "mean_pick_per_run": float(np.mean([chosen.target_acc for chosen in map(lambda run: pick(run, name), runs) if chosen])),
         }
     return out
 

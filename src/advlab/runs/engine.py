@@ -22,15 +22,14 @@ from advlab.runs.progress import progress
 from advlab.runs.rundir import RunDir
 
 CHECKPOINT = "last.pt"
+MARKER = ".advlab-run"  # written into every run directory: what made it
+LOCK = ".lock"
 
 
 def set_threads(threads: int | None) -> None:
     if threads:
         torch.set_num_threads(threads)
 
-
-MARKER = ".advlab-run"  # written into every run directory: what made it
-LOCK = ".lock"
 
 
 def open_run(path: str | Path, resume: bool, record: str, kind: str) -> RunDir:
@@ -45,10 +44,10 @@ def open_run(path: str | Path, resume: bool, record: str, kind: str) -> RunDir:
     if path.exists() and not path.is_dir():
         raise AdvlabError(f"--out {path} exists and is not a folder")
     marker = path / MARKER
-    ours = marker.exists() or (path / CHECKPOINT).exists() or (path / record).exists()
-    # (a lock file alone is what a run killed at its very start leaves: ours too)
-    ours = ours or (path.is_dir() and {p.name for p in path.iterdir()} <= {LOCK})
-    if path.is_dir() and not ours and any(path.iterdir()):
+    entries = {p.name for p in path.iterdir()} if path.is_dir() else set()
+    # empty, or only a lock (what a run killed at its very start leaves), is ours too
+    ours = bool(entries & {MARKER, CHECKPOINT, record}) or entries <= {LOCK}
+    if not ours:
         raise AdvlabError(f"--out {path} holds files advlab did not write; give a new or empty folder (nothing was changed)")
     made_by = marker.read_text().strip() if marker.exists() else kind
     if made_by != kind:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -108,8 +107,6 @@ def resolve_device(name: str) -> torch.device:
 
 def load_initial_weights(cfg: AdaptConfig, model: GaninNet) -> None:
     """The weights `--init` names: the checkpoint that run itself reported (last or best)."""
-    if not (Path(cfg.init) / "config.yaml").is_file():
-        raise AdvlabError(f"--init {cfg.init} is not an advlab adapt run directory (no config.yaml)")
     initial, init_cfg = load_run_model(cfg.init, require_finished=True)
     if init_cfg.normalization != cfg.normalization:
         raise AdvlabError(f"--init {cfg.init} was trained with {init_cfg.normalization} normalisation, this run uses {cfg.normalization}")
