@@ -18,7 +18,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     truncate: set[str] = set()
 
     def do_GET(self):
-        name = self.path.rsplit("/", 1)[-1]
+        name = self.path.lstrip("/")
         if name not in self.files:
             self.send_error(404)
             return
@@ -86,3 +86,17 @@ def test_missing_mnist_is_downloaded_from_mirror_and_checked(server, tmp_path, m
     with pytest.raises(DataError, match="checksum mismatch for train-images-idx3-ubyte.gz"):
         load_domain("mnist", data_dir=tmp_path, quiet=True)
     assert not (tmp_path / "mnist" / "train-images-idx3-ubyte.gz").exists()
+
+
+@pytest.mark.parametrize("mirror", ["not a url at all", "http://127.0.0.1:1", "{server}/wrong-bytes"])
+def test_a_bad_mirror_falls_back_to_the_official_ones(server, tmp_path, monkeypatch, mirror):
+    """$ADVLAB_MIRROR that is malformed, unreachable or serves other bytes: the download
+    goes on to the public mirrors (here the local server) instead of stopping."""
+    from advlab.data.domains import _mirrored
+
+    Handler.files["wrong-bytes/good.bin"] = b"not the payload"
+    Handler.files["good.bin"] = PAYLOAD
+    monkeypatch.setenv("ADVLAB_MIRROR", mirror.format(server=server))
+    remote = _mirrored(RemoteFile("good.bin", md5(PAYLOAD), (f"{server}/good.bin",)))
+    assert len(remote.urls) == 2
+    assert download(remote, tmp_path, quiet=True).read_bytes() == PAYLOAD

@@ -82,8 +82,9 @@ def test_refuses_symlink_member(tmp_path):
         info.type = tarfile.SYMTYPE
         info.linkname = "/etc/passwd"
         tar.addfile(info)
-    with pytest.raises(DataError, match="refusing"):
+    with pytest.raises(DataError, match="refusing") as err:
         read_mnist_m_archive(tmp_path / "m.tar", check_counts=False)
+    assert "symbolic link to '/etc/passwd'" in str(err.value) and "outside" not in str(err.value)
 
 
 def test_truncated_archive(tmp_path):
@@ -107,3 +108,16 @@ def test_centre_crop_and_resize_to_28():
     cropped = to_size(x, 28, "crop")
     assert cropped.shape == (1, 1, 28, 28) and torch.equal(cropped, x[..., 2:30, 2:30])
     assert to_size(x, 28, "resize").shape == (1, 1, 28, 28)
+
+
+def test_label_list_that_is_not_utf8_is_one_line(tmp_path):
+    members = release_members()
+    members["mnist_m/mnist_m_train_labels.txt"] = b"00000000.png 0\n\xff\xfe 1\n"
+    write_tar(tmp_path / "m.tar.gz", members)
+    with pytest.raises(DataError, match="mnist_m_train_labels.txt: not a text label list"):
+        read_mnist_m_archive(tmp_path / "m.tar.gz", check_counts=False)
+    for name, data in members.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(data)
+    with pytest.raises(DataError, match="not a text label list"):
+        read_mnist_m_folder(tmp_path / "mnist_m", check_counts=False)

@@ -41,7 +41,9 @@ def download(remote: RemoteFile, dest_dir: Path, quiet: bool = False, timeout: f
         try:
             atomic_write(dest, lambda out: _fetch_verified(url, remote, out, quiet, timeout))  # a bad file never lands
             return dest
-        except (urllib.error.URLError, http.client.HTTPException, OSError) as e:
+        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError, DataError) as e:
+            # Any failure of one URL (unreachable, malformed, wrong bytes) moves on to the next:
+            # a bad $ADVLAB_MIRROR must not hide the official mirrors behind it.
             errors.append(f"{url}: {e}")
     raise DataError(f"could not download {remote.filename}: " + "; ".join(errors))
 

@@ -19,7 +19,11 @@ from advlab.errors import DataError
 SPLITS = {"train": 59001, "test": 9001}
 
 
-def _parse_labels(text: str, source: str) -> dict[str, int]:
+def _parse_labels(raw: bytes, source: str) -> dict[str, int]:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise DataError(f"{source}: not a text label list (byte {e.start} is not UTF-8); is this the MNIST-M release?") from None
     labels = {}
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -48,7 +52,11 @@ def _stack(images: dict[str, np.ndarray], labels: dict[str, int], split: str, so
 
 def _check_member(member: tarfile.TarInfo, archive: Path) -> None:
     path = PurePosixPath(member.name)
-    if path.is_absolute() or ".." in path.parts or member.issym() or member.islnk():
+    if member.issym() or member.islnk():
+        kind = "symbolic" if member.issym() else "hard"
+        raise DataError(f"{archive}: refusing archive member {member.name!r} (a {kind} link to {member.linkname!r}; "
+                        "the release holds only images and label lists)")
+    if path.is_absolute() or ".." in path.parts:
         raise DataError(f"{archive}: refusing archive member {member.name!r} (it would land outside the target folder)")
 
 
@@ -58,7 +66,7 @@ def read_mnist_m_archive(archive: str | Path, check_counts: bool = True) -> dict
     if not archive.is_file():
         raise DataError(f"file not found: {archive}")
     images: dict[str, dict[str, np.ndarray]] = {s: {} for s in SPLITS}
-    label_texts: dict[str, str] = {}
+    label_texts: dict[str, bytes] = {}
     try:
         with tarfile.open(archive, "r:*") as tar:
             for member in tar:
@@ -68,7 +76,7 @@ def read_mnist_m_archive(archive: str | Path, check_counts: bool = True) -> dict
                 parts = PurePosixPath(member.name).parts
                 for split in SPLITS:
                     if len(parts) >= 2 and parts[-1] == f"mnist_m_{split}_labels.txt":
-                        label_texts[split] = tar.extractfile(member).read().decode()
+                        label_texts[split] = tar.extractfile(member).read()
                     elif len(parts) >= 2 and parts[-2] == f"mnist_m_{split}" and parts[-1].endswith(".png"):
                         images[split][parts[-1]] = decode_image(tar.extractfile(member).read(), member.name)
     except (tarfile.TarError, EOFError, OSError) as e:
@@ -90,7 +98,7 @@ def read_mnist_m_folder(folder: str | Path, check_counts: bool = True) -> dict[s
         label_file = folder / f"mnist_m_{split}_labels.txt"
         if not label_file.is_file():
             raise DataError(f"{folder}: missing {label_file.name}; is this the unpacked MNIST-M folder?")
-        labels = _parse_labels(label_file.read_text(), str(label_file))
+        labels = _parse_labels(label_file.read_bytes(), str(label_file))
         image_dir = folder / f"mnist_m_{split}"
         images = {}
         for name in labels:

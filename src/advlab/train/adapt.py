@@ -57,6 +57,15 @@ def prepare_data(cfg: AdaptConfig, quiet: bool) -> Data:
     )
 
 
+def _training_images_said(cfg: AdaptConfig, from_source: bool) -> str:
+    """Where an epoch's image count comes from, for the batch-size error: the validation
+    split and --train-subset both shrink it below the data set's size."""
+    if not from_source:
+        return f"{cfg.target}'s training set" + (f", --train-subset {cfg.train_subset}" if cfg.train_subset else "")
+    said = f"{cfg.source}'s training set less the {cfg.val_size} held out by --val-size"
+    return said + (f", then --train-subset {cfg.train_subset}" if cfg.train_subset else "")
+
+
 def split_validation(domain: Domain, size: int, seed: int) -> tuple[Split, Split]:
     """Hold out `size` source training images, chosen by a seeded permutation."""
     if size >= len(domain.train):
@@ -190,7 +199,8 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
     driver = data.source_train if needs.source else data.target_train
     steps = len(driver) // cfg.batch_size
     if steps == 0:
-        raise AdvlabError(f"batch size {cfg.batch_size} is larger than the {len(driver)} training images")
+        raise AdvlabError(f"batch size {cfg.batch_size} is larger than the {len(driver)} training images an epoch walks through "
+                          f"({_training_images_said(cfg, needs.source)})")
     streams = {
         "source": IndexStream(len(data.source_train), cfg.batch_size, cfg.seed * 2 + 1),
         "target": IndexStream(len(data.target_train), cfg.batch_size, cfg.seed * 2 + 2),
