@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import signal
 import sys
@@ -121,6 +122,11 @@ def _stop_on_sigterm(signum: int, frame: object) -> None:
     raise Terminated()
 
 
+# The machine refusing a write (a read-only mount, no permission, a full disk or quota) is
+# the user's to fix, not a bug: one line naming the path, exit 2.
+WHERE_WE_WRITE_ERRORS = {errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT}
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:2] in (["gan", "compare"], ["gan", "eval"]):
@@ -180,6 +186,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except AdvlabError as e:
         print(f"advlab: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        if e.errno not in WHERE_WE_WRITE_ERRORS:
+            raise  # anything else is a bug to see whole
+        where = f"{e.filename}: " if e.filename else ""
+        hint = "free some space, then resume" if e.errno in (errno.ENOSPC, errno.EDQUOT) else "choose a folder you can write to"
+        print(f"advlab: error: {where}{e.strerror.lower()}; {hint}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as e:
         again = "run the same command again to go on" if args.command == "reproduce" else "resume with --resume"
