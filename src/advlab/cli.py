@@ -147,17 +147,21 @@ def main(argv: list[str] | None = None) -> int:
 
             cfg = resolve(GanConfig, _options(args), args.config)
             summary = run_gan(cfg, resume=args.resume, quiet=args.quiet)
-            print("done: " + _metrics_line(summary) + f" -> {cfg.run_dir()}")
+            said = _metrics_line(summary) if "no_metrics" not in summary else f"no metrics ({summary['no_metrics']})"
+            print(f"done: {said} -> {cfg.run_dir()}")
         elif args.command == "gan-compare":
             from advlab.gan.compare import compare_runs
 
             for path in compare_runs(args.runs, args.out):
                 print(f"wrote {path}")
         elif args.command == "gan-eval":
-            from advlab.gan.evaluate import evaluate_generator
-            from advlab.gan.train import load_generator
+            from advlab.gan.evaluate import evaluate_generator, why_no_metrics
+            from advlab.gan.train import generator_args, load_generator
 
             g, cfg = load_generator(args.run)
+            unscorable = why_no_metrics(cfg.dataset, generator_args(g))
+            if unscorable:
+                raise AdvlabError(f"{args.run}: cannot score this GAN: {unscorable}")
             metrics = evaluate_generator(g, cfg.data_dir, args.samples, cfg.seed)
             summary_path = args.run / "summary.json"
             summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}

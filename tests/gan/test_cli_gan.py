@@ -105,3 +105,14 @@ def test_gan_eval_on_an_adapt_run_says_what_it_is(tiny_domains, tmp_path):
     assert main(["adapt", "--source", str(source), "--target", str(target), "--out", str(tmp_path / "a"), "--epochs", "1",
                  "--val-size", "50", "--batch-size", "32", "--quiet"]) == 0
     assert_one_line_error(run_cli("gan", "eval", str(tmp_path / "a")), "is an advlab adapt run, not an advlab gan run")
+
+
+def test_gan_on_other_data_says_why_it_has_no_metrics_and_eval_refuses(tiny_domains, tmp_path):
+    """A GAN of 3-channel images: `gan` ends saying why it has no metrics, and `gan eval`
+    refuses in one line instead of feeding colour images to the MNIST LeNet (it crashed)."""
+    out = tmp_path / "rgb"
+    assert main(["gan", "--dataset", str(tiny_domains[1]), "--out", str(out), "--epochs", "1", "--batch-size", "100",
+                 "--g-width", "8", "--d-width", "4", "--eval-samples", "50", "--threads", "1", "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert "LeNet trained on MNIST digits" in summary["no_metrics"] and "fid_lenet" not in summary
+    assert_one_line_error(run_cli("gan", "eval", str(out)), "cannot score this GAN: the quality metrics use a LeNet trained on MNIST digits")

@@ -44,6 +44,17 @@ def real_reference(data_dir: str | None, evaluator: LeNet, n: int = 10000) -> di
     }
 
 
+def why_no_metrics(dataset: str, g_args: dict) -> str | None:
+    """Why a GAN cannot be scored, or None. The evaluator is a LeNet trained on MNIST digits:
+    its numbers mean something only for a generator of 28×28 grey ten-class digits learned
+    from MNIST; on other data it would score confidently and wrongly."""
+    if dataset != "mnist":
+        return f"the quality metrics use a LeNet trained on MNIST digits, and this GAN learned {dataset}"
+    if g_args.get("channels", 1) != 1 or g_args.get("num_classes", 10) not in (0, 10):
+        return f"the quality metrics read grey ten-class digits, and this G makes {g_args.get('channels')}-channel images of {g_args.get('num_classes')} classes"
+    return None
+
+
 def evaluate_generator(generator: Generator, data_dir: str | None = None, n: int = 10000, seed: int = 0, reference: dict | None = None) -> dict:
     evaluator = load_evaluator(data_dir, quiet=True)
     reference = reference or real_reference(data_dir, evaluator, n)

@@ -19,7 +19,7 @@ from advlab.config import load_yaml, resolve, to_yaml
 from advlab.data.domains import load_domain
 from advlab.gan.config import GanConfig
 from advlab.errors import AdvlabError
-from advlab.gan.evaluate import evaluate_generator
+from advlab.gan.evaluate import evaluate_generator, why_no_metrics
 from advlab.gan.evaluator import to_unit_range
 from advlab.models.dcgan import Discriminator, Generator
 from advlab.runs.checkpoint import load_checkpoint, save_checkpoint
@@ -184,7 +184,7 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
         seconds += epoch_seconds
         draw_grids(sampler, cfg, run, f"samples_epoch{epoch + 1:03d}.png", zy=False)
         state = {"g": g.state_dict(), "d": d.state_dict(), "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
-                 "g_sampler": sampler.state_dict(), "g_args": generator_args(g, train.x.shape[1]),
+                 "g_sampler": sampler.state_dict(), "g_args": generator_args(g),
                  "epoch": epoch + 1, "warnings": warnings, "seconds": seconds}
         save_checkpoint(state, last_ckpt)
         m = (sums / steps).tolist()
@@ -212,7 +212,12 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
         "torch": torch.__version__,
         "cpu_count": os.cpu_count(),
     }
-    if cfg.eval_samples and cfg.dataset == "mnist":
+    unscorable = why_no_metrics(cfg.dataset, generator_args(g))
+    if not cfg.eval_samples:
+        summary["no_metrics"] = "--eval-samples 0"
+    elif unscorable:
+        summary["no_metrics"] = unscorable
+    else:
         summary |= evaluate_generator(sampler, cfg.data_dir, cfg.eval_samples, cfg.seed)
     run.write_json("summary.json", summary)
     return summary
@@ -237,6 +242,6 @@ def load_generator(run_dir: str | Path) -> tuple[Generator, GanConfig]:
     return g, cfg
 
 
-def generator_args(g: Generator, channels: int) -> dict[str, int]:
+def generator_args(g: Generator) -> dict[str, int]:
     """G's constructor arguments, recorded in every checkpoint so a run rebuilds its own G."""
-    return {"z_dim": g.z_dim, "num_classes": g.num_classes, "width": g.width, "channels": channels}
+    return {"z_dim": g.z_dim, "num_classes": g.num_classes, "width": g.width, "channels": g.channels}

@@ -27,7 +27,7 @@ class Generator(nn.Module):
 
     def __init__(self, z_dim: int = 100, num_classes: int = 10, width: int = 64, channels: int = 1):
         super().__init__()
-        self.z_dim, self.num_classes, self.width = z_dim, num_classes, width
+        self.z_dim, self.num_classes, self.width, self.channels = z_dim, num_classes, width, channels
         self.project = nn.Sequential(  # [z ; y] -> 2w x 7 x 7
             nn.Linear(z_dim + num_classes, 2 * width * 7 * 7, bias=False),
             nn.BatchNorm1d(2 * width * 7 * 7),
