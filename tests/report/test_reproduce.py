@@ -40,7 +40,18 @@ def study(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("study")
     result = run_cli("reproduce", "--profile", "smoke", "--out", str(out), "--jobs", "2", "--data-dir", str(REAL_DATA), timeout=900)
     assert result.returncode == 0, result.stderr
+    (out.parent / "first-stdout.txt").write_text(result.stdout)
     return out
+
+
+def test_progress_lines_name_the_runs_in_flight_and_the_report_sections(study):
+    said = (study.parent / "first-stdout.txt").read_text()
+    from advlab.report.build import count
+    from advlab.report.runner import default_threads
+
+    assert f"2 at a time, {count(default_threads(2), 'thread')} each" in said
+    assert re.search(r"\.\.\. \d+/\d+ runs ended, [\d.]+ min; running: \S+ \(epoch \d+/\d+\)", said), said[-3000:]
+    assert "report [1/11] adaptation table" in said and "report [11/11] run times" in said
 
 
 def test_smoke_study_writes_every_part_of_the_report(study):
@@ -63,12 +74,17 @@ def test_smoke_study_writes_every_part_of_the_report(study):
 
 
 def test_a_second_invocation_reuses_every_finished_run(study):
-    result = run_cli("reproduce", "--profile", "smoke", "--out", str(study), "--jobs", "2", timeout=600)
+    result = run_cli("reproduce", "--profile", "smoke", "--out", str(study), "--jobs", "2", "--threads", "1", timeout=600)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count(": skipped") == len(list((study / "runs").iterdir()))
+    assert "2 at a time, 1 thread each" in result.stdout
     timing = json.loads((study / "results.json").read_text())["timing"]
     assert timing["invocations"] == 2 and set(timing["per_run"]) == {p.name for p in (study / "runs").iterdir()}
-    assert "over 2 invocations" in (study / "report.md").read_text()
+    md = (study / "report.md").read_text()
+    assert "over 2 invocations" in md and "--threads 1" in md
+    # the header's wall time includes the report's build (which takes most of a rerun's time)
+    invocations = json.loads((study / "timing.json").read_text())["invocations"]
+    assert timing["report_build_seconds"] > 0 and invocations[-1]["seconds"] >= timing["report_build_seconds"]
 
 
 def test_report_opens_offline_in_headless_chromium_with_every_image_loaded(study, tmp_path):
@@ -88,6 +104,7 @@ def test_report_opens_offline_in_headless_chromium_with_every_image_loaded(study
 def test_bad_arguments_are_one_line_errors(tmp_path):
     assert_one_line_error(run_cli("reproduce", "--profile", "huge"), "invalid choice")
     assert_one_line_error(run_cli("reproduce", "--jobs", "0", "--out", str(tmp_path / "s")), "jobs must be >= 1")
+    assert_one_line_error(run_cli("reproduce", "--threads", "0", "--out", str(tmp_path / "s")), "threads must be >= 1")
     (tmp_path / "old").mkdir()
     (tmp_path / "old" / "profile.txt").write_text("full\n")
     assert_one_line_error(run_cli("reproduce", "--profile", "smoke", "--out", str(tmp_path / "old")), "holds a 'full' study")
@@ -110,3 +127,17 @@ def test_sigterm_stops_the_study_and_its_runs_and_keeps_its_time(real_data, tmp_
     assert timing["invocations"][0]["seconds"] > 0 and {r["status"] for r in timing["runs"]} <= {"done", "stopped"}
     assert not list((out / "runs").glob("*/failed.txt"))
     assert processes_mentioning(str(out)) == []
+
+
+def test_epoch_in_flight_reads_what_each_kind_of_run_writes(tmp_path):
+    from advlab.report.runner import epoch_in_flight
+    from advlab.report.study import Run
+
+    adapt, gan = Run("a", ("adapt", "--epochs", "20")), Run("g", ("gan", "--epochs", "5"))
+    (tmp_path / "runs" / "a").mkdir(parents=True)
+    assert epoch_in_flight(adapt, tmp_path) == "epoch 1/20"
+    (tmp_path / "runs" / "a" / "metrics.jsonl").write_text('{"epoch": 1}\n{"epoch": 2}\n')
+    assert epoch_in_flight(adapt, tmp_path) == "epoch 3/20"
+    (tmp_path / "runs" / "g").mkdir()
+    (tmp_path / "runs" / "g" / "losses.csv").write_text("iteration,epoch,loss_d\n1,1,0.5\n2,2,0.4\n")
+    assert epoch_in_flight(gan, tmp_path) == "epoch 2/5"

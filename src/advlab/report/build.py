@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -84,7 +86,12 @@ def points(a: float, b: float) -> str:
     return f"{100 * (a - b):+.1f} points"
 
 
-def build_report(root: Path, profile: Profile, command: str, failures: list[str]) -> tuple[Path, Path]:
+def build_report(root: Path, profile: Profile, command: str, failures: list[str],
+                 say: Callable[[str], None] | None = None) -> tuple[Path, Path]:
+    """The report from the study's run directories. `say` hears a line as each section
+    starts (the analysis sections take minutes on a full study). The header's wall time
+    covers the runs and this build: its paragraph is written last and put back on top."""
+    started = time.perf_counter()
     study = Study(root, profile)
     figures = root / "figures"
     figures.mkdir(parents=True, exist_ok=True)
@@ -93,18 +100,29 @@ def build_report(root: Path, profile: Profile, command: str, failures: list[str]
                      "software": software(), "revision": code_revision(), "failed_runs": failures}
     timing = read_timing(root)
     results["timing"] = totals(timing) | {"jobs": sorted({i["jobs"] for i in timing["invocations"]})}
+    held: dict = {}  # the test images the embeddings section loads, reused by the ablation's
+    sections: list[tuple[str, Callable[[], object]]] = [
+        ("adaptation table", lambda: _adaptation_table(doc, study, results)),
+        ("methods side by side", lambda: _methods(doc, study, results, figures)),
+        ("embeddings (t-SNE, proxy A-distance)", lambda: held.update(images=_embeddings(doc, study, results, figures))),
+        ("training curves", lambda: _training_curves(doc, study, results, figures)),
+        ("the no-reversal ablation", lambda: _no_reversal(doc, study, results, held.get("images"))),
+        ("the source's cost", lambda: _source_cost(doc, study, results)),
+        ("the λ sweep", lambda: _lambda_sweep(doc, study, results, figures)),
+        ("pseudo-labels", lambda: _pseudo_labels(doc, study, results, figures)),
+        ("GANs", lambda: _gans(doc, study, results, figures)),
+        ("model selection", lambda: _model_selection(doc, study, results, figures)),
+        ("run times", lambda: _run_times(doc, study, results)),
+    ]
+    for number, (label, section) in enumerate(sections, 1):
+        if say:
+            say(f"report [{number}/{len(sections)}] {label} ({time.perf_counter() - started:.0f}s)")
+        section()
+    results["timing"]["report_build_seconds"] = round(time.perf_counter() - started, 1)
+    results["timing"]["wall_seconds"] += results["timing"]["report_build_seconds"]
+    body, doc.blocks = doc.blocks, []
     _provenance(doc, results, profile)
-    _adaptation_table(doc, study, results)
-    _methods(doc, study, results, figures)
-    images = _embeddings(doc, study, results, figures)
-    _training_curves(doc, study, results, figures)
-    _no_reversal(doc, study, results, images)
-    _source_cost(doc, study, results)
-    _lambda_sweep(doc, study, results, figures)
-    _pseudo_labels(doc, study, results, figures)
-    _gans(doc, study, results, figures)
-    _model_selection(doc, study, results, figures)
-    _run_times(doc, study, results)
+    doc.blocks += body
     (root / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     return doc.write(root)
 

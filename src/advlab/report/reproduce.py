@@ -9,8 +9,8 @@ from pathlib import Path
 from advlab.data.domains import load_domain
 from advlab.errors import AdvlabError
 from advlab.gan.evaluator import build_evaluator
-from advlab.report.build import build_report
-from advlab.report.runner import run_all
+from advlab.report.build import build_report, count
+from advlab.report.runner import default_threads, run_all
 from advlab.report.study import PROFILES, Profile, plan
 from advlab.report.timing import StudyClock
 
@@ -30,12 +30,16 @@ def prepare_shared(profile: Profile, data_dir: str | None, quiet: bool) -> None:
         decoding.result()
 
 
-def reproduce(profile_name: str, out: Path, jobs: int = 1, data_dir: str | None = None, quiet: bool = False) -> tuple[Path, Path, list[str], int]:
-    """Run the study and write its report: (report.md, report.html, the failed runs, the number of runs)."""
+def reproduce(profile_name: str, out: Path, jobs: int = 1, data_dir: str | None = None, quiet: bool = False,
+              threads: int | None = None) -> tuple[Path, Path, list[str], int]:
+    """Run the study and write its report: (report.md, report.html, the failed runs, the number of runs).
+    `threads`: torch threads per run (default: the cores shared among the `jobs` runs)."""
     if profile_name not in PROFILES:
         raise AdvlabError(f"unknown profile {profile_name!r}; choose from {', '.join(PROFILES)}")
     if jobs < 1:
         raise AdvlabError(f"jobs must be >= 1, got {jobs}")
+    if threads is not None and threads < 1:
+        raise AdvlabError(f"threads must be >= 1, got {threads}")
     if out.exists() and not out.is_dir():
         raise AdvlabError(f"--out {out} exists and is not a directory")
     profile = PROFILES[profile_name]
@@ -46,14 +50,17 @@ def reproduce(profile_name: str, out: Path, jobs: int = 1, data_dir: str | None 
         raise AdvlabError(f"{out} holds a '{marker.read_text().strip()}' study; give the {profile.name} profile another --out")
     marker.write_text(profile.name + "\n")
     if not quiet:
-        print(f"advlab reproduce --profile {profile.name}: {len(runs)} runs in {out}/runs, {jobs} at a time", flush=True)
+        print(f"advlab reproduce --profile {profile.name}: {len(runs)} runs in {out}/runs, {jobs} at a time, "
+              f"{count(threads or default_threads(jobs), 'thread')} each", flush=True)
     clock = StudyClock(out, jobs)
     prepare_shared(profile, data_dir, quiet)
     try:
-        outcomes = run_all(runs, out, jobs, data_dir, quiet, on_outcome=lambda o: clock.record(o.name, o.status, o.seconds))
-    finally:
+        outcomes = run_all(runs, out, jobs, data_dir, quiet, on_outcome=lambda o: clock.record(o.name, o.status, o.seconds), threads=threads)
         clock.stop()
-    failures = [f"{o.name}: {o.error}" for o in outcomes if o.status == "failed"]
-    command = shlex.join(["advlab", "reproduce", "--profile", profile.name, "--out", str(out), "--jobs", str(jobs)])
-    md, page = build_report(out, profile, command, failures)
+        failures = [f"{o.name}: {o.error}" for o in outcomes if o.status == "failed"]
+        command = ["advlab", "reproduce", "--profile", profile.name, "--out", str(out), "--jobs", str(jobs)]
+        command += ["--threads", str(threads)] if threads else []
+        md, page = build_report(out, profile, shlex.join(command), failures, say=None if quiet else lambda line: print(line, flush=True))
+    finally:
+        clock.stop()  # this invocation's time includes the report's build
     return md, page, failures, len(runs)

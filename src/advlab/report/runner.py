@@ -122,13 +122,36 @@ def execute(run: Run, root: Path, threads: int, data_dir: str | None, processes:
     return Outcome(run.name, "done", seconds)
 
 
+def default_threads(jobs: int) -> int:
+    """The machine's cores shared among the runs in flight."""
+    return max(1, (os.cpu_count() or 1) // jobs)
+
+
+def epoch_in_flight(run: Run, root: Path) -> str:
+    """'epoch 3/20' for a run in flight, read from the files it writes as it goes."""
+    out = run_dir(root, run.name)
+    total = run.command[run.command.index("--epochs") + 1] if "--epochs" in run.command else "?"
+    current = 1
+    if (out / "metrics.jsonl").exists():  # adapt: a line per finished epoch
+        current += sum(1 for line in (out / "metrics.jsonl").read_text().splitlines() if line.strip())
+    elif (out / "losses.csv").exists():  # gan: a row per step, with its epoch
+        last = (out / "losses.csv").read_text().splitlines()[-1].split(",")
+        current = int(last[1]) if len(last) > 1 and last[1].isdigit() else 1
+    return f"epoch {min(current, int(total)) if total.isdigit() else current}/{total}"
+
+
 def run_all(runs: list[Run], root: Path, jobs: int, data_dir: str | None, quiet: bool = False,
-            on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+            on_outcome: Callable[[Outcome], None] | None = None, threads: int | None = None,
+            status_every: float = 60.0) -> list[Outcome]:
     """Runs in waves: first those that start from nothing, then those that start from them.
 
-    `on_outcome` hears of each run as it ends (the study's clock keeps the times). On an
-    interrupt the runs in flight are stopped and reported as "stopped", and it is raised again."""
-    threads = max(1, (os.cpu_count() or 1) // jobs)
+    `on_outcome` hears of each run as it ends (the study's clock keeps the times); unless
+    quiet, a line every `status_every` seconds names the runs in flight and their epochs. On
+    an interrupt the runs in flight are stopped and reported as "stopped", and it is raised
+    again."""
+    threads = threads or default_threads(jobs)
+    started = time.perf_counter()
+    last_status = started
     processes = Processes()
     outcomes: list[Outcome] = []
     names = {r.name for r in runs}
@@ -145,13 +168,18 @@ def run_all(runs: list[Run], root: Path, jobs: int, data_dir: str | None, quiet:
 
     for wave in waves:
         pool = ThreadPoolExecutor(jobs)
-        futures = [pool.submit(execute, r, root, threads, data_dir, processes) for r in wave]
+        futures = {pool.submit(execute, r, root, threads, data_dir, processes): r for r in wave}
         pending = set(futures)
         try:
             while pending:  # wakes every second, so that a signal is handled at once whichever thread took it
                 done, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
                 for future in done:
                     report(future.result())
+                if not quiet and time.perf_counter() - last_status >= status_every:
+                    last_status = time.perf_counter()
+                    running = [f"{futures[f].name} ({epoch_in_flight(futures[f], root)})" for f in pending if f.running()]
+                    print(f"... {len(outcomes)}/{total} runs ended, {(last_status - started) / 60:.1f} min; "
+                          f"running: {', '.join(running) or 'none'}", flush=True)
         except BaseException:
             processes.stop_all()
             pool.shutdown(wait=True, cancel_futures=True)
