@@ -133,6 +133,7 @@ def test_killed_run_resumes_to_identical_metrics(tiny_domains, tmp_path, method)
         (["--select", "oracle"], "select must be one of last, source_val, entropy"),
         (["--select", "dev", "--val-size", "0"], "select dev needs a source validation split"),
         (["--select", "snd", "--validation-size", "0"], "select snd needs validation size > 0"),
+        (["--select", "class_ami", "--validation-size", "10", "--val-size", "50"], "select class_ami needs more than 10 validation images"),
         (["--method", "mcd", "--mcd-num-k", "0"], "mcd num k must be >= 1"),
         (["--method", "mcc", "--mcc-temperature", "0"], "mcc temperature must be > 0"),
         (["--method", "mdd", "--mdd-margin", "-1"], "mdd margin must be > 0"),

@@ -211,6 +211,9 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
     images_per_step = cfg.batch_size * (needs.source + needs.target)
     audit = LabelAudit(data.target_train.y)
     probe = make_probe(data.target_train.x, data.source_train.x, data.source_val.x, data.source_val.y, cfg.validation_size, cfg.seed) if cfg.validation_size else None
+    if cfg.select == "class_ami" and len(probe.target) <= data.num_classes:
+        raise AdvlabError(f"select class_ami needs more than {data.num_classes} validation images (k-means makes one cluster per class); "
+                          f"the target has {len(probe.target)} for --validation-size {cfg.validation_size}")
     selected_key = VALIDATORS.get(cfg.select)
     now: dict[str, Any] = {}  # this epoch's running values, shared by the step and the epoch's end
 
