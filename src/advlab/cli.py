@@ -39,6 +39,7 @@ def _version() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     from advlab.gan.config import GanConfig
+    from advlab.gan.variants import PRACTICAL, VARIANTS
     from advlab.train.config import AdaptConfig
 
     parser = _Parser(prog="advlab", description="Adversarial learning on images: DANN domain adaptation and conditional GANs.")
@@ -55,16 +56,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     gan = sub.add_parser(
         "gan",
-        help="DCGAN / cDCGAN on MNIST; also 'advlab gan compare RUN_DIR...' and 'advlab gan eval RUN_DIR'",
+        help="DCGAN, cDCGAN and their variants; also 'advlab gan compare RUN_DIR...' and 'advlab gan eval RUN_DIR'",
         description="Train a (conditional) DCGAN. Writes losses.csv, sample grids, the z x y grid, loss curves, "
         "checkpoints and summary.json (with the quality metrics) to the run directory. "
         "See also 'advlab gan compare RUN_DIR...' and 'advlab gan eval RUN_DIR'.",
     )
     variant = gan.add_mutually_exclusive_group()
-    variant.add_argument("--conditional", dest="variant", action="store_const", const="conditional", default=argparse.SUPPRESS,
-                         help="cDCGAN: y goes to G (with z) and to D (as channels) (the default)")
-    variant.add_argument("--unconditional", dest="variant", action="store_const", const="unconditional", default=argparse.SUPPRESS, help="DCGAN: no label anywhere")
-    variant.add_argument("--no-label-in-d", dest="variant", action="store_const", const="no_label_in_d", default=argparse.SUPPRESS, help="ablation: G gets y, D sees only the image")
+    variant.add_argument("--variant", default=argparse.SUPPRESS, metavar="NAME",
+                         help="; ".join(f"{v.name}: {v.about}" for v in VARIANTS.values()) + " (default: conditional). "
+                         "--loss, --d-conditioning, --pack and --spectral-norm change one part of it")
+    for name in PRACTICAL:  # the practical's flags stay, as aliases of --variant NAME
+        variant.add_argument("--" + name.replace("_", "-"), dest="variant", action="store_const", const=name, default=argparse.SUPPRESS,
+                             help=f"--variant {name}")
     add_options(gan, GanConfig, skip=("variant",))
     _add_run_flags(gan)
 

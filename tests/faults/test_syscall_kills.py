@@ -8,7 +8,8 @@ that would put it in place, and at the append of epoch 2's metrics (adapt's
 metrics.jsonl, the GAN's losses.csv). N is read off an strace of the uninterrupted
 reference run (`-y` names each call's file), and each case first checks that the kill
 really landed there (what the folder holds after it), then resumes it and compares every
-metric and every tensor of the final checkpoint with the reference.
+metric and every tensor of the final checkpoint with the reference. Each GAN remedy (packing,
+spectral norm, the projection D) is killed the same way at its epoch-2 checkpoint's rename.
 """
 
 from __future__ import annotations
@@ -67,6 +68,15 @@ COMMANDS = {
 
 CHECKPOINT_IN_PLACE = r'"[^"]*/\.last\.pt\.[^"]*\.tmp", "[^"]*/last\.pt"'  # the rename that publishes a checkpoint
 
+# each GAN remedy (issue: GAN variants) killed at one moment: its own state (packing's shapes,
+# spectral norm's power-iteration vectors, the projection's embedding) must resume exactly
+GAN_REMEDIES = {
+    "pack 2": ("--pack", "2"),
+    "spectral norm + hinge": ("--spectral-norm", "--loss", "hinge"),
+    "projection D": ("--d-conditioning", "projection"),
+    "pacgan2 variant": ("--variant", "pacgan2"),
+}
+
 # (moment, syscall, which of the main thread's calls of it on the traced file, in epoch 2)
 MOMENTS = {
     "checkpoint temp write": ("write", r"/\.last\.pt\.[^/>]*\.tmp>", "middle"),
@@ -95,16 +105,18 @@ def main_thread_calls(trace: Path) -> list[tuple[str, str]]:
     return calls
 
 
+def reference_run(command: Command, domains, folder: Path) -> tuple[Path, list[tuple[str, str]]]:
+    """The command run once uninterrupted under strace: its folder and its main thread's calls."""
+    out = folder / command.name
+    folder.mkdir(parents=True, exist_ok=True)
+    result = traced(command.argv(domains, out), folder / "trace")
+    assert result.returncode == 0, result.stderr[-2000:]
+    return out, main_thread_calls(folder / "trace")
+
+
 @pytest.fixture(scope="module")
 def reference(strace_ok, tiny_domains, tmp_path_factory):
-    """Each command run once uninterrupted under strace: its folder and its main thread's calls."""
-    runs = {}
-    for name, command in COMMANDS.items():
-        out = tmp_path_factory.mktemp("reference") / name
-        result = traced(command.argv(tiny_domains, out), out.parent / "trace")
-        assert result.returncode == 0, result.stderr[-2000:]
-        runs[name] = (out, main_thread_calls(out.parent / "trace"))
-    return runs
+    return {name: reference_run(command, tiny_domains, tmp_path_factory.mktemp("reference")) for name, command in COMMANDS.items()}
 
 
 def injection_point(calls: list[tuple[str, str]], syscall: str, pattern: str, which: str) -> tuple[int, int]:
@@ -159,8 +171,18 @@ def records(out: Path, log: str) -> list:
 @pytest.mark.parametrize("moment", list(MOMENTS))
 @pytest.mark.parametrize("command", list(COMMANDS))
 def test_kill_at_a_system_call_then_resume_is_identical(reference, tiny_domains, tmp_path, command, moment):
-    cmd = COMMANDS[command]
-    ref_out, calls = reference[command]
+    kill_resume_compare(COMMANDS[command], *reference[command], moment, tiny_domains, tmp_path)
+
+
+@pytest.mark.parametrize("remedy", list(GAN_REMEDIES))
+def test_each_gan_remedy_resumes_exactly_after_a_kill(strace_ok, tiny_domains, tmp_path, remedy):
+    base = COMMANDS["gan"]
+    cmd = Command("gan", (*base.args, *GAN_REMEDIES[remedy]), base.log)
+    ref_out, calls = reference_run(cmd, tiny_domains, tmp_path / "reference")
+    kill_resume_compare(cmd, ref_out, calls, "checkpoint rename", tiny_domains, tmp_path)
+
+
+def kill_resume_compare(cmd: Command, ref_out: Path, calls: list[tuple[str, str]], moment: str, tiny_domains, tmp_path: Path) -> None:
     syscall, pattern, which = MOMENTS[moment]
     pattern = pattern or re.escape(f"/{cmd.log}>")
     n, in_place = injection_point(calls, syscall, pattern, which)

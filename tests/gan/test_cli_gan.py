@@ -116,3 +116,13 @@ def test_gan_on_other_data_says_why_it_has_no_metrics_and_eval_refuses(tiny_doma
     summary = json.loads((out / "summary.json").read_text())
     assert "LeNet trained on MNIST digits" in summary["no_metrics"] and "fid_lenet" not in summary
     assert_one_line_error(run_cli("gan", "eval", str(out)), "cannot score this GAN: the quality metrics use a LeNet trained on MNIST digits")
+
+
+def test_a_registered_variant_and_an_option_on_top_are_recorded(tiny_domains, tmp_path):
+    assert gan(tiny_domains, tmp_path / "p", "--epochs", "1", "--variant", "projection", "--pack", "2") == 0
+    summary = json.loads((tmp_path / "p" / "summary.json").read_text())
+    assert (summary["variant"], summary["loss"], summary["d_conditioning"], summary["pack"], summary["spectral_norm"]) == \
+        ("projection", "hinge", "projection", 2, True)
+    assert (tmp_path / "p" / "zy_grid.png").exists()
+    assert_one_line_error(run_cli("gan", "--variant", "unconditional", "--d-conditioning", "channels", "--out", str(tmp_path / "x")),
+                          "needs a G that sees y")

@@ -8,14 +8,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from advlab.config import check, option
-
-VARIANTS = ("conditional", "unconditional", "no_label_in_d")
-DEFAULT_MISMATCH = 2.0
+from advlab.gan.losses import LOSSES
+from advlab.gan.variants import D_CONDITIONINGS, DEFAULT_MISMATCH, VARIANTS, Variant  # noqa: F401 (DEFAULT_MISMATCH re-exported)
 
 
 @dataclass
 class GanConfig:
-    variant: str = option("conditional", "conditional (cDCGAN), unconditional (DCGAN) or no_label_in_d (G sees y, D does not)", VARIANTS)
+    variant: str = option("conditional", "a registered variant: " + "; ".join(f"{v.name} ({v.about})" for v in VARIANTS.values()), tuple(VARIANTS))
+    loss: str | None = option(None, "GAN loss, ns (non-saturating) or hinge (default: the variant's)", LOSSES)
+    d_conditioning: str | None = option(None, "how D sees y: channels, projection or none (default: the variant's)", D_CONDITIONINGS)
+    pack: int | None = option(None, "D judges PACK samples at a time, stacked as channels (PacGAN; default: the variant's)")
+    spectral_norm: bool | None = option(None, "spectral normalisation of D's layers (default: the variant's)")
     dataset: str = option("mnist", "training images: mnist, an image folder or an .npz (as in advlab adapt)")
     data_dir: str | None = option(None, "where built-in data sets live (else $ADVLAB_DATA, else ~/.cache/advlab/data)")
     epochs: int = option(5, "passes over the training images")
@@ -25,7 +28,7 @@ class GanConfig:
     g_width: int = option(32, "G's channels at 14x14 (2x that at 7x7)")
     d_width: int = option(24, "D's channels at 14x14 (2x that at 7x7)")
     lr: float = option(2e-4, "Adam learning rate of G and D")
-    mismatch: float | None = option(None, f"weight of the matching-aware D term, real images under a wrong label count as fake (default {DEFAULT_MISMATCH} for conditional, 0 otherwise)")
+    mismatch: float | None = option(None, f"weight of the matching-aware D term, real images under a wrong label count as fake (default: the variant's, {DEFAULT_MISMATCH} for conditional, else 0)")
     ema: float = option(0.999, "decay of the moving average of G's weights that draws the samples and metrics (0: G itself)")
     beta1: float = option(0.5, "Adam beta1")
     beta2: float = option(0.999, "Adam beta2")
@@ -44,27 +47,36 @@ class GanConfig:
         check(self.z_dim > 0 and self.g_width > 0 and self.d_width > 0, "z dim and widths must be > 0")
         check(self.grid_columns > 0, f"grid columns must be > 0, got {self.grid_columns}")
         check(self.mismatch is None or (self.mismatch >= 0 and math.isfinite(self.mismatch)), f"mismatch weight must be >= 0, got {self.mismatch}")
-        check(not self.mismatch or self.d_sees_label, f"a mismatch weight needs a D that sees y (the conditional variant), not {self.variant}")
+        for problem in self.spec.problems():
+            check(False, problem)
+        check(self.batch_size % self.spec.pack == 0, f"batch size {self.batch_size} must be a multiple of pack {self.spec.pack}")
         check(0 <= self.ema < 1, f"ema decay must be in [0, 1), got {self.ema}")
         check(self.eval_samples >= 0, f"eval samples must be >= 0, got {self.eval_samples}")
         check(self.train_subset is None or self.train_subset > 0, f"train subset must be > 0, got {self.train_subset}")
         check(self.threads is None or self.threads > 0, f"threads must be > 0, got {self.threads}")
 
     @property
+    def spec(self) -> Variant:
+        """The variant with this run's own choices applied: what the loop trains."""
+        spec = VARIANTS[self.variant].with_options(loss=self.loss, d_conditioning=self.d_conditioning, pack=self.pack,
+                                                   spectral_norm=self.spectral_norm, mismatch=self.mismatch)
+        if self.mismatch is None and not spec.d_sees_label:  # the variant's own weight needs the D it was chosen for
+            spec = spec.with_options(mismatch=0.0)
+        return spec
+
+    @property
     def g_sees_label(self) -> bool:
-        return self.variant != "unconditional"
+        return self.spec.g_sees_label
 
     @property
     def d_sees_label(self) -> bool:
-        return self.variant == "conditional"
+        return self.spec.d_sees_label
 
     @property
     def mismatch_weight(self) -> float:
         """A D that sees y also learns to call a real image under a wrong label fake (Reed et al.
         2016): without it, D checks y only through G's fakes, and G drifts off-class."""
-        if self.mismatch is not None:
-            return self.mismatch
-        return DEFAULT_MISMATCH if self.d_sees_label else 0.0
+        return self.spec.mismatch
 
     def run_dir(self) -> Path:
         return Path(self.out or f"runs/gan-{self.variant}-s{self.seed}")

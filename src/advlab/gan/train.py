@@ -1,7 +1,8 @@
-"""`advlab gan`: DCGAN, cDCGAN and the "D without y" ablation through one training loop.
+"""`advlab gan`: every registered variant (gan/variants.py) through one training loop.
 
-The variants differ only in who sees the label: G (conditional, no_label_in_d) and
-D (conditional). Everything else (data, optimisers, losses, logging) is shared.
+The variants differ in the networks' conditioning, D's packing and normalisation (all
+decided when the networks are built) and the loss (gan/losses.py, chosen by name); the
+data, optimisers, logging and checkpoints are shared.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from advlab.config import load_yaml, resolve, to_yaml
 from advlab.data.domains import load_domain
@@ -21,6 +21,7 @@ from advlab.gan.config import GanConfig
 from advlab.errors import AdvlabError
 from advlab.gan.evaluate import evaluate_generator, why_no_metrics
 from advlab.gan.evaluator import to_unit_range
+from advlab.gan.losses import fake_term, generator_term, real_term
 from advlab.models.dcgan import Discriminator, Generator
 from advlab.runs.checkpoint import load_checkpoint, save_checkpoint
 from advlab.runs.engine import CHECKPOINT, MARKER, NonFiniteLoss, check_finite, check_resume, diverged, open_run, run_epochs, set_threads
@@ -35,9 +36,12 @@ FIXED_Z_SEED = 20150101  # the z x y grid's columns: the same z in every run and
 
 
 def build_models(cfg: GanConfig, num_classes: int, channels: int) -> tuple[Generator, Discriminator]:
+    """G and D as the run's variant says. Both always receive y in the loop; a network built
+    without conditioning ignores it, so the variant's choice is taken here, once."""
+    spec = cfg.spec
     torch.manual_seed(cfg.seed)
-    g = Generator(cfg.z_dim, num_classes if cfg.g_sees_label else 0, cfg.g_width, channels)
-    d = Discriminator(num_classes if cfg.d_sees_label else 0, cfg.d_width, channels)
+    g = Generator(cfg.z_dim, num_classes if spec.g_sees_label else 0, cfg.g_width, channels)
+    d = Discriminator(num_classes, cfg.d_width, channels, spec.d_conditioning, spec.pack, spec.spectral_norm)
     return g, d
 
 
@@ -128,7 +132,7 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
     writer = csv.writer(log)
     writer.writerows([LOSS_COLUMNS, *kept])
     recent_d = [float(r[2]) for r in kept[-COLLAPSE_WINDOW:]]
-    ones, zeros = torch.ones(cfg.batch_size), torch.zeros(cfg.batch_size)
+    spec = cfg.spec
     sums = torch.zeros(4)
 
     def begin(epoch: int) -> None:
@@ -141,22 +145,21 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
         real, y = to_unit_range(train.x[idx]), train.y[idx]
         noise = step_generator(cfg.seed, it)
         z = torch.randn(cfg.batch_size, cfg.z_dim, generator=noise)
-        fake = g(z, y if cfg.g_sees_label else None)
-        y_d = y if cfg.d_sees_label else None
+        fake = g(z, y)
 
         # D: real images are real, generated ones fake
-        d_real, d_fake = d(real, y_d), d(fake.detach(), y_d)
-        loss_d = F.binary_cross_entropy_with_logits(d_real, ones) + F.binary_cross_entropy_with_logits(d_fake, zeros)
-        if cfg.mismatch_weight:  # matching-aware D: a real image under a wrong label is fake too
+        d_real, d_fake = d(real, y), d(fake.detach(), y)
+        loss_d = real_term(spec.loss, d_real) + fake_term(spec.loss, d_fake)
+        if spec.mismatch:  # matching-aware D: a real image under a wrong label is fake too
             wrong = (y + torch.randint(1, domain.num_classes, y.shape, generator=noise)) % domain.num_classes
-            loss_d = loss_d + cfg.mismatch_weight * F.binary_cross_entropy_with_logits(d(real, wrong), zeros)
+            loss_d = loss_d + spec.mismatch * fake_term(spec.loss, d(real, wrong))
         opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         opt_d.step()
 
         # G: make D call its images real
         d.requires_grad_(False)  # G's step needs gradients through D, not D's own
-        loss_g = F.binary_cross_entropy_with_logits(d(fake, y_d), ones)  # non-saturating: max log D(G(z))
+        loss_g = generator_term(spec.loss, d(fake, y))
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
@@ -200,6 +203,10 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
     plot_losses([run.path], run.file("losses.png"))
     summary = {
         "variant": cfg.variant,
+        "loss": spec.loss,
+        "d_conditioning": spec.d_conditioning,
+        "pack": spec.pack,
+        "spectral_norm": spec.spectral_norm,
         "dataset": cfg.dataset,
         "epochs": cfg.epochs,
         "seed": cfg.seed,

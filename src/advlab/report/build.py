@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from advlab.gan.compare import compare_runs
-from advlab.gan.config import VARIANTS
+from advlab.gan.variants import PRACTICAL, VARIANTS
 from advlab.metrics.spread import fmt, mean_std
 from advlab.report.analysis import TestImages, domain_distances, history, load_adapt_model, summary
 from advlab.report.document import Document
@@ -410,8 +410,8 @@ def _pseudo_labels(doc: Document, study: Study, results: dict, figures: Path) ->
 def _gans(doc: Document, study: Study, results: dict, figures: Path) -> None:
     p = study.profile
     doc.heading("5. Conditional GANs on MNIST")
-    names = {v: [f"gan-{v}-s{s}" for s in p.gan_seeds] for v in VARIANTS}
-    doc.paragraph(study.commands([f"gan-{v}-s{p.gan_seeds[0]}" for v in VARIANTS], seeds=p.gan_seeds))
+    names = {v: [f"gan-{v}-s{s}" for s in p.gan_seeds] for v in PRACTICAL}
+    doc.paragraph(study.commands([f"gan-{v}-s{p.gan_seeds[0]}" for v in PRACTICAL], seeds=p.gan_seeds))
     keys = ("cond_acc", "fid_lenet", "fid_floor", "coverage", "inception_score", "inception_score_real", "seconds_per_epoch")
     table = {v: {k: study.stat(n, k) for k in keys} for v, n in names.items()}
     results["gans"] = table
@@ -420,11 +420,12 @@ def _gans(doc: Document, study: Study, results: dict, figures: Path) -> None:
     doc.table(["variant", "cond_acc", "fid_lenet", "coverage (of 10)", "inception score", "s / epoch"], rows)
     if not p.gan_eval_samples:
         doc.paragraph("This profile skips the GAN quality metrics (they need the LeNet evaluator, `advlab classifier`).")
-    first = [study.dir(f"gan-{v}-s{p.gan_seeds[0]}") for v in VARIANTS]
+    first = [study.dir(f"gan-{v}-s{p.gan_seeds[0]}") for v in PRACTICAL]
     if all(summary(r) for r in first):
         losses, samples = compare_runs(first, figures / "gans")
-        doc.figure(samples, f"Final samples, seed {p.gan_seeds[0]}: cDCGAN (row r is class r), DCGAN, and G with y but D without it (row r asked for class r).")
-        doc.figure(losses, "Loss dynamics of the three variants: D and G losses (faint raw, bold smoothed), and mean D(x), D(G(z)).")
+        shown = "; ".join(f"`{v}`, {VARIANTS[v].about}" for v in PRACTICAL)
+        doc.figure(samples, f"Final samples, seed {p.gan_seeds[0]}, left to right: {shown}. Where G sees y, row r asked for class r.")
+        doc.figure(losses, f"Loss dynamics of the {len(PRACTICAL)} variants: D and G losses (faint raw, bold smoothed), and mean D(x), D(G(z)).")
         zy = study.dir(f"gan-conditional-s{p.gan_seeds[0]}") / "zy_grid.png"
         if zy.exists():
             doc.figure(Path(shutil.copy(zy, figures / "gan-zy-grid.png")), "cDCGAN z × y grid: each column one fixed z (saved, the same in every run), each row one class.")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from advlab.gan.config import VARIANTS
+from advlab.gan.variants import PRACTICAL
 
 SWEEP_CONSTANT_LAMBDAS = (0.0, 0.03, 0.1, 0.3, 1.0, 3.0)
 SWEEP_RAMP_GAMMAS = (2.0, 10.0)
@@ -93,5 +93,5 @@ def plan(p: Profile) -> list[Run]:
     gan_subset = ["--train-subset", str(p.gan_train_subset)] if p.gan_train_subset else []
     runs += [Run(f"gan-{v}-s{s}", ("gan", "--" + v.replace("_", "-"), "--seed", str(s), "--epochs", str(p.gan_epochs),
                                    "--eval-samples", str(p.gan_eval_samples), *gan_subset))
-             for v in VARIANTS for s in p.gan_seeds]
+             for v in PRACTICAL for s in p.gan_seeds]
     return runs

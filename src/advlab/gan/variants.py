@@ -1,0 +1,74 @@
+"""The GAN variants as data: who sees the label, how D is conditioned, the loss, packing,
+spectral normalisation and the matching-aware weight. The training loop reads these
+fields and nothing else, so a new variant is one line here (plus, if it needs a new
+part, one module).
+
+D's conditioning:
+- `channels`: y's one-hot maps stacked on the image as extra input channels (Mirza &
+  Osindero on DCGAN; computed as a per-class lookup, see models/dcgan.py);
+- `projection`: the inner product of a class embedding with D's features added to its
+  output (Miyato & Koyama 2018);
+- `none`: D sees only images.
+`pack` M > 1: D judges M samples at a time, stacked as channels (PacGAN, Lin et al. 2018),
+so a G that keeps drawing the same few modes is easy to tell apart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from advlab.gan.losses import LOSSES
+
+D_CONDITIONINGS = ("channels", "projection", "none")
+DEFAULT_MISMATCH = 2.0
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    about: str  # the CLI's help and the report's caption
+    g_sees_label: bool
+    d_conditioning: str = "none"
+    loss: str = "ns"
+    pack: int = 1
+    spectral_norm: bool = False
+    mismatch: float = 0.0  # matching-aware D (Reed et al. 2016): real images under a wrong label count as fake
+
+    @property
+    def d_sees_label(self) -> bool:
+        return self.d_conditioning != "none"
+
+    def problems(self) -> list[str]:
+        """What makes this combination meaningless, in words (empty when it is sound)."""
+        out = []
+        if self.d_conditioning not in D_CONDITIONINGS:
+            out.append(f"unknown D conditioning {self.d_conditioning!r}; choose from {', '.join(D_CONDITIONINGS)}")
+        if self.loss not in LOSSES:
+            out.append(f"unknown loss {self.loss!r}; choose from {', '.join(LOSSES)}")
+        if self.pack < 1:
+            out.append(f"pack must be >= 1, got {self.pack}")
+        if self.d_sees_label and not self.g_sees_label:
+            out.append(f"a D conditioned on y ({self.d_conditioning}) needs a G that sees y; variant {self.name} has none")
+        if self.mismatch and not self.d_sees_label:
+            out.append(f"a mismatch weight needs a D that sees y, not variant {self.name} (D conditioning {self.d_conditioning})")
+        return out
+
+    def with_options(self, **overrides) -> Variant:
+        """This variant with the options a user set (None: keep the variant's own)."""
+        return dataclasses.replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+VARIANTS: dict[str, Variant] = {v.name: v for v in (
+    # the practical's three
+    Variant("conditional", "cDCGAN: y concatenated to z in G and stacked as channels in D (matching-aware D)", True, "channels",
+            mismatch=DEFAULT_MISMATCH),
+    Variant("unconditional", "DCGAN: no label anywhere", False),
+    Variant("no_label_in_d", "ablation: G gets y, D sees only the image", True),
+    # the remedies, each a known cure for what plain DCGAN gets wrong
+    Variant("pacgan2", "DCGAN whose D judges 2 samples at a time (PacGAN2): against dropped modes", False, pack=2),
+    Variant("sngan", "DCGAN with spectral norm in D and the hinge loss (SNGAN): a steadier game", False, loss="hinge", spectral_norm=True),
+    Variant("projection", "cDCGAN with a projection D (Miyato & Koyama 2018), spectral norm and the hinge loss", True, "projection",
+            loss="hinge", spectral_norm=True),
+)}
+PRACTICAL = ("conditional", "unconditional", "no_label_in_d")  # the seed practical's comparison keeps its plain variants
