@@ -110,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _metrics_line(m: dict) -> str:
-    parts = [f"{k} {m[k]:.4g}" for k in ("cond_acc", "fid_lenet", "fid_floor", "coverage", "kl_uniform", "inception_score") if m.get(k) is not None]
+    parts = [f"{k} {m[k]:.4g}" for k in ("cond_acc", "fid_lenet", "fid_floor", "coverage", "kl_uniform", "inception_score", "modes", "kl_modes")
+             if m.get(k) is not None]
     return ", ".join(parts) or "no metrics"
 
 
@@ -160,14 +161,14 @@ def main(argv: list[str] | None = None) -> int:
             for path in compare_runs(args.runs, args.out):
                 print(f"wrote {path}")
         elif args.command == "gan-eval":
-            from advlab.gan.evaluate import evaluate_generator, why_no_metrics
+            from advlab.gan.evaluate import evaluate_run, why_no_metrics
             from advlab.gan.train import generator_args, load_generator
 
             g, cfg = load_generator(args.run)
             unscorable = why_no_metrics(cfg.dataset, generator_args(g))
             if unscorable:
                 raise AdvlabError(f"{args.run}: cannot score this GAN: {unscorable}")
-            metrics = evaluate_generator(g, cfg.data_dir, args.samples, cfg.seed)
+            metrics = evaluate_run(g, cfg.dataset, cfg.data_dir, args.samples, cfg.seed)
             summary_path = args.run / "summary.json"
             summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
             summary_path.write_text(json.dumps(summary | metrics, indent=2) + "\n")

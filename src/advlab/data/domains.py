@@ -19,11 +19,12 @@ from advlab.data.folder import read_image_folder, read_npz
 from advlab.data.idx import read_idx_images, read_idx_labels
 from advlab.data.images import to_size
 from advlab.data.mnist_m import read_mnist_m_archive, read_mnist_m_folder
+from advlab.data.stacked import stacked_mnist
 from advlab.errors import DataError
 from advlab.runs.files import atomic_write
 
 IMAGE_SIZE = 28
-BUILTIN = ("mnist", "mnist_m")
+BUILTIN = ("mnist", "mnist_m", "stacked_mnist")
 
 MNIST_MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/")
 MNIST_FILES = {
@@ -166,6 +167,8 @@ def load_domain(spec: str, data_dir: str | Path | None = None, geometry: str = "
     """A built-in name (mnist, mnist_m), an image folder (train/, test/) or an .npz file."""
     if spec == "mnist":
         return _splits_to_domain(spec, load_mnist(data_root(data_dir), quiet), geometry)
+    if spec == "stacked_mnist":
+        return _splits_to_domain(spec, stacked_mnist(load_mnist(data_root(data_dir), quiet)), geometry)
     if spec == "mnist_m":
         return _splits_to_domain(spec, load_mnist_m(data_root(data_dir), quiet), geometry)
     path = Path(spec).expanduser()

@@ -19,7 +19,7 @@ from advlab.config import load_yaml, resolve, to_yaml
 from advlab.data.domains import load_domain
 from advlab.gan.config import GanConfig
 from advlab.errors import AdvlabError
-from advlab.gan.evaluate import evaluate_generator, why_no_metrics
+from advlab.gan.evaluate import evaluate_run, why_no_metrics
 from advlab.gan.evaluator import to_unit_range
 from advlab.gan.losses import fake_term, generator_term, real_term
 from advlab.models.dcgan import Discriminator, Generator
@@ -32,6 +32,8 @@ from advlab.viz.grids import save_grid
 
 COLLAPSE_WINDOW = 200
 COLLAPSE_D_LOSS = 0.01
+MAX_LABEL_CHANNELS = 100  # D's label maps as channels: one per class
+ZY_GRID_ROWS = 10  # the z x y grid shows the first classes (Stacked-MNIST has 1000)
 FIXED_Z_SEED = 20150101  # the z x y grid's columns: the same z in every run and variant
 
 
@@ -80,8 +82,9 @@ def draw_grids(g: Generator, cfg: GanConfig, run: RunDir, name: str, zy: bool) -
     if zy and g.num_classes:
         zs = fixed_z(cfg.grid_columns, cfg.z_dim)
         torch.save(zs, run.file("zy_grid_z.pt"))
-        z = zs.repeat(g.num_classes, 1)
-        labels = torch.arange(g.num_classes).repeat_interleave(cfg.grid_columns)
+        rows = min(g.num_classes, ZY_GRID_ROWS)
+        z = zs.repeat(rows, 1)
+        labels = torch.arange(rows).repeat_interleave(cfg.grid_columns)
         save_grid(g(z, labels), cfg.grid_columns, run.file("zy_grid.png"))
     g.train()
 
@@ -106,6 +109,9 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
     train = domain.train.subset(cfg.train_subset)
     if cfg.batch_size > len(train):
         raise AdvlabError(f"batch size {cfg.batch_size} is larger than the {len(train)} training images")
+    if cfg.spec.d_conditioning == "channels" and domain.num_classes > MAX_LABEL_CHANNELS:
+        raise AdvlabError(f"{cfg.dataset} has {domain.num_classes} classes: D conditioned by channels would stack {domain.num_classes} label "
+                          "maps on every image; use --d-conditioning projection (or an unconditional variant)")
     g, d = build_models(cfg, domain.num_classes, train.x.shape[1])
     opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), fused=True)
     opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), fused=True)
@@ -225,7 +231,7 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
     elif unscorable:
         summary["no_metrics"] = unscorable
     else:
-        summary |= evaluate_generator(sampler, cfg.data_dir, cfg.eval_samples, cfg.seed)
+        summary |= evaluate_run(sampler, cfg.dataset, cfg.data_dir, cfg.eval_samples, cfg.seed)
     run.write_json("summary.json", summary)
     return summary
 

@@ -62,3 +62,10 @@ def kl_from_uniform(predicted: torch.Tensor, num_classes: int) -> float:
 def conditional_accuracy(predicted: torch.Tensor, requested: torch.Tensor) -> float:
     """Share of images generated for class y that the evaluator labels y."""
     return float((predicted == requested).double().mean())
+
+
+def mode_coverage(modes: torch.Tensor, num_modes: int) -> dict[str, float]:
+    """The Stacked-MNIST numbers (VEEGAN / PacGAN protocol) for samples' modes (integers in
+    0..num_modes-1): how many modes hold at least one sample, and KL(histogram || uniform),
+    0 when every mode is drawn equally often."""
+    return {"modes": int(torch.unique(modes).numel()), "kl_modes": kl_from_uniform(modes, num_modes)}
