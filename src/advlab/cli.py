@@ -78,10 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("run", type=Path, metavar="RUN_DIR")
     evaluate.add_argument("--samples", type=int, default=10000, help="generated images (default: 10000)")
 
-    classifier = sub.add_parser("classifier", help="train and cache the LeNet MNIST evaluator used by the GAN metrics",
-                                description="Train (once) the seeded LeNet MNIST classifier behind the GAN metrics (cond_acc, Fréchet "
-                                            "distance, coverage, inception score) and cache it with its sha256; later runs reuse it.")
-    classifier.add_argument("--data-dir", help="where MNIST lives (else $ADVLAB_DATA, else ~/.cache/advlab/data)")
+    classifier = sub.add_parser("classifier", help="train and cache the LeNet evaluator of a data set, used by the GAN metrics",
+                                description="Train (once per data set, keyed by its content) the seeded LeNet classifier behind the GAN "
+                                            "metrics (cond_acc, Fréchet distance, coverage, inception score) and cache it with its sha256; "
+                                            "later runs on the same data reuse it. 'advlab gan' trains it on demand.")
+    classifier.add_argument("--dataset", default="mnist", help="mnist (default), an image folder or an .npz (as in advlab gan)")
+    classifier.add_argument("--data-dir", help="where built-in data sets live (else $ADVLAB_DATA, else ~/.cache/advlab/data)")
     classifier.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
     classifier.add_argument("--force", action="store_true", help="retrain even if a cached evaluator exists")
     classifier.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -162,22 +164,29 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"wrote {path}")
         elif args.command == "gan-eval":
             from advlab.gan.evaluate import evaluate_run, why_no_metrics
+            from advlab.data.domains import load_domain
+            from advlab.gan.evaluator import build_evaluator, data_fingerprint
             from advlab.gan.train import generator_args, load_generator
 
             g, cfg = load_generator(args.run)
-            unscorable = why_no_metrics(cfg.dataset, generator_args(g))
-            if unscorable:
-                raise AdvlabError(f"{args.run}: cannot score this GAN: {unscorable}")
-            metrics = evaluate_run(g, cfg.dataset, cfg.data_dir, args.samples, cfg.seed)
             summary_path = args.run / "summary.json"
             summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+            learned = summary.get("data_fingerprint")
+            if learned and learned != (now := data_fingerprint(load_domain(cfg.dataset, cfg.data_dir, quiet=True).train)):
+                raise AdvlabError(f"{args.run}: the GAN learned other data than {cfg.dataset} holds now (fingerprint {learned}, now {now}); "
+                                  "its metrics would be another data set's")
+            evaluator = None if cfg.dataset == "stacked_mnist" else build_evaluator(cfg.data_dir, dataset=cfg.dataset)
+            unscorable = why_no_metrics(cfg.dataset, generator_args(g), evaluator)
+            if unscorable:
+                raise AdvlabError(f"{args.run}: cannot score this GAN: {unscorable}")
+            metrics = evaluate_run(g, cfg.dataset, cfg.data_dir, args.samples, cfg.seed, summary.get("data_fingerprint"))
             summary_path.write_text(json.dumps(summary | metrics, indent=2) + "\n")
             print(_metrics_line(metrics))
         elif args.command == "classifier":
             from advlab.gan.evaluator import build_evaluator
 
-            record = build_evaluator(args.data_dir, args.seed, force=args.force, quiet=args.quiet)
-            print(f"evaluator: test accuracy {record['test_acc']:.4f}, sha256 {record['sha256'][:16]}... -> {record['path']}")
+            record = build_evaluator(args.data_dir, args.seed, force=args.force, quiet=args.quiet, dataset=args.dataset)
+            print(f"evaluator of {args.dataset}: test accuracy {record['test_acc']:.4f}, sha256 {record['sha256'][:16]}... -> {record['path']}")
         elif args.command == "select":
             from advlab.report.selection import figure, select, table
 

@@ -107,15 +107,27 @@ def test_gan_eval_on_an_adapt_run_says_what_it_is(tiny_domains, tmp_path):
     assert_one_line_error(run_cli("gan", "eval", str(tmp_path / "a")), "is an advlab adapt run, not an advlab gan run")
 
 
-def test_gan_on_other_data_says_why_it_has_no_metrics_and_eval_refuses(tiny_domains, tmp_path):
-    """A GAN of 3-channel images: `gan` ends saying why it has no metrics, and `gan eval`
-    refuses in one line instead of feeding colour images to the MNIST LeNet (it crashed)."""
+def test_a_gan_of_other_data_is_scored_by_that_datas_evaluator_and_never_by_another(tiny_domains, tmp_path, monkeypatch):
+    """A conditional GAN of 3-channel images: its metrics come from an evaluator trained on its
+    own data (cond_acc 0.145 and FID 689 came from the MNIST LeNet before; `gan eval` crashed).
+    Once the data file holds other images, `gan eval` refuses in one line."""
+    monkeypatch.setenv("ADVLAB_CACHE", str(tmp_path / "cache"))
+    data = tmp_path / "colour.npz"
+    data.write_bytes(Path(tiny_domains[1]).read_bytes())
     out = tmp_path / "rgb"
-    assert main(["gan", "--dataset", str(tiny_domains[1]), "--out", str(out), "--epochs", "1", "--batch-size", "100",
-                 "--g-width", "8", "--d-width", "4", "--eval-samples", "50", "--threads", "1", "--quiet"]) == 0
+    assert main(["gan", "--dataset", str(data), "--out", str(out), "--epochs", "1", "--batch-size", "100",
+                 "--g-width", "8", "--d-width", "4", "--eval-samples", "200", "--threads", "1", "--quiet"]) == 0
     summary = json.loads((out / "summary.json").read_text())
-    assert "LeNet trained on MNIST digits" in summary["no_metrics"] and "fid_lenet" not in summary
-    assert_one_line_error(run_cli("gan", "eval", str(out)), "cannot score this GAN: the quality metrics use a LeNet trained on MNIST digits")
+    assert "no_metrics" not in summary and 0 <= summary["cond_acc"] <= 1 and summary["fid_lenet"] > 0
+    records = [json.loads(p.read_text()) for p in (tmp_path / "cache" / "evaluator").glob("*.json")]
+    assert [(r["dataset"], r["channels"], r["num_classes"]) for r in records] == [(str(data), 3, 10)]
+    assert summary["evaluator_test_acc"] == records[0]["test_acc"] and summary["data_fingerprint"] == records[0]["fingerprint"]
+    assert run_cli("gan", "eval", str(out), "--samples", "200").returncode == 0
+
+    from conftest import write_domain_npz
+
+    write_domain_npz(data, 600, 200, colour=True, seed=99)  # the same path now holds other colour images
+    assert_one_line_error(run_cli("gan", "eval", str(out), "--samples", "200"), "the GAN learned other data than")
 
 
 def test_a_registered_variant_and_an_option_on_top_are_recorded(tiny_domains, tmp_path):

@@ -35,11 +35,11 @@ def _outputs(evaluator: LeNet, images: torch.Tensor) -> tuple[torch.Tensor, torc
     return features, torch.softmax(evaluator.head(features), dim=1)
 
 
-def real_reference(data_dir: str | None, evaluator: LeNet, n: int = 10000) -> dict:
-    """Features of the MNIST test set, and the floor: FID of n training images against it."""
-    mnist = load_domain("mnist", data_dir, quiet=True)
-    test_features, test_probs = _outputs(evaluator, to_unit_range(mnist.test.x[:n]))
-    train_features, _ = _outputs(evaluator, to_unit_range(mnist.train.x[:n]))
+def real_reference(data_dir: str | None, evaluator: LeNet, n: int = 10000, dataset: str = "mnist") -> dict:
+    """Features of the data set's test images, and the floor: FID of n training images against them."""
+    domain = load_domain(dataset, data_dir, quiet=True)
+    test_features, test_probs = _outputs(evaluator, to_unit_range(domain.test.x[:n]))
+    train_features, _ = _outputs(evaluator, to_unit_range(domain.train.x[:n]))
     return {
         "test_features": test_features,
         "fid_floor": frechet_distance_of(train_features, test_features),
@@ -47,17 +47,18 @@ def real_reference(data_dir: str | None, evaluator: LeNet, n: int = 10000) -> di
     }
 
 
-def why_no_metrics(dataset: str, g_args: dict) -> str | None:
-    """Why a GAN cannot be scored, or None. The evaluator is a LeNet trained on MNIST digits:
-    its numbers mean something only for a generator of 28×28 grey ten-class digits learned
-    from MNIST, or of Stacked-MNIST's three digits (read channel by channel); on other data
-    it would score confidently and wrongly."""
+def why_no_metrics(dataset: str, g_args: dict, evaluator: dict | None = None) -> str | None:
+    """Why a GAN cannot be scored, or None. Its evaluator is a classifier of the data it
+    learned (see gan/evaluator.py); G must make images of that data's channels and classes.
+    Stacked-MNIST is read channel by channel by the MNIST evaluator (its protocol)."""
     if dataset == "stacked_mnist":
         return None if g_args.get("channels") == 3 else f"a Stacked-MNIST G makes 3-channel images, this one {g_args.get('channels')}"
-    if dataset != "mnist":
-        return f"the quality metrics use a LeNet trained on MNIST digits, and this GAN learned {dataset}"
-    if g_args.get("channels", 1) != 1 or g_args.get("num_classes", 10) not in (0, 10):
-        return f"the quality metrics read grey ten-class digits, and this G makes {g_args.get('channels')}-channel images of {g_args.get('num_classes')} classes"
+    if evaluator is None:
+        return None
+    if g_args.get("channels", 1) != evaluator.get("channels", 1):
+        return f"this G makes {g_args.get('channels')}-channel images and the evaluator of {dataset} reads {evaluator.get('channels', 1)}"
+    if g_args.get("num_classes", 0) not in (0, evaluator.get("num_classes", 10)):
+        return f"this G draws {g_args.get('num_classes')} classes and {dataset} has {evaluator.get('num_classes', 10)}"
     return None
 
 
@@ -71,26 +72,30 @@ def evaluate_stacked(generator: Generator, data_dir: str | None = None, n: int =
     return mode_coverage(digits @ torch.tensor([100, 10, 1]), MODES) | {"eval_samples": n}
 
 
-def evaluate_run(generator: Generator, dataset: str, data_dir: str | None, n: int, seed: int) -> dict:
-    """The metrics that fit what the GAN learned (see why_no_metrics for what has none)."""
+def evaluate_run(generator: Generator, dataset: str, data_dir: str | None, n: int, seed: int, fingerprint: str | None = None) -> dict:
+    """The metrics that fit what the GAN learned: Stacked-MNIST's modes, or the metrics of its
+    data set's own evaluator (trained on demand, with progress)."""
     if dataset == "stacked_mnist":
         return evaluate_stacked(generator, data_dir, n, seed)
-    return evaluate_generator(generator, data_dir, n, seed)
+    return evaluate_generator(generator, data_dir, n, seed, dataset=dataset, fingerprint=fingerprint)
 
 
-def evaluate_generator(generator: Generator, data_dir: str | None = None, n: int = 10000, seed: int = 0, reference: dict | None = None) -> dict:
-    evaluator = load_evaluator(data_dir, quiet=True)
-    reference = reference or real_reference(data_dir, evaluator, n)
+def evaluate_generator(generator: Generator, data_dir: str | None = None, n: int = 10000, seed: int = 0, reference: dict | None = None,
+                       dataset: str = "mnist", fingerprint: str | None = None) -> dict:
+    evaluator = load_evaluator(data_dir, quiet=True, dataset=dataset, fingerprint=fingerprint)
+    reference = reference or real_reference(data_dir, evaluator, n, dataset)
     images, labels = generate(generator, n, seed)
     features, probs = _outputs(evaluator, images)
     predicted = probs.argmax(1)
+    k = evaluator.num_classes
     return {
         "cond_acc": conditional_accuracy(predicted, labels) if labels is not None else None,
         "fid_lenet": frechet_distance_of(features, reference["test_features"]),
         "fid_floor": reference["fid_floor"],
-        "coverage": coverage(predicted, 10),
-        "kl_uniform": kl_from_uniform(predicted, 10),
+        "coverage": coverage(predicted, k),
+        "kl_uniform": kl_from_uniform(predicted, k),
         "inception_score": inception_score(probs),
         "inception_score_real": reference["inception_score_real"],
         "eval_samples": n,
+        "evaluator_test_acc": evaluator.test_acc,
     }

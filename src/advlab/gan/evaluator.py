@@ -1,7 +1,10 @@
 """`advlab classifier`: the seeded LeNet evaluator behind cond_acc, FID, coverage and IS.
 
-It is trained once, saved in the writable cache with its sha256 recorded next to it, and
-reused; a cached file whose hash no longer matches is refused, not trusted.
+A GAN's quality is read by a classifier of the data it learned: one evaluator per data set,
+keyed by the data's content (a fingerprint of its training images and labels), trained
+once, saved in the writable cache with its sha256 recorded next to it, and reused. A cached
+file whose hash no longer matches is refused, not trusted; so is scoring a GAN with the
+evaluator of other data.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from advlab.errors import AdvlabError
 from advlab.metrics.accuracy import accuracy, batched
 from advlab.models.lenet import LeNet
 from advlab.runs.checkpoint import load_checkpoint, save_checkpoint
+from advlab.runs.files import atomic_write
 from advlab.runs.engine import run_epochs
 from advlab.runs.sampling import IndexStream
 
@@ -30,8 +34,22 @@ def to_unit_range(x: torch.Tensor) -> torch.Tensor:
     return x.float() / 127.5 - 1.0
 
 
-def evaluator_path(seed: int = 0) -> Path:
-    return cache_root() / "evaluator" / f"lenet-mnist-s{seed}.pt"
+def data_fingerprint(split: Split) -> str:
+    """A content key of a training split: the same images and labels give the same key."""
+    digest = hashlib.sha256()
+    for t in (split.x, split.y):
+        digest.update(str((tuple(t.shape), str(t.dtype))).encode())
+        digest.update(t.contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def evaluator_path(seed: int = 0, dataset: str = "mnist", fingerprint: str | None = None) -> Path:
+    """MNIST's keeps its name from before evaluators were per data set; any other data set's
+    name carries its fingerprint, so changed content never meets a stale evaluator."""
+    if dataset == "mnist":
+        return cache_root() / "evaluator" / f"lenet-mnist-s{seed}.pt"
+    name = "".join(c if c.isalnum() else "_" for c in Path(dataset).stem)[:40]
+    return cache_root() / "evaluator" / f"lenet-{name}-{fingerprint}-s{seed}.pt"
 
 
 def _sha256(path: Path) -> str:
@@ -40,17 +58,20 @@ def _sha256(path: Path) -> str:
 
 def _shifted(x: torch.Tensor, generator: torch.Generator, max_shift: int = 2) -> torch.Tensor:
     """Each image translated by its own random offset of up to `max_shift` pixels (zero fill)."""
-    n, _, h, w = x.shape
+    n, c, h, w = x.shape
     padded = F.pad(x, (max_shift,) * 4, value=float(x.min()))
     dy, dx = torch.randint(0, 2 * max_shift + 1, (2, n), generator=generator)
     rows = (torch.arange(h)[None] + dy[:, None])[:, :, None]
     cols = (torch.arange(w)[None] + dx[:, None])[:, None, :]
-    return padded[torch.arange(n)[:, None, None], 0, rows, cols].unsqueeze(1)
+    if c == 1:  # MNIST's path, kept as it was (the cached evaluator's weights depend on it)
+        return padded[torch.arange(n)[:, None, None], 0, rows, cols].unsqueeze(1)
+    return padded[torch.arange(n)[:, None, None, None], torch.arange(c)[None, :, None, None], rows[:, None], cols[:, None]]
 
 
-def train_evaluator(train: Split, test: Split, seed: int = 0, epochs: int = 5, batch_size: int = 128, quiet: bool = False) -> tuple[LeNet, float]:
+def train_evaluator(train: Split, test: Split, seed: int = 0, epochs: int = 5, batch_size: int = 128, quiet: bool = False,
+                    num_classes: int = 10) -> tuple[LeNet, float]:
     torch.manual_seed(seed)
-    model = LeNet()
+    model = LeNet(num_classes, train.x.shape[1])
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     stream = IndexStream(len(train), batch_size, seed)
     steps = len(train) // batch_size
@@ -73,30 +94,46 @@ def train_evaluator(train: Split, test: Split, seed: int = 0, epochs: int = 5, b
     return model, test_acc
 
 
-def build_evaluator(data_dir: str | None = None, seed: int = 0, force: bool = False, quiet: bool = False) -> dict:
-    """Train (unless cached) and cache the evaluator; returns its record (path, sha256, accuracy)."""
-    path = evaluator_path(seed)
+def build_evaluator(data_dir: str | None = None, seed: int = 0, force: bool = False, quiet: bool = False, dataset: str = "mnist") -> dict:
+    """Train (unless cached) and cache the evaluator of `dataset`; returns its record (path,
+    sha256, test accuracy, the data's fingerprint, channels and classes)."""
+    if dataset == "mnist" and not force:  # its name needs no fingerprint: a cached one is found without reading MNIST
+        record_path = evaluator_path(seed).with_suffix(".json")
+        if record_path.exists() and evaluator_path(seed).exists():
+            return json.loads(record_path.read_text())
+    domain = load_domain(dataset, data_dir, quiet=quiet)
+    fingerprint = data_fingerprint(domain.train)
+    path = evaluator_path(seed, dataset, fingerprint)
     record_path = path.with_suffix(".json")
     if path.exists() and record_path.exists() and not force:
         return json.loads(record_path.read_text())
-    mnist = load_domain("mnist", data_dir, quiet=quiet)
+    if not quiet:
+        print(f"training the evaluator of {dataset} ({len(domain.train)} images, {domain.num_classes} classes) for the GAN metrics", flush=True)
     started = time.perf_counter()
-    model, test_acc = train_evaluator(mnist.train, mnist.test, seed, quiet=quiet)
-    if test_acc < MIN_TEST_ACCURACY:
+    model, test_acc = train_evaluator(domain.train, domain.test, seed, quiet=quiet, num_classes=domain.num_classes)
+    if dataset == "mnist" and test_acc < MIN_TEST_ACCURACY:
         raise AdvlabError(f"evaluator reached only {test_acc:.4f} test accuracy (< {MIN_TEST_ACCURACY}); not cached")
     path.parent.mkdir(parents=True, exist_ok=True)
     save_checkpoint({"model": model.state_dict(), "seed": seed, "test_acc": test_acc}, path)
-    record = {"path": str(path), "sha256": _sha256(path), "test_acc": test_acc, "seed": seed, "seconds": time.perf_counter() - started}
-    record_path.write_text(json.dumps(record, indent=2) + "\n")
+    record = {"path": str(path), "sha256": _sha256(path), "test_acc": test_acc, "seed": seed, "seconds": time.perf_counter() - started,
+              "dataset": dataset, "fingerprint": fingerprint, "channels": int(domain.train.x.shape[1]), "num_classes": domain.num_classes}
+    atomic_write(record_path, json.dumps(record, indent=2) + "\n")
     return record
 
 
-def load_evaluator(data_dir: str | None = None, seed: int = 0, quiet: bool = False) -> LeNet:
-    """The cached evaluator, trained first if there is none; its sha256 is checked."""
-    record = build_evaluator(data_dir, seed, quiet=quiet)
+def load_evaluator(data_dir: str | None = None, seed: int = 0, quiet: bool = False, dataset: str = "mnist",
+                   fingerprint: str | None = None) -> LeNet:
+    """The cached evaluator of `dataset`, trained first if there is none; its sha256 is checked,
+    and, given the fingerprint of the data a GAN learned, that it is that data's."""
+    record = build_evaluator(data_dir, seed, quiet=quiet, dataset=dataset)
     path = Path(record["path"])
     if not path.exists() or _sha256(path) != record["sha256"]:
         raise AdvlabError(f"cached evaluator {path} does not match its recorded sha256; run 'advlab classifier --force'")
-    model = LeNet()
+    known = record.get("fingerprint")
+    if fingerprint and known and fingerprint != known:
+        raise AdvlabError(f"the GAN learned other data than {dataset} holds now (fingerprint {fingerprint}, the evaluator's {known}); "
+                          "its metrics would be another data set's")
+    model = LeNet(record.get("num_classes", 10), record.get("channels", 1))
     model.load_state_dict(load_checkpoint(path)["model"])
+    model.test_acc = record["test_acc"]
     return model.eval()

@@ -20,7 +20,7 @@ from advlab.data.domains import load_domain
 from advlab.gan.config import GanConfig
 from advlab.errors import AdvlabError
 from advlab.gan.evaluate import evaluate_run, why_no_metrics
-from advlab.gan.evaluator import to_unit_range
+from advlab.gan.evaluator import build_evaluator, data_fingerprint, to_unit_range
 from advlab.gan.losses import fake_term, generator_term, real_term
 from advlab.models.dcgan import Discriminator, Generator
 from advlab.runs.checkpoint import load_checkpoint, save_checkpoint
@@ -225,13 +225,16 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
         "torch": torch.__version__,
         "cpu_count": os.cpu_count(),
     }
-    unscorable = why_no_metrics(cfg.dataset, generator_args(g))
+    summary["data_fingerprint"] = data_fingerprint(domain.train)  # which data its metrics must come from
     if not cfg.eval_samples:
         summary["no_metrics"] = "--eval-samples 0"
-    elif unscorable:
-        summary["no_metrics"] = unscorable
     else:
-        summary |= evaluate_run(sampler, cfg.dataset, cfg.data_dir, cfg.eval_samples, cfg.seed)
+        evaluator = None if cfg.dataset == "stacked_mnist" else build_evaluator(cfg.data_dir, quiet=quiet, dataset=cfg.dataset)
+        unscorable = why_no_metrics(cfg.dataset, generator_args(g), evaluator)
+        if unscorable:
+            summary["no_metrics"] = unscorable
+        else:
+            summary |= evaluate_run(sampler, cfg.dataset, cfg.data_dir, cfg.eval_samples, cfg.seed, summary["data_fingerprint"])
     run.write_json("summary.json", summary)
     return summary
 

@@ -47,9 +47,11 @@ def class_histogram(predicted: torch.Tensor, num_classes: int) -> torch.Tensor:
     return torch.bincount(predicted, minlength=num_classes).double() / len(predicted)
 
 
-def coverage(predicted: torch.Tensor, num_classes: int, min_share: float = 0.05) -> int:
-    """Classes that receive at least `min_share` of the samples."""
-    return int((class_histogram(predicted, num_classes) >= min_share).sum())
+def coverage(predicted: torch.Tensor, num_classes: int, min_share: float | None = None) -> int:
+    """Classes that receive at least `min_share` of the samples (default: half a uniform
+    share, 1 / (2 K); 0.05 for ten classes)."""
+    share = 0.5 / num_classes if min_share is None else min_share
+    return int((class_histogram(predicted, num_classes) >= share).sum())
 
 
 def kl_from_uniform(predicted: torch.Tensor, num_classes: int) -> float:

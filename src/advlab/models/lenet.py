@@ -1,4 +1,4 @@
-"""A LeNet-style MNIST classifier: the evaluator behind the GAN quality metrics."""
+"""A LeNet-style classifier of 28 x 28 images: the evaluator behind the GAN quality metrics."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ from torch import nn
 
 
 class LeNet(nn.Module):
-    """Input: images in [-1, 1], (N, 1, 28, 28). `features` gives the 128-d penultimate layer."""
+    """Input: images in [-1, 1], (N, channels, 28, 28). `features` gives the 128-d penultimate layer."""
 
-    def __init__(self, num_classes: int = 10):
+    def __init__(self, num_classes: int = 10, channels: int = 1):
         super().__init__()
+        self.num_classes, self.channels = num_classes, channels
         self.body = nn.Sequential(
-            nn.Conv2d(1, 32, 5),  # 24 x 24
+            nn.Conv2d(channels, 32, 5),  # 24 x 24
             nn.BatchNorm2d(32),
             nn.MaxPool2d(2),
             nn.ReLU(inplace=True),
