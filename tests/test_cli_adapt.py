@@ -334,3 +334,10 @@ def test_version_and_top_level_help():
     assert "SUPPRESS" not in text and "select" in text
     assert "usage: advlab gan compare" in run_cli("gan", "compare", "--help").stdout
     assert "Train (once)" in run_cli("classifier", "--help").stdout
+
+
+def test_bf16_precision_trains_and_is_recorded(tiny_domains, tmp_path):
+    assert adapt(tiny_domains, tmp_path / "b", "--precision", "bf16") == 0
+    summary = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert summary["precision"] == "bf16" and 0 <= summary["target_acc"] <= 1
+    assert_one_line_error(run_cli("adapt", "--precision", "fp8", "--out", str(tmp_path / "x")), "precision must be one of fp32, bf16, auto")

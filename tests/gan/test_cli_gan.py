@@ -138,3 +138,15 @@ def test_a_registered_variant_and_an_option_on_top_are_recorded(tiny_domains, tm
     assert (tmp_path / "p" / "zy_grid.png").exists()
     assert_one_line_error(run_cli("gan", "--variant", "unconditional", "--d-conditioning", "channels", "--out", str(tmp_path / "x")),
                           "needs a G that sees y")
+
+
+def test_bf16_gan_trains_and_is_recorded(tiny_domains, tmp_path):
+    assert gan(tiny_domains, tmp_path / "b", "--epochs", "1", "--precision", "bf16") == 0
+    summary = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert (summary["precision"], summary["device"]) == ("bf16", "cpu")
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="no CUDA device on this machine")
+def test_gan_trains_on_cuda(tiny_domains, tmp_path):
+    assert gan(tiny_domains, tmp_path / "c", "--epochs", "1", "--device", "cuda", "--variant", "projection") == 0
+    assert json.loads((tmp_path / "c" / "summary.json").read_text())["device"].startswith("cuda")

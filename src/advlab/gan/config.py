@@ -7,9 +7,12 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
 from advlab.config import check, option
 from advlab.gan.losses import LOSSES
 from advlab.gan.variants import D_CONDITIONINGS, DEFAULT_MISMATCH, VARIANTS, Variant  # noqa: F401 (DEFAULT_MISMATCH re-exported)
+from advlab.runs.hardware import PRECISIONS
 
 
 @dataclass
@@ -36,6 +39,8 @@ class GanConfig:
     eval_samples: int = option(10000, "generated images for the quality metrics (0: skip them)")
     seed: int = option(0, "seed for initialisation, batch order and noise")
     threads: int | None = option(None, "CPU threads (default: all cores)")
+    device: str = option("cpu", "cpu, cuda, or auto (cuda when available) for training; the metrics' evaluator runs on the CPU")
+    precision: str = option("fp32", "fp32, bf16 (autocast) or auto (bf16 on CUDA and on CPUs with avx512_bf16/amx_bf16, else fp32)", PRECISIONS)
     out: str | None = option(None, "run directory (default runs/gan-<variant>-s<seed>)")
 
     def validate(self) -> None:
@@ -54,6 +59,9 @@ class GanConfig:
         check(self.eval_samples >= 0, f"eval samples must be >= 0, got {self.eval_samples}")
         check(self.train_subset is None or self.train_subset > 0, f"train subset must be > 0, got {self.train_subset}")
         check(self.threads is None or self.threads > 0, f"threads must be > 0, got {self.threads}")
+        check(self.device in ("cpu", "cuda", "auto"), f"device must be cpu, cuda or auto, got {self.device!r}")
+        check(self.device != "cuda" or torch.cuda.is_available(), "device cuda asked for, but no CUDA device is available")
+        check(self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
 
     @property
     def spec(self) -> Variant:

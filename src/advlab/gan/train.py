@@ -25,6 +25,7 @@ from advlab.gan.losses import fake_term, generator_term, real_term
 from advlab.models.dcgan import Discriminator, Generator
 from advlab.runs.checkpoint import load_checkpoint, save_checkpoint
 from advlab.runs.engine import CHECKPOINT, MARKER, NonFiniteLoss, check_finite, check_resume, diverged, open_run, run_epochs, set_threads
+from advlab.runs.hardware import autocast, resolve_device, resolve_precision
 from advlab.runs.rundir import RunDir
 from advlab.runs.sampling import IndexStream, step_generator
 from advlab.viz.curves import plot_losses
@@ -75,17 +76,18 @@ def draw_grids(g: Generator, cfg: GanConfig, run: RunDir, name: str, zy: bool) -
     """A 10 x 10 sample grid from one fixed noise batch (row r shows class r for a conditional
     G); with `zy`, the z x y grid: each column one fixed z, each row one class."""
     g.eval()
+    device = next(g.parameters()).device
     rows = 10
-    z = fixed_z(rows * 10, cfg.z_dim)
-    labels = torch.arange(rows).repeat_interleave(10) if g.num_classes else None
-    save_grid(g(z, labels), 10, run.file(name))
+    z = fixed_z(rows * 10, cfg.z_dim).to(device)
+    labels = torch.arange(rows, device=device).repeat_interleave(10) if g.num_classes else None
+    save_grid(g(z, labels).cpu(), 10, run.file(name))
     if zy and g.num_classes:
         zs = fixed_z(cfg.grid_columns, cfg.z_dim)
         torch.save(zs, run.file("zy_grid_z.pt"))
         rows = min(g.num_classes, ZY_GRID_ROWS)
-        z = zs.repeat(rows, 1)
-        labels = torch.arange(rows).repeat_interleave(cfg.grid_columns)
-        save_grid(g(z, labels), cfg.grid_columns, run.file("zy_grid.png"))
+        z = zs.repeat(rows, 1).to(device)
+        labels = torch.arange(rows, device=device).repeat_interleave(cfg.grid_columns)
+        save_grid(g(z, labels).cpu(), cfg.grid_columns, run.file("zy_grid.png"))
     g.train()
 
 
@@ -113,6 +115,11 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
         raise AdvlabError(f"{cfg.dataset} has {domain.num_classes} classes: D conditioned by channels would stack {domain.num_classes} label "
                           "maps on every image; use --d-conditioning projection (or an unconditional variant)")
     g, d = build_models(cfg, domain.num_classes, train.x.shape[1])
+    device = resolve_device(cfg.device)
+    precision = resolve_precision(cfg.precision, device)
+    g.to(device)
+    d.to(device)
+    train_x, train_y = train.x.to(device), train.y.to(device)  # the data stays where the models are
     opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), fused=True)
     opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), fused=True)
     average = WeightAverage(g, cfg.ema) if cfg.ema else None
@@ -144,20 +151,15 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
     def begin(epoch: int) -> None:
         sums.zero_()
 
-    def step(epoch: int, i: int) -> dict[str, str] | None:
-        nonlocal recent_d
-        it = epoch * steps + i
-        idx = stream.indices(it)
-        real, y = to_unit_range(train.x[idx]), train.y[idx]
-        noise = step_generator(cfg.seed, it)
-        z = torch.randn(cfg.batch_size, cfg.z_dim, generator=noise)
+    def game_step(real: torch.Tensor, y: torch.Tensor, z: torch.Tensor, noise: torch.Generator) -> tuple[torch.Tensor, ...]:
+        """One round of the game: D's update, then G's (two paragraphs, as in pytorch/examples)."""
         fake = g(z, y)
 
         # D: real images are real, generated ones fake
         d_real, d_fake = d(real, y), d(fake.detach(), y)
         loss_d = real_term(spec.loss, d_real) + fake_term(spec.loss, d_fake)
         if spec.mismatch:  # matching-aware D: a real image under a wrong label is fake too
-            wrong = (y + torch.randint(1, domain.num_classes, y.shape, generator=noise)) % domain.num_classes
+            wrong = (y + torch.randint(1, domain.num_classes, y.shape, generator=noise).to(device)) % domain.num_classes
             loss_d = loss_d + spec.mismatch * fake_term(spec.loss, d(real, wrong))
         opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
@@ -170,10 +172,21 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
         loss_g.backward()
         opt_g.step()
         d.requires_grad_(True)
+        return loss_d, loss_g, d_real, d_fake
+
+    def step(epoch: int, i: int) -> dict[str, str] | None:
+        nonlocal recent_d
+        it = epoch * steps + i
+        idx = stream.indices(it).to(device)
+        real, y = to_unit_range(train_x[idx]), train_y[idx]
+        noise = step_generator(cfg.seed, it)  # drawn on the CPU: the same noise on every device
+        z = torch.randn(cfg.batch_size, cfg.z_dim, generator=noise).to(device)
+        with autocast(precision, device):
+            loss_d, loss_g, d_real, d_fake = game_step(real, y, z, noise)
         if average:
             average.update(it)
 
-        values = torch.stack([loss_d.detach(), loss_g.detach(), torch.sigmoid(d_real).mean().detach(), torch.sigmoid(d_fake).mean().detach()])
+        values = torch.stack([loss_d.detach(), loss_g.detach(), torch.sigmoid(d_real).mean().detach(), torch.sigmoid(d_fake).mean().detach()]).float().cpu()
         try:
             check_finite(values, "a loss")
         except NonFiniteLoss as e:
@@ -214,6 +227,8 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
         "pack": spec.pack,
         "spectral_norm": spec.spectral_norm,
         "dataset": cfg.dataset,
+        "device": str(device),
+        "precision": precision,
         "epochs": cfg.epochs,
         "seed": cfg.seed,
         "mismatch": cfg.mismatch_weight,
@@ -234,7 +249,8 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
         if unscorable:
             summary["no_metrics"] = unscorable
         else:
-            summary |= evaluate_run(sampler, cfg.dataset, cfg.data_dir, cfg.eval_samples, cfg.seed, summary["data_fingerprint"])
+            on_cpu = sampler if device.type == "cpu" else copy.deepcopy(sampler).cpu()  # where the evaluator is
+            summary |= evaluate_run(on_cpu, cfg.dataset, cfg.data_dir, cfg.eval_samples, cfg.seed, summary["data_fingerprint"])
     run.write_json("summary.json", summary)
     return summary
 

@@ -22,6 +22,7 @@ from advlab.metrics.accuracy import accuracy, batched, domain_accuracy, per_clas
 from advlab.models.ganin import GaninNet
 from advlab.runs.checkpoint import load_checkpoint, save_checkpoint
 from advlab.runs.engine import CHECKPOINT, NonFiniteLoss, check_resume, diverged, open_run, run_epochs, set_threads
+from advlab.runs.hardware import autocast, resolve_device, resolve_precision
 from advlab.runs.sampling import IndexStream
 from advlab.train.config import AdaptConfig
 from advlab.train.restore import load_run_model, upgrade_legacy
@@ -110,10 +111,6 @@ def make_optimizer(cfg: AdaptConfig, params) -> torch.optim.Optimizer:
     return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
 
 
-def resolve_device(name: str) -> torch.device:
-    return torch.device("cuda" if name == "cuda" or (name == "auto" and torch.cuda.is_available()) else "cpu")
-
-
 def load_initial_weights(cfg: AdaptConfig, model: GaninNet) -> None:
     """The weights `--init` names: the checkpoint that run itself reported (last or best)."""
     initial, init_cfg = load_run_model(cfg.init, require_finished=True)
@@ -157,6 +154,7 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
     """Train, evaluate each epoch, checkpoint, and return the summary (also in summary.json)."""
     set_threads(cfg.threads)
     device = resolve_device(cfg.device)
+    precision = resolve_precision(cfg.precision, device)
     needs = METHODS[cfg.method].needs
     run = open_run(cfg.run_dir(), resume, "metrics.jsonl", "adapt")
     last_ckpt = run.file(CHECKPOINT)
@@ -244,7 +242,8 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
         if now["pool"] is not None:
             batch.xt, batch.pt = now["pool"][0][ti], now["pool"][1][ti]
         try:
-            parts = method.train_step(batch, StepInfo(global_step, p, lam, epoch), optimizers)
+            with autocast(precision, device):  # the training step only: evaluation and validators stay fp32
+                parts = method.train_step(batch, StepInfo(global_step, p, lam, epoch), optimizers)
         except NonFiniteLoss as e:
             raise diverged(e, f"epoch {epoch + 1}, step {i + 1} (lr {now['lr']:.3g}, lambda {lam:.3g})", run, epoch) from None
         sums = now["sums"]
@@ -301,6 +300,7 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
         "seconds": train_seconds,
         "train_images_per_second": images_seen / train_seconds if train_seconds else None,
         "device": str(device),
+        "precision": precision,
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "cpu_count": os.cpu_count(),

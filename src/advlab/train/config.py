@@ -18,6 +18,7 @@ from advlab.data.augment import AUGMENTATIONS
 from advlab.data.images import GEOMETRIES
 from advlab.methods import METHODS
 from advlab.nn.input import NORMALIZATIONS
+from advlab.runs.hardware import PRECISIONS
 from advlab.train.schedules import LAMBDA_SCHEDULES, LR_SCHEDULES
 from advlab.train.validation import SELECT_CHOICES
 
@@ -55,6 +56,7 @@ class _CommonOptions:
     seed: int = option(0, "seed for initialisation and batch order")
     threads: int | None = option(None, "CPU threads (default: all cores)")
     device: str = option("cpu", "cpu, cuda, or auto (cuda when available)")
+    precision: str = option("fp32", "fp32, bf16 (autocast) or auto (bf16 on CUDA and on CPUs with avx512_bf16/amx_bf16, else fp32)", PRECISIONS)
     out: str | None = option(None, "run directory (default runs/<method>-<source>-<target>-s<seed>)")
 
     def validate(self) -> None:
@@ -86,6 +88,7 @@ class _CommonOptions:
             value = getattr(self, name)
             check(value is None or value > 0, f"{name.replace('_', ' ')} must be > 0, got {value}")
         check(self.device in ("cpu", "cuda", "auto"), f"device must be cpu, cuda or auto, got {self.device!r}")
+        check(self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         check(self.device != "cuda" or torch.cuda.is_available(), "device cuda asked for, but no CUDA device is available")
 
     def run_dir(self) -> Path:
