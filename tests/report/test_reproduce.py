@@ -51,12 +51,12 @@ def test_progress_lines_name_the_runs_in_flight_and_the_report_sections(study):
 
     assert f"2 at a time, {count(default_threads(2), 'thread')} each" in said
     assert re.search(r"\.\.\. \d+/\d+ runs ended, [\d.]+ min; running: \S+ \(epoch \d+/\d+\)", said), said[-3000:]
-    assert "report [1/11] adaptation table" in said and "report [11/11] run times" in said
+    assert "report [1/12] adaptation table" in said and "report [12/12] run times" in said
 
 
 def test_smoke_study_writes_every_part_of_the_report(study):
     md = (study / "report.md").read_text()
-    for section in ("1. Source only, DANN", "1b. The adaptation methods side by side", "2. Feature spaces", "3. DANN over training", "Q1.", "Q2.", "Q3.", "Q4.", "5. Conditional GANs",
+    for section in ("1. Source only, DANN", "1b. The adaptation methods side by side", "2. Feature spaces", "3. DANN over training", "Q1.", "Q2.", "Q3.", "Q4.", "5. Conditional GANs", "5b. Remedies",
                     "6. Choosing a checkpoint without target labels"):
         assert section in md
     figures = re.findall(r"\]\((figures/[^)]+\.png)\)", md)
@@ -66,6 +66,7 @@ def test_smoke_study_writes_every_part_of_the_report(study):
     results = json.loads((study / "results.json").read_text())
     assert results["failed_runs"] == [] and results["machine"]["cpu_count"] >= 1 and results["software"]["torch"]
     assert len(results["q3_lambda_sweep"]) == 8 and results["q4_pseudo_labels"]["dann"]["rounds"]
+    assert set(results["gan_remedies"]) == {"unconditional", "pacgan2", "sngan", "conditional", "projection"}
     assert md.count("> **Answer.**") >= 9  # one measured answer per section
     assert results["model_selection"]["validators"]["snd"]["checkpoints_scored"] > 0
     from advlab.report.study import COMPARED_METHODS

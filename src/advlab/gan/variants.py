@@ -72,3 +72,4 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             loss="hinge", spectral_norm=True),
 )}
 PRACTICAL = ("conditional", "unconditional", "no_label_in_d")  # the seed practical's comparison keeps its plain variants
+REMEDIES = ("pacgan2", "sngan", "projection")  # beside it in the study: each against its plain counterpart

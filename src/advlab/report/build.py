@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from advlab.gan.compare import compare_runs
-from advlab.gan.variants import PRACTICAL, VARIANTS
+from advlab.gan.variants import PRACTICAL, REMEDIES, VARIANTS
 from advlab.metrics.spread import fmt, mean_std
 from advlab.report.analysis import TestImages, domain_distances, history, load_adapt_model, summary
 from advlab.report.document import Document
@@ -111,6 +111,7 @@ def build_report(root: Path, profile: Profile, command: str, failures: list[str]
         ("the λ sweep", lambda: _lambda_sweep(doc, study, results, figures)),
         ("pseudo-labels", lambda: _pseudo_labels(doc, study, results, figures)),
         ("GANs", lambda: _gans(doc, study, results, figures)),
+        ("GAN remedies", lambda: _gan_remedies(doc, study, results, figures)),
         ("model selection", lambda: _model_selection(doc, study, results, figures)),
         ("run times", lambda: _run_times(doc, study, results)),
     ]
@@ -434,6 +435,40 @@ def _gans(doc: Document, study: Study, results: dict, figures: Path) -> None:
         doc.answer(f"cDCGAN draws the asked-for class {c:.1%} of the time; when D does not see y it is {n:.1%} "
                    + ("(chance is 10%): G ignores y when D cannot check it." if n <= 0.3 else "— G still follows y in part without D checking it.")
                    + (f" DCGAN covers {mean(table['unconditional']['coverage']):.1f} of 10 classes." if mean(table["unconditional"]["coverage"]) is not None else ""))
+
+
+def _gan_remedies(doc: Document, study: Study, results: dict, figures: Path) -> None:
+    """The registry's remedies beside the plain variants they fix: packing and spectral norm +
+    hinge against DCGAN's missing classes, a projection D against the cDCGAN."""
+    p = study.profile
+    doc.heading("5b. Remedies for what plain DCGAN gets wrong")
+    doc.paragraph(study.commands([f"gan-{v}-s{p.gan_seeds[0]}" for v in REMEDIES], seeds=p.gan_seeds)
+                  + " " + "; ".join(f"`{v}`: {VARIANTS[v].about}" for v in REMEDIES) + ".")
+    keys = ("cond_acc", "fid_lenet", "coverage", "kl_uniform", "seconds_per_epoch")
+    shown = ("unconditional", *[v for v in REMEDIES if not VARIANTS[v].g_sees_label], "conditional", *[v for v in REMEDIES if VARIANTS[v].g_sees_label])
+    table = {v: {k: study.stat([f"gan-{v}-s{s}" for s in p.gan_seeds], k) for k in keys} for v in shown}
+    results["gan_remedies"] = table
+    base = {v: mean(table["conditional" if VARIANTS[v].g_sees_label else "unconditional"]["seconds_per_epoch"]) for v in shown}
+    rows = [[f"`{v}`", fmt(t["cond_acc"]), fmt(t["fid_lenet"], 2), fmt(t["coverage"], 1), fmt(t["kl_uniform"]), fmt(t["seconds_per_epoch"], 1),
+             f"{mean(t['seconds_per_epoch']) / base[v]:.2f}×" if mean(t["seconds_per_epoch"]) and base[v] else "–"] for v, t in table.items()]
+    doc.table(["variant", "cond_acc", "fid_lenet", "coverage (of 10)", "kl_uniform", "s / epoch", "vs its plain variant"], rows)
+    first = [study.dir(f"gan-{v}-s{p.gan_seeds[0]}") for v in shown]
+    if all((r / "samples_final.png").exists() for r in first):
+        _, samples = compare_runs(first, figures / "gan-remedies")
+        doc.figure(samples, f"Final samples, seed {p.gan_seeds[0]}, left to right: " + ", ".join(f"`{v}`" for v in shown) + ".")
+    plain, cond = mean(table["unconditional"]["coverage"]), mean(table["conditional"]["fid_lenet"])
+    words = []
+    if plain is not None:
+        for v in shown[1:]:
+            c = mean(table[v]["coverage"])
+            if not VARIANTS[v].g_sees_label and c is not None:
+                words.append(f"`{v}` covers {c:.1f} classes ({relation(c, plain, 'more than', 'fewer than')} DCGAN's {plain:.1f})")
+    for v in shown:
+        f = mean(table[v]["fid_lenet"])
+        if VARIANTS[v].g_sees_label and v != "conditional" and f is not None and cond is not None:
+            words.append(f"`{v}` reaches a Fréchet distance of {f:.1f} against the cDCGAN's {cond:.1f}")
+    if words:
+        doc.answer("At this budget " + "; ".join(words) + ".")
 
 
 def _model_selection(doc: Document, study: Study, results: dict, figures: Path) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from advlab.gan.variants import PRACTICAL
+from advlab.gan.variants import PRACTICAL, REMEDIES
 
 SWEEP_CONSTANT_LAMBDAS = (0.0, 0.03, 0.1, 0.3, 1.0, 3.0)
 SWEEP_RAMP_GAMMAS = (2.0, 10.0)
@@ -94,4 +94,7 @@ def plan(p: Profile) -> list[Run]:
     runs += [Run(f"gan-{v}-s{s}", ("gan", "--" + v.replace("_", "-"), "--seed", str(s), "--epochs", str(p.gan_epochs),
                                    "--eval-samples", str(p.gan_eval_samples), *gan_subset))
              for v in PRACTICAL for s in p.gan_seeds]
+    runs += [Run(f"gan-{v}-s{s}", ("gan", "--variant", v, "--seed", str(s), "--epochs", str(p.gan_epochs),
+                                   "--eval-samples", str(p.gan_eval_samples), *gan_subset))
+             for v in REMEDIES for s in p.gan_seeds]
     return runs
