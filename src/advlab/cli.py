@@ -148,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
 
             cfg = resolve(AdaptConfig, _options(args), args.config)
             summary = run_adapt(cfg, resume=args.resume, quiet=args.quiet)
-            print(f"done: target accuracy {summary['target_acc']:.4f}, source accuracy {summary['source_acc']:.4f} -> {cfg.run_dir()}")
+            if summary is not None:  # None: a rank other than 0 of a torchrun job, which reports nothing
+                print(f"done: target accuracy {summary['target_acc']:.4f}, source accuracy {summary['source_acc']:.4f} -> {cfg.run_dir()}")
         elif args.command == "gan":
             from advlab.gan.config import GanConfig
             from advlab.gan.train import run_gan

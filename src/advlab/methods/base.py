@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from advlab.models.ganin import GaninNet
+from advlab.runs.distributed import average_gradients, mean_over_ranks
 from advlab.runs.engine import check_finite
 
 Params = Iterable[nn.Parameter]
@@ -38,6 +39,19 @@ class Batch:
     yt: torch.Tensor | None  # target labels: only a method whose needs say so receives them
     pt: torch.Tensor | None = None  # pseudo-labels of the target images
 
+    def shard(self, rank: int, size: int) -> Batch:
+        """This rank's 1/size share of every part of the batch (one process: the batch itself)."""
+        if size == 1:
+            return self
+
+        def part(t: torch.Tensor | None) -> torch.Tensor | None:
+            if t is None:
+                return None
+            n = len(t) // size
+            return t[rank * n : (rank + 1) * n]
+
+        return Batch(part(self.xs), part(self.ys), part(self.xt), part(self.yt), part(self.pt))
+
 
 @dataclass(frozen=True)
 class StepInfo:
@@ -60,6 +74,10 @@ class Method:
     needs: ClassVar[Needs] = Needs()
     options: ClassVar[dict[str, tuple[type, Any]]] = {}
     needs_init: ClassVar[bool] = False  # starts from a finished run's weights (--init)
+    # the loss is a statistic of the whole batch (MMD, covariances, class confusion, weights
+    # normalised over the batch), not a mean over examples: split across processes it would
+    # be another loss, so such a method runs in one process only
+    batch_statistic: ClassVar[str | None] = None
 
     def __init__(self, model: GaninNet, cfg: Any):
         self.model, self.cfg = model, cfg
@@ -121,11 +139,13 @@ class Method:
 
 def update(loss: torch.Tensor, *optimizers: torch.optim.Optimizer) -> None:
     """Descend on `loss` with each optimizer, after checking it is finite (so a NaN never
-    reaches a weight and the last checkpoint stays good)."""
-    check_finite(loss)
+    reaches a weight and the last checkpoint stays good). Over several processes the loss is
+    checked on every rank alike, and the gradients averaged across them (runs/distributed.py)."""
+    check_finite(mean_over_ranks(loss))
     for optimizer in optimizers:
         optimizer.zero_grad(set_to_none=True)
     loss.backward()
+    average_gradients(optimizers)
     for optimizer in optimizers:
         optimizer.step()
 

@@ -77,5 +77,6 @@ class CDAN(Method):
 
 class CDANE(CDAN):
     name = "cdan_e"
+    batch_statistic = "example weights normalised over the batch"
     about = "CDAN with entropy conditioning: confident examples weigh more in the domain loss"
     entropy_conditioning = True

@@ -48,6 +48,7 @@ def layer_outputs(classifier: nn.Sequential, features: torch.Tensor) -> list[tor
 
 class DAN(Method):
     name = "dan"
+    batch_statistic = "MMD between the two batches"
     about = "multi-kernel MMD between source and target on the features and every layer of G_y (Long et al. 2015)"
 
     def loss(self, batch: Batch, info: StepInfo):

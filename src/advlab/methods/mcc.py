@@ -34,6 +34,7 @@ def class_confusion(logits: torch.Tensor, temperature: float) -> torch.Tensor:
 
 class MCC(Method):
     name = "mcc"
+    batch_statistic = "the batch's class confusion"
     about = "minimum class confusion on target predictions (Jin et al. 2020)"
     options = {"mcc_temperature": (float, option(2.5, "mcc: temperature of the target softmax"))}
 

@@ -38,3 +38,17 @@ class RunDir:
 
     def rewrite_jsonl(self, name: str, records: list[dict[str, Any]]) -> None:
         self.write_text(name, "".join(json.dumps(r) + "\n" for r in records))
+
+
+class MutedRun(RunDir):
+    """The run directory as a rank other than 0 of a multi-process run sees it: it reads
+    (the checkpoint to resume from) and writes nothing; rank 0 keeps the record."""
+
+    def __init__(self, path: str | Path):
+        self.path, self.lock = Path(path), None
+
+    def write_text(self, name: str, text: str) -> None:
+        pass
+
+    def append_jsonl(self, name: str, record: dict[str, Any]) -> None:
+        pass

@@ -21,8 +21,10 @@ from advlab.methods import METHODS, Batch, Method, StepInfo
 from advlab.metrics.accuracy import accuracy, batched, domain_accuracy, per_class_accuracy
 from advlab.models.ganin import GaninNet
 from advlab.runs.checkpoint import load_checkpoint, save_checkpoint
+from advlab.runs.distributed import join, leave, mean_over_ranks
 from advlab.runs.engine import CHECKPOINT, NonFiniteLoss, check_resume, diverged, open_run, run_epochs, set_threads
 from advlab.runs.hardware import autocast, resolve_device, resolve_precision
+from advlab.runs.rundir import MutedRun
 from advlab.runs.sampling import IndexStream
 from advlab.train.config import AdaptConfig
 from advlab.train.restore import load_run_model, upgrade_legacy
@@ -150,13 +152,22 @@ def checkpoint_state(method: Method, optimizers: dict[str, torch.optim.Optimizer
     }
 
 
-def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> dict[str, Any]:
+def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> dict[str, Any] | None:
     """Train, evaluate each epoch, checkpoint, and return the summary (also in summary.json)."""
     set_threads(cfg.threads)
     device = resolve_device(cfg.device)
     precision = resolve_precision(cfg.precision, device)
     needs = METHODS[cfg.method].needs
-    run = open_run(cfg.run_dir(), resume, "metrics.jsonl", "adapt")
+    world = join(device)  # one process, or this one's place in a torchrun job
+    if world.size > 1:
+        if METHODS[cfg.method].batch_statistic:
+            raise AdvlabError(f"{cfg.method}'s loss is a statistic of the whole batch ({METHODS[cfg.method].batch_statistic}); "
+                              f"split over {world.size} processes it would be another loss: run it in one process")
+        if cfg.batch_size % world.size:
+            raise AdvlabError(f"batch size {cfg.batch_size} must be a multiple of the {world.size} processes that share each batch")
+        quiet = quiet or not world.main
+    # only rank 0 keeps the record; the others read a checkpoint to resume from and write nothing
+    run = open_run(cfg.run_dir(), resume, "metrics.jsonl", "adapt") if world.main else MutedRun(cfg.run_dir())
     last_ckpt = run.file(CHECKPOINT)
 
     data = prepare_data(cfg, quiet)
@@ -241,6 +252,7 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
         batch = Batch(xs, source_y[si] if si is not None else None, xt, target_y[ti] if needs.target_labels else None)
         if now["pool"] is not None:
             batch.xt, batch.pt = now["pool"][0][ti], now["pool"][1][ti]
+        batch = batch.shard(world.rank, world.size)  # the global batch is drawn (and augmented) alike on every rank
         try:
             with autocast(precision, device):  # the training step only: evaluation and validators stay fp32
                 parts = method.train_step(batch, StepInfo(global_step, p, lam, epoch), optimizers)
@@ -248,11 +260,14 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
             raise diverged(e, f"epoch {epoch + 1}, step {i + 1} (lr {now['lr']:.3g}, lambda {lam:.3g})", run, epoch) from None
         sums = now["sums"]
         for name, value in parts.items():
+            value = mean_over_ranks(value)
             sums[name] = sums.get(name, 0.0) + value.item()
         now["images"] += images_per_step
         return {k: f"{v / (i + 1):.3f}" for k, v in sums.items()} if i % 20 == 0 else None
 
     def end(epoch: int, seconds: float) -> None:
+        if not world.main:
+            return  # rank 0 evaluates and writes; the others go on to the next epoch
         record = {
             "epoch": epoch + 1,
             "lr": now["lr"],
@@ -277,6 +292,9 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
         print(epoch_line(record, cfg.epochs), flush=True)
 
     run_epochs(start_epoch, cfg.epochs, steps, step, end, quiet, begin=begin, images_per_step=images_per_step)
+    leave()
+    if not world.main:
+        return None
 
     chosen = history[-1] if cfg.select == "last" else max(history, key=lambda h: h[selected_key])
     train_seconds = sum(h["train_seconds"] for h in history)
@@ -301,6 +319,7 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
         "train_images_per_second": images_seen / train_seconds if train_seconds else None,
         "device": str(device),
         "precision": precision,
+        "processes": world.size,
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "cpu_count": os.cpu_count(),
