@@ -96,7 +96,7 @@ def accuracy_runs(runs: Path, seeds: list[int]) -> dict:
                 summaries.append(json.loads((run / "summary.json").read_text()))
             keys = ("target_acc", "source_acc") if kind == "adapt" else ("cond_acc", "fid_lenet")
             out[kind][p] = {k: mean_std([s[k] for s in summaries]) for k in keys}
-            out[kind][p]["seconds_per_epoch"] = mean_std([s.get("seconds_per_epoch") or s["train_seconds"] / s["epochs"] for s in summaries])
+            out[kind][p]["seconds_per_epoch"] = mean_std([s.get("seconds_per_epoch") or s["seconds"] / s["epochs"] for s in summaries])
     return out
 
 
