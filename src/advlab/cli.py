@@ -106,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--jobs", type=int, default=1, help="runs in parallel processes, sharing the cores (default: 1)")
     study.add_argument("--threads", type=int, default=None,
                        help="torch threads per run (default: the cores divided among the --jobs runs)")
+    study.add_argument("--device", default=None, help="cpu, cuda or auto: where every run trains (default: each command's, cpu)")
     study.add_argument("--data-dir", help="where built-in data sets live (else $ADVLAB_DATA, else ~/.cache/advlab/data)")
     study.add_argument("--quiet", action="store_true", help="no line per finished run")
     return parser
@@ -198,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "reproduce":
             from advlab.report.reproduce import reproduce
 
-            md, page, failures, planned = reproduce(args.profile, args.out, args.jobs, args.data_dir, args.quiet, args.threads)
+            md, page, failures, planned = reproduce(args.profile, args.out, args.jobs, args.data_dir, args.quiet, args.threads, args.device)
             print(f"wrote {page} and {md}")
             if failures:  # the report is written (it shows them), but the study is not whole
                 print(f"advlab: {len(failures)} of {planned} runs failed (listed in {page.name}; each keeps its error in runs/NAME/failed.txt)", file=sys.stderr)

@@ -106,6 +106,7 @@ def test_bad_arguments_are_one_line_errors(tmp_path):
     assert_one_line_error(run_cli("reproduce", "--profile", "huge"), "invalid choice")
     assert_one_line_error(run_cli("reproduce", "--jobs", "0", "--out", str(tmp_path / "s")), "jobs must be >= 1")
     assert_one_line_error(run_cli("reproduce", "--threads", "0", "--out", str(tmp_path / "s")), "threads must be >= 1")
+    assert_one_line_error(run_cli("reproduce", "--device", "tpu", "--out", str(tmp_path / "s")), "device must be cpu, cuda or auto")
     (tmp_path / "old").mkdir()
     (tmp_path / "old" / "profile.txt").write_text("full\n")
     assert_one_line_error(run_cli("reproduce", "--profile", "smoke", "--out", str(tmp_path / "old")), "holds a 'full' study")

@@ -52,12 +52,13 @@ def test_finished_runs_are_skipped_and_errors_are_kept(tiny_domains, tmp_path):
 
 def test_an_interrupted_run_is_resumed(tiny_domains, tmp_path):
     run = tiny_run(tiny_domains, "r", "--method", "source_only", "--epochs", "2")
-    assert execute(run, tmp_path, 1, None).status == "done"
+    assert execute(run, tmp_path, 1, None, device="cpu").status == "done"  # the study's --device reaches each run
     out = tmp_path / "runs" / "r"
     (out / "summary.json").unlink()  # as if killed after its last checkpoint
     assert execute(run, tmp_path, 1, None).status == "done"
     commands = [line for line in (tmp_path / "logs" / "r.log").read_text().splitlines() if "advlab.cli" in line]
     assert len(commands) == 2 and "--resume" not in commands[0] and commands[1].endswith("--resume")
+    assert "--device cpu" in commands[0] and "--device" not in commands[1]
 
 
 def test_stopping_the_study_stops_its_runs_and_starts_no_more(tiny_domains, tmp_path):

@@ -6,6 +6,8 @@ import shlex
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import torch
+
 from advlab.data.domains import load_domain
 from advlab.errors import AdvlabError
 from advlab.gan.evaluator import build_evaluator
@@ -31,15 +33,20 @@ def prepare_shared(profile: Profile, data_dir: str | None, quiet: bool) -> None:
 
 
 def reproduce(profile_name: str, out: Path, jobs: int = 1, data_dir: str | None = None, quiet: bool = False,
-              threads: int | None = None) -> tuple[Path, Path, list[str], int]:
+              threads: int | None = None, device: str | None = None) -> tuple[Path, Path, list[str], int]:
     """Run the study and write its report: (report.md, report.html, the failed runs, the number of runs).
-    `threads`: torch threads per run (default: the cores shared among the `jobs` runs)."""
+    `threads`: torch threads per run (default: the cores shared among the `jobs` runs); `device`:
+    where every run trains (cpu, cuda, auto; the report's own analysis runs on the CPU)."""
     if profile_name not in PROFILES:
         raise AdvlabError(f"unknown profile {profile_name!r}; choose from {', '.join(PROFILES)}")
     if jobs < 1:
         raise AdvlabError(f"jobs must be >= 1, got {jobs}")
     if threads is not None and threads < 1:
         raise AdvlabError(f"threads must be >= 1, got {threads}")
+    if device not in (None, "cpu", "cuda", "auto"):
+        raise AdvlabError(f"device must be cpu, cuda or auto, got {device!r}")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise AdvlabError("device cuda asked for, but no CUDA device is available")
     if out.exists() and not out.is_dir():
         raise AdvlabError(f"--out {out} exists and is not a directory")
     profile = PROFILES[profile_name]
@@ -55,11 +62,13 @@ def reproduce(profile_name: str, out: Path, jobs: int = 1, data_dir: str | None 
     clock = StudyClock(out, jobs)
     prepare_shared(profile, data_dir, quiet)
     try:
-        outcomes = run_all(runs, out, jobs, data_dir, quiet, on_outcome=lambda o: clock.record(o.name, o.status, o.seconds), threads=threads)
+        outcomes = run_all(runs, out, jobs, data_dir, quiet, on_outcome=lambda o: clock.record(o.name, o.status, o.seconds), threads=threads,
+                           device=device)
         clock.stop()
         failures = [f"{o.name}: {o.error}" for o in outcomes if o.status == "failed"]
         command = ["advlab", "reproduce", "--profile", profile.name, "--out", str(out), "--jobs", str(jobs)]
         command += ["--threads", str(threads)] if threads else []
+        command += ["--device", device] if device else []
         md, page = build_report(out, profile, shlex.join(command), failures, say=None if quiet else lambda line: print(line, flush=True))
     finally:
         clock.stop()  # this invocation's time includes the report's build

@@ -80,7 +80,8 @@ class Processes:
                 process.terminate()
 
 
-def execute(run: Run, root: Path, threads: int, data_dir: str | None, processes: Processes | None = None) -> Outcome:
+def execute(run: Run, root: Path, threads: int, data_dir: str | None, processes: Processes | None = None,
+            device: str | None = None) -> Outcome:
     out = run_dir(root, run.name)
     if (out / "summary.json").exists():
         return Outcome(run.name, "skipped", 0.0)
@@ -92,6 +93,7 @@ def execute(run: Run, root: Path, threads: int, data_dir: str | None, processes:
     command = [a.replace("{runs}", str(root / "runs")) for a in run.command]
     command = [sys.executable, "-m", "advlab.cli", *command, "--out", str(out), "--threads", str(threads), "--quiet"]
     command += ["--data-dir", data_dir] if data_dir else []
+    command += ["--device", device] if device else []
     # any earlier attempt (even one stopped before its first checkpoint, whose record files are
     # already written) is continued: --resume starts afresh where there is no checkpoint yet
     command += ["--resume"] if out.exists() else []
@@ -142,7 +144,7 @@ def epoch_in_flight(run: Run, root: Path) -> str:
 
 def run_all(runs: list[Run], root: Path, jobs: int, data_dir: str | None, quiet: bool = False,
             on_outcome: Callable[[Outcome], None] | None = None, threads: int | None = None,
-            status_every: float = 60.0) -> list[Outcome]:
+            status_every: float = 60.0, device: str | None = None) -> list[Outcome]:
     """Runs in waves: first those that start from nothing, then those that start from them.
 
     `on_outcome` hears of each run as it ends (the study's clock keeps the times); unless
@@ -168,7 +170,7 @@ def run_all(runs: list[Run], root: Path, jobs: int, data_dir: str | None, quiet:
 
     for wave in waves:
         pool = ThreadPoolExecutor(jobs)
-        futures = {pool.submit(execute, r, root, threads, data_dir, processes): r for r in wave}
+        futures = {pool.submit(execute, r, root, threads, data_dir, processes, device): r for r in wave}
         pending = set(futures)
         try:
             while pending:  # wakes every second, so that a signal is handled at once whichever thread took it
