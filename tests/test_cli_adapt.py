@@ -333,7 +333,7 @@ def test_version_and_top_level_help():
     text = run_cli("--help").stdout
     assert "SUPPRESS" not in text and "select" in text
     assert "usage: advlab gan compare" in run_cli("gan", "compare", "--help").stdout
-    assert "Train (once)" in run_cli("classifier", "--help").stdout
+    assert "Train (once per data set" in run_cli("classifier", "--help").stdout
 
 
 def test_bf16_precision_trains_and_is_recorded(tiny_domains, tmp_path):
