@@ -74,7 +74,6 @@ GAN_REMEDIES = {
     "pack 2": ("--pack", "2"),
     "spectral norm + hinge": ("--spectral-norm", "--loss", "hinge"),
     "projection D": ("--d-conditioning", "projection"),
-    "pacgan2 variant": ("--variant", "pacgan2"),
 }
 
 # (moment, syscall, which of the main thread's calls of it on the traced file, in epoch 2)
