@@ -7,12 +7,10 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
 from advlab.config import check, option
 from advlab.gan.losses import LOSSES
 from advlab.gan.variants import D_CONDITIONINGS, DEFAULT_MISMATCH, VARIANTS, Variant  # noqa: F401 (DEFAULT_MISMATCH re-exported)
-from advlab.runs.hardware import PRECISIONS
+from advlab.runs.hardware import PRECISIONS, device_problem
 
 
 @dataclass
@@ -59,8 +57,8 @@ class GanConfig:
         check(self.eval_samples >= 0, f"eval samples must be >= 0, got {self.eval_samples}")
         check(self.train_subset is None or self.train_subset > 0, f"train subset must be > 0, got {self.train_subset}")
         check(self.threads is None or self.threads > 0, f"threads must be > 0, got {self.threads}")
-        check(self.device in ("cpu", "cuda", "auto"), f"device must be cpu, cuda or auto, got {self.device!r}")
-        check(self.device != "cuda" or torch.cuda.is_available(), "device cuda asked for, but no CUDA device is available")
+        problem = device_problem(self.device)
+        check(problem is None, problem or "")
         check(self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
 
     @property

@@ -6,8 +6,6 @@ import shlex
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import torch
-
 from advlab.data.domains import load_domain
 from advlab.errors import AdvlabError
 from advlab.gan.evaluator import build_evaluator
@@ -15,6 +13,7 @@ from advlab.report.build import build_report, count
 from advlab.report.runner import default_threads, run_all
 from advlab.report.study import PROFILES, Profile, plan
 from advlab.report.timing import StudyClock
+from advlab.runs.hardware import device_problem
 
 
 def prepare_shared(profile: Profile, data_dir: str | None, quiet: bool) -> None:
@@ -43,10 +42,8 @@ def reproduce(profile_name: str, out: Path, jobs: int = 1, data_dir: str | None 
         raise AdvlabError(f"jobs must be >= 1, got {jobs}")
     if threads is not None and threads < 1:
         raise AdvlabError(f"threads must be >= 1, got {threads}")
-    if device not in (None, "cpu", "cuda", "auto"):
-        raise AdvlabError(f"device must be cpu, cuda or auto, got {device!r}")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise AdvlabError("device cuda asked for, but no CUDA device is available")
+    if device is not None and device_problem(device):
+        raise AdvlabError(device_problem(device))
     if out.exists() and not out.is_dir():
         raise AdvlabError(f"--out {out} exists and is not a directory")
     profile = PROFILES[profile_name]

@@ -19,6 +19,18 @@ PRECISIONS = ("fp32", "bf16", "auto")
 BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 
 
+DEVICES = ("cpu", "cuda", "auto")
+
+
+def device_problem(name: str) -> str | None:
+    """Why `name` cannot be used as a device here, in words, or None."""
+    if name not in DEVICES:
+        return f"device must be cpu, cuda or auto, got {name!r}"
+    if name == "cuda" and not torch.cuda.is_available():
+        return "device cuda asked for, but no CUDA device is available"
+    return None
+
+
 def resolve_device(name: str) -> torch.device:
     """cpu, cuda, or auto (cuda when there is one)."""
     return torch.device("cuda" if name == "cuda" or (name == "auto" and torch.cuda.is_available()) else "cpu")

@@ -11,14 +11,12 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
 from advlab.config import check, option
 from advlab.data.augment import AUGMENTATIONS
 from advlab.data.images import GEOMETRIES
 from advlab.methods import METHODS
 from advlab.nn.input import NORMALIZATIONS
-from advlab.runs.hardware import PRECISIONS
+from advlab.runs.hardware import PRECISIONS, device_problem
 from advlab.train.schedules import LAMBDA_SCHEDULES, LR_SCHEDULES
 from advlab.train.validation import SELECT_CHOICES
 
@@ -87,9 +85,9 @@ class _CommonOptions:
         for name in ("train_subset", "test_subset", "threads"):
             value = getattr(self, name)
             check(value is None or value > 0, f"{name.replace('_', ' ')} must be > 0, got {value}")
-        check(self.device in ("cpu", "cuda", "auto"), f"device must be cpu, cuda or auto, got {self.device!r}")
+        problem = device_problem(self.device)
+        check(problem is None, problem or "")
         check(self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
-        check(self.device != "cuda" or torch.cuda.is_available(), "device cuda asked for, but no CUDA device is available")
 
     def run_dir(self) -> Path:
         def short(spec: str) -> str:
