@@ -165,10 +165,10 @@ def main(argv: list[str] | None = None) -> int:
             for path in compare_runs(args.runs, args.out):
                 print(f"wrote {path}")
         elif args.command == "gan-eval":
-            from advlab.gan.evaluate import evaluate_run, why_no_metrics
             from advlab.data.domains import load_domain
-            from advlab.gan.evaluator import build_evaluator, data_fingerprint
-            from advlab.gan.train import generator_args, load_generator
+            from advlab.gan.evaluate import evaluate_run, unscorable
+            from advlab.gan.evaluator import data_fingerprint
+            from advlab.gan.train import load_generator
 
             g, cfg = load_generator(args.run)
             summary_path = args.run / "summary.json"
@@ -177,11 +177,10 @@ def main(argv: list[str] | None = None) -> int:
             if learned and learned != (now := data_fingerprint(load_domain(cfg.dataset, cfg.data_dir, quiet=True).train)):
                 raise AdvlabError(f"{args.run}: the GAN learned other data than {cfg.dataset} holds now (fingerprint {learned}, now {now}); "
                                   "its metrics would be another data set's")
-            evaluator = None if cfg.dataset == "stacked_mnist" else build_evaluator(cfg.data_dir, dataset=cfg.dataset)
-            unscorable = why_no_metrics(cfg.dataset, generator_args(g), evaluator)
-            if unscorable:
-                raise AdvlabError(f"{args.run}: cannot score this GAN: {unscorable}")
-            metrics = evaluate_run(g, cfg.dataset, cfg.data_dir, args.samples, cfg.seed, summary.get("data_fingerprint"))
+            why = unscorable(g, cfg.dataset, cfg.data_dir)
+            if why:
+                raise AdvlabError(f"{args.run}: cannot score this GAN: {why}")
+            metrics = evaluate_run(g, cfg.dataset, cfg.data_dir, args.samples, cfg.seed, learned)
             summary_path.write_text(json.dumps(summary | metrics, indent=2) + "\n")
             print(_metrics_line(metrics))
         elif args.command == "classifier":

@@ -6,7 +6,7 @@ import torch
 
 from advlab.data.domains import load_domain
 from advlab.data.stacked import MODES
-from advlab.gan.evaluator import load_evaluator, to_unit_range
+from advlab.gan.evaluator import build_evaluator, load_evaluator, to_unit_range
 from advlab.metrics.accuracy import batched
 from advlab.metrics.generative import conditional_accuracy, coverage, frechet_distance_of, inception_score, kl_from_uniform, mode_coverage
 from advlab.models.dcgan import Generator
@@ -60,6 +60,13 @@ def why_no_metrics(dataset: str, g_args: dict, evaluator: dict | None = None) ->
     if g_args.get("num_classes", 0) not in (0, evaluator.get("num_classes", 10)):
         return f"this G draws {g_args.get('num_classes')} classes and {dataset} has {evaluator.get('num_classes', 10)}"
     return None
+
+
+def unscorable(generator: Generator, dataset: str, data_dir: str | None, quiet: bool = False) -> str | None:
+    """why_no_metrics for this G, with its data set's evaluator (trained first if need be;
+    Stacked-MNIST's protocol uses MNIST's, built when it is scored)."""
+    evaluator = None if dataset == "stacked_mnist" else build_evaluator(data_dir, quiet=quiet, dataset=dataset)
+    return why_no_metrics(dataset, generator.constructor_args(), evaluator)
 
 
 def evaluate_stacked(generator: Generator, data_dir: str | None = None, n: int = STACKED_SAMPLES, seed: int = 0) -> dict:

@@ -19,8 +19,8 @@ from advlab.config import load_yaml, resolve, to_yaml
 from advlab.data.domains import load_domain
 from advlab.gan.config import GanConfig
 from advlab.errors import AdvlabError
-from advlab.gan.evaluate import evaluate_run, why_no_metrics
-from advlab.gan.evaluator import build_evaluator, data_fingerprint, to_unit_range
+from advlab.gan.evaluate import evaluate_run, unscorable
+from advlab.gan.evaluator import data_fingerprint, to_unit_range
 from advlab.gan.losses import fake_term, generator_term, real_term
 from advlab.models.dcgan import Discriminator, Generator
 from advlab.runs.checkpoint import load_checkpoint, save_checkpoint
@@ -206,7 +206,7 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
         seconds += epoch_seconds
         draw_grids(sampler, cfg, run, f"samples_epoch{epoch + 1:03d}.png", zy=False)
         state = {"g": g.state_dict(), "d": d.state_dict(), "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
-                 "g_sampler": sampler.state_dict(), "g_args": generator_args(g),
+                 "g_sampler": sampler.state_dict(), "g_args": g.constructor_args(),
                  "epoch": epoch + 1, "warnings": warnings, "seconds": seconds}
         save_checkpoint(state, last_ckpt)
         m = (sums / steps).tolist()
@@ -244,10 +244,9 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
     if not cfg.eval_samples:
         summary["no_metrics"] = "--eval-samples 0"
     else:
-        evaluator = None if cfg.dataset == "stacked_mnist" else build_evaluator(cfg.data_dir, quiet=quiet, dataset=cfg.dataset)
-        unscorable = why_no_metrics(cfg.dataset, generator_args(g), evaluator)
-        if unscorable:
-            summary["no_metrics"] = unscorable
+        why = unscorable(g, cfg.dataset, cfg.data_dir, quiet)
+        if why:
+            summary["no_metrics"] = why
         else:
             on_cpu = sampler if device.type == "cpu" else copy.deepcopy(sampler).cpu()  # where the evaluator is
             summary |= evaluate_run(on_cpu, cfg.dataset, cfg.data_dir, cfg.eval_samples, cfg.seed, summary["data_fingerprint"])
@@ -273,7 +272,3 @@ def load_generator(run_dir: str | Path) -> tuple[Generator, GanConfig]:
     g.load_state_dict(state["g_sampler"])
     return g, cfg
 
-
-def generator_args(g: Generator) -> dict[str, int]:
-    """G's constructor arguments, recorded in every checkpoint so a run rebuilds its own G."""
-    return {"z_dim": g.z_dim, "num_classes": g.num_classes, "width": g.width, "channels": g.channels}
