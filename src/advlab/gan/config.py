@@ -70,19 +70,5 @@ class GanConfig:
             spec = spec.with_options(mismatch=0.0)
         return spec
 
-    @property
-    def g_sees_label(self) -> bool:
-        return self.spec.g_sees_label
-
-    @property
-    def d_sees_label(self) -> bool:
-        return self.spec.d_sees_label
-
-    @property
-    def mismatch_weight(self) -> float:
-        """A D that sees y also learns to call a real image under a wrong label fake (Reed et al.
-        2016): without it, D checks y only through G's fakes, and G drifts off-class."""
-        return self.spec.mismatch
-
     def run_dir(self) -> Path:
         return Path(self.out or f"runs/gan-{self.variant}-s{self.seed}")

@@ -231,7 +231,7 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
         "precision": precision,
         "epochs": cfg.epochs,
         "seed": cfg.seed,
-        "mismatch": cfg.mismatch_weight,
+        "mismatch": spec.mismatch,
         "seconds": seconds,
         "seconds_per_epoch": seconds / cfg.epochs,
         "images_per_epoch": steps * cfg.batch_size,
@@ -267,7 +267,7 @@ def load_generator(run_dir: str | Path) -> tuple[Generator, GanConfig]:
     cfg = resolve(GanConfig, {}, run_dir / "config.yaml")
     state = load_checkpoint(run_dir / CHECKPOINT)
     # runs from before the checkpoint carried G's arguments were all 10-class grey MNIST
-    args = state.get("g_args") or {"z_dim": cfg.z_dim, "num_classes": 10 if cfg.g_sees_label else 0, "width": cfg.g_width, "channels": 1}
+    args = state.get("g_args") or {"z_dim": cfg.z_dim, "num_classes": 10 if cfg.spec.g_sees_label else 0, "width": cfg.g_width, "channels": 1}
     g = Generator(**args)
     g.load_state_dict(state["g_sampler"])
     return g, cfg

@@ -33,7 +33,9 @@ class Variant:
     loss: str = "ns"
     pack: int = 1
     spectral_norm: bool = False
-    mismatch: float = 0.0  # matching-aware D (Reed et al. 2016): real images under a wrong label count as fake
+    # matching-aware D (Reed et al. 2016): real images under a wrong label count as fake; without
+    # it D checks y only through G's fakes, and G drifts off-class
+    mismatch: float = 0.0
 
     @property
     def d_sees_label(self) -> bool:
