@@ -103,13 +103,46 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--profile", choices=("quick", "full", "smoke"), default="quick",
                        help="quick: minutes, subsets (default); full: the practicals' settings, 3 seeds; smoke: for tests")
     study.add_argument("--out", type=Path, default=Path("study"), help="study directory (default: study)")
-    study.add_argument("--jobs", type=int, default=1, help="runs in parallel processes, sharing the cores (default: 1)")
+    study.add_argument("--jobs", type=int, default=None, help="local launcher: runs in parallel processes, sharing the cores (default: 1)")
     study.add_argument("--threads", type=int, default=None,
                        help="torch threads per run (default: the cores divided among the --jobs runs)")
     study.add_argument("--device", default=None, help="cpu, cuda or auto: where every run trains (default: each command's, cpu)")
     study.add_argument("--data-dir", help="where built-in data sets live (else $ADVLAB_DATA, else ~/.cache/advlab/data)")
     study.add_argument("--quiet", action="store_true", help="no line per finished run")
+    study.add_argument("--report-only", action="store_true",
+                       help="run nothing: build the report from the runs finished so far, naming the others")
+    cluster = study.add_argument_group("cluster", "--launcher slurm submits each run as a Slurm job through submitit "
+                                                  "(pip install 'advlab[cluster]'); the same command again reuses finished runs, "
+                                                  "resumes stopped ones and never submits a queued one twice")
+    cluster.add_argument("--launcher", choices=("local", "slurm"), default="local",
+                         help="local: runs here, --jobs at a time (default); slurm: one Slurm job per run")
+    cluster.add_argument("--partition", help="Slurm partition (default: the cluster's default)")
+    cluster.add_argument("--time-limit", type=int, metavar="MIN", help="minutes per job (default: 240); a longer run is requeued and resumes")
+    cluster.add_argument("--cpus-per-run", type=int, metavar="N", help="CPUs per job, also the run's threads (default: 2)")
+    cluster.add_argument("--gpus-per-run", type=int, metavar="N", help="GPUs per job (default: 0; add --device cuda)")
+    cluster.add_argument("--array-limit", type=int, metavar="N", help="at most N jobs of one submission at once (default: 64)")
+    cluster.add_argument("--no-wait", action="store_true", help="submit and return; the same command later waits and builds the report")
     return parser
+
+
+CLUSTER_FLAGS = {"partition": "partition", "time_limit": "time_limit_min", "cpus_per_run": "cpus_per_run",
+                 "gpus_per_run": "gpus_per_run", "array_limit": "array_limit"}
+
+
+def _cluster_options(args: argparse.Namespace):
+    """SlurmOptions from the flags given; a cluster flag without --launcher slurm, or --jobs
+    with it, is a mistake worth one line rather than being ignored."""
+    from advlab.report.slurm import SlurmOptions
+
+    given = {flag: getattr(args, flag) for flag in CLUSTER_FLAGS if getattr(args, flag) is not None}
+    if args.launcher == "local":
+        stray = [f"--{f.replace('_', '-')}" for f in given] + (["--no-wait"] if args.no_wait else [])
+        if stray:
+            raise AdvlabError(f"{', '.join(stray)} only apply with --launcher slurm")
+        return None
+    if args.jobs is not None or args.threads is not None:
+        raise AdvlabError("--jobs and --threads are for the local launcher; with --launcher slurm use --array-limit and --cpus-per-run")
+    return SlurmOptions(**{CLUSTER_FLAGS[f]: v for f, v in given.items()}, wait=not args.no_wait)
 
 
 def _metrics_line(m: dict) -> str:
@@ -198,10 +231,21 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "reproduce":
             from advlab.report.reproduce import reproduce
 
-            md, page, failures, planned = reproduce(args.profile, args.out, args.jobs, args.data_dir, args.quiet, args.threads, args.device)
-            print(f"wrote {page} and {md}")
-            if failures:  # the report is written (it shows them), but the study is not whole
-                print(f"advlab: {len(failures)} of {planned} runs failed (listed in {page.name}; each keeps its error in runs/NAME/failed.txt)", file=sys.stderr)
+            cluster = _cluster_options(args)
+            result = reproduce(args.profile, args.out, 1 if args.jobs is None else args.jobs, args.data_dir, args.quiet, args.threads, args.device,
+                               launcher=args.launcher, cluster=cluster, report_only=args.report_only)
+            if result.page is None:  # --no-wait with runs still in the queue
+                print(f"{len(result.unfinished)} of {result.planned} runs queued or running as Slurm jobs; "
+                      f"run the same command again to wait for them and write the report")
+                return 0
+            print(f"wrote {result.page} and {result.md}")
+            if result.failures:  # the report is written (it shows them), but the study is not whole
+                print(f"advlab: {len(result.failures)} of {result.planned} runs failed (listed in {result.page.name}; "
+                      "each keeps its error in runs/NAME/failed.txt)", file=sys.stderr)
+            if result.unfinished:
+                print(f"advlab: {len(result.unfinished)} of {result.planned} runs not finished; the report is partial "
+                      "(it names them); run the study's command again to finish them", file=sys.stderr)
+            if result.failures or result.unfinished:
                 return 1
         return 0
     except AdvlabError as e:

@@ -87,17 +87,21 @@ def points(a: float, b: float) -> str:
 
 
 def build_report(root: Path, profile: Profile, command: str, failures: list[str],
-                 say: Callable[[str], None] | None = None) -> tuple[Path, Path]:
+                 say: Callable[[str], None] | None = None, unfinished: list[str] | None = None,
+                 launcher: str = "local") -> tuple[Path, Path]:
     """The report from the study's run directories. `say` hears a line as each section
     starts (the analysis sections take minutes on a full study). The header's wall time
-    covers the runs and this build: its paragraph is written last and put back on top."""
+    covers the runs and this build: its paragraph is written last and put back on top.
+    `unfinished`: runs still queued or stopped early ("NAME: why"), named at the top, so a
+    report built before the study is whole says what it lacks."""
     started = time.perf_counter()
     study = Study(root, profile)
     figures = root / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     doc = Document("advlab study: DANN on MNIST → MNIST-M and conditional GANs on MNIST", figures)
     results: dict = {"profile": profile.__dict__, "command": command, "date": now(), "machine": machine(),
-                     "software": software(), "revision": code_revision(), "failed_runs": failures}
+                     "software": software(), "revision": code_revision(), "failed_runs": failures,
+                     "unfinished_runs": list(unfinished or []), "launcher": launcher}
     timing = read_timing(root)
     results["timing"] = totals(timing) | {"jobs": sorted({i["jobs"] for i in timing["invocations"]})}
     held: dict = {}  # the test images the embeddings section loads, reused by the ablation's
@@ -141,8 +145,13 @@ def _provenance(doc: Document, results: dict, p: Profile) -> None:
     doc.paragraph(f"Adaptation runs: {subsets}; seeds {list(p.seeds)}; {count(p.epochs, 'epoch')} (longer schedule {p.long_epochs}); "
                   f"every accuracy is the final epoch's (no checkpoint is picked with target labels), mean ± std over seeds. "
                   f"GANs: {p.gan_epochs} epoch(s), seeds {list(p.gan_seeds)}. Each run's command and log are in runs/ and logs/.")
+    if results["launcher"] != "local":
+        doc.paragraph(f"The runs ran as {results['launcher']} jobs (one job per run); the machine above is the one that built this report.")
     if results["failed_runs"]:
         doc.paragraph("Runs that stopped with an error (shown as such below): " + "; ".join(f"`{f}`" for f in results["failed_runs"]) + ".")
+    if results["unfinished_runs"]:
+        doc.paragraph(f"**This report is partial**: {count(len(results['unfinished_runs']), 'run')} had not finished when it was built "
+                      "(shown as missing below): " + "; ".join(f"`{f}`" for f in results["unfinished_runs"]) + ".")
 
 
 def _adaptation_table(doc: Document, study: Study, results: dict) -> None:

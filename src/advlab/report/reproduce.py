@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import shlex
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from advlab.data.domains import load_domain
 from advlab.errors import AdvlabError
 from advlab.gan.evaluator import build_evaluator
 from advlab.report.build import build_report, count
-from advlab.report.runner import default_threads, run_all
+from advlab.report.runner import Outcome, default_threads, run_all, run_dir
+from advlab.report.slurm import SlurmOptions, environment_problem, in_queue_note, launch
 from advlab.report.study import PROFILES, Profile, plan
 from advlab.report.timing import StudyClock
 from advlab.runs.hardware import device_problem
+
+LAUNCHERS = ("local", "slurm", "submitit-local")  # the last: submitit's local executor, for the tests
 
 
 def prepare_shared(profile: Profile, data_dir: str | None, quiet: bool) -> None:
@@ -31,11 +35,29 @@ def prepare_shared(profile: Profile, data_dir: str | None, quiet: bool) -> None:
         decoding.result()
 
 
+@dataclass
+class StudyResult:
+    """What `reproduce` did: the report's files (None while runs are still queued and it
+    was not asked to wait), failed runs, runs not finished, and the plan's size."""
+
+    md: Path | None
+    page: Path | None
+    failures: list[str]
+    unfinished: list[str]
+    planned: int
+
+
 def reproduce(profile_name: str, out: Path, jobs: int = 1, data_dir: str | None = None, quiet: bool = False,
-              threads: int | None = None, device: str | None = None) -> tuple[Path, Path, list[str], int]:
-    """Run the study and write its report: (report.md, report.html, the failed runs, the number of runs).
-    `threads`: torch threads per run (default: the cores shared among the `jobs` runs); `device`:
-    where every run trains (cpu, cuda, auto; the report's own analysis runs on the CPU)."""
+              threads: int | None = None, device: str | None = None, launcher: str = "local",
+              cluster: SlurmOptions | None = None, report_only: bool = False) -> StudyResult:
+    """Run the study and write its report.
+
+    `threads`: torch threads per run (default: the cores shared among the `jobs` runs);
+    `device`: where every run trains (cpu, cuda, auto; the report's own analysis runs on
+    the CPU). `launcher`: "local" runs `jobs` runs at a time here; "slurm" submits each run
+    as a Slurm job (`cluster` says what each asks for; "submitit-local" is the same path
+    through submitit's local executor, for the tests). `report_only`: run nothing, build
+    the report from the runs finished so far and name the others."""
     if profile_name not in PROFILES:
         raise AdvlabError(f"unknown profile {profile_name!r}; choose from {', '.join(PROFILES)}")
     if jobs < 1:
@@ -44,29 +66,65 @@ def reproduce(profile_name: str, out: Path, jobs: int = 1, data_dir: str | None 
         raise AdvlabError(f"threads must be >= 1, got {threads}")
     if device is not None and device_problem(device):
         raise AdvlabError(device_problem(device))
+    if launcher not in LAUNCHERS:
+        raise AdvlabError(f"unknown launcher {launcher!r}; choose from local, slurm")
+    cluster = cluster or SlurmOptions()
+    if launcher != "local" and not report_only:
+        problem = cluster.problem() or (environment_problem() if launcher == "slurm" else None)
+        if problem:
+            raise AdvlabError(problem)
     if out.exists() and not out.is_dir():
         raise AdvlabError(f"--out {out} exists and is not a directory")
     profile = PROFILES[profile_name]
     runs = plan(profile)
+    if report_only and not (out / "profile.txt").exists():
+        raise AdvlabError(f"{out} holds no study to report on; run advlab reproduce --out {out} first")
     out.mkdir(parents=True, exist_ok=True)
     marker = out / "profile.txt"  # finished runs are reused by name: never mix two profiles' runs
     if marker.exists() and marker.read_text().strip() != profile.name:
         raise AdvlabError(f"{out} holds a '{marker.read_text().strip()}' study; give the {profile.name} profile another --out")
     marker.write_text(profile.name + "\n")
+    command = ["advlab", "reproduce", "--profile", profile.name, "--out", str(out)]
+    if report_only:
+        return _report(out, profile, runs, command + ["--report-only"], [], launcher, quiet)
+    at_once = jobs if launcher == "local" else cluster.array_limit
     if not quiet:
-        print(f"advlab reproduce --profile {profile.name}: {len(runs)} runs in {out}/runs, {jobs} at a time, "
-              f"{count(threads or default_threads(jobs), 'thread')} each", flush=True)
-    clock = StudyClock(out, jobs)
+        where = f"{jobs} at a time, {count(threads or default_threads(jobs), 'thread')} each" if launcher == "local" else \
+            f"as {launcher} jobs of {count(cluster.cpus_per_run, 'CPU')}" + (f" and {count(cluster.gpus_per_run, 'GPU')}" if cluster.gpus_per_run else "")
+        print(f"advlab reproduce --profile {profile.name}: {len(runs)} runs in {out}/runs, {where}", flush=True)
+    clock = StudyClock(out, at_once)
     prepare_shared(profile, data_dir, quiet)
     try:
-        outcomes = run_all(runs, out, jobs, data_dir, quiet, on_outcome=lambda o: clock.record(o.name, o.status, o.seconds), threads=threads,
-                           device=device)
-        clock.stop()
-        failures = [f"{o.name}: {o.error}" for o in outcomes if o.status == "failed"]
-        command = ["advlab", "reproduce", "--profile", profile.name, "--out", str(out), "--jobs", str(jobs)]
-        command += ["--threads", str(threads)] if threads else []
+        record = lambda o: clock.record(o.name, o.status, o.seconds)  # noqa: E731
+        if launcher == "local":
+            outcomes = run_all(runs, out, jobs, data_dir, quiet, on_outcome=record, threads=threads, device=device)
+            in_queue: dict[str, str] = {}
+            command += ["--jobs", str(jobs)] + (["--threads", str(threads)] if threads else [])
+        else:
+            launched = launch(runs, out, cluster, data_dir, device, quiet, on_outcome=record, scheduler=launcher)
+            outcomes, in_queue = launched.outcomes, launched.in_queue
+            command += ["--launcher", launcher, *cluster.arguments()]
         command += ["--device", device] if device else []
-        md, page = build_report(out, profile, shlex.join(command), failures, say=None if quiet else lambda line: print(line, flush=True))
+        failures = [f"{o.name}: {o.error}" for o in outcomes if o.status == "failed"]
+        if in_queue:  # submitted without waiting: the report comes when they are done
+            return StudyResult(None, None, failures, [f"{n}: {in_queue_note(j)}" for n, j in in_queue.items()], len(runs))
+        return _report(out, profile, runs, command, outcomes, launcher, quiet)
     finally:
         clock.stop()  # this invocation's time includes the report's build
-    return md, page, failures, len(runs)
+
+
+def _report(out: Path, profile: Profile, runs: list, command: list[str], outcomes: list[Outcome], launcher: str,
+            quiet: bool) -> StudyResult:
+    """Build the report; runs neither finished nor failed for good are named as unfinished."""
+    failed = {o.name: o.error for o in outcomes if o.status == "failed"}
+    unfinished = []
+    for r in runs:
+        done = run_dir(out, r.name)
+        if (done / "failed.txt").exists():
+            failed.setdefault(r.name, (done / "failed.txt").read_text().strip())
+        elif not (done / "summary.json").exists() and r.name not in failed:
+            unfinished.append(f"{r.name}: " + ("started, not finished" if done.exists() else "not started"))
+    failures = [f"{n}: {e}" for n, e in failed.items()]
+    md, page = build_report(out, profile, shlex.join(command), failures, say=None if quiet else lambda line: print(line, flush=True),
+                            unfinished=unfinished, launcher=launcher)
+    return StudyResult(md, page, failures, unfinished, len(runs))
