@@ -63,11 +63,12 @@ def why_not() -> str | None:
     return None
 
 
-def start(root: Path, cpus: int = 2) -> Cluster | str:
+def start(root: Path, cpus: int | None = None) -> Cluster | str:
     """Start the cluster under `root`; a sentence saying why not where it cannot start."""
     problem = why_not()
     if problem:
         return problem
+    cpus = cpus or os.cpu_count() or 1
     for sub in ("state", "spool", "log"):
         (root / sub).mkdir(parents=True, exist_ok=True)
     key = root / "munge.key"
