@@ -77,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("gan-eval", prog="advlab gan eval", description="Compute the quality metrics of a GAN run and add them to its summary.json.")
     evaluate.add_argument("run", type=Path, metavar="RUN_DIR")
     evaluate.add_argument("--samples", type=int, default=10000, help="generated images (default: 10000)")
+    evaluate.add_argument("--device", default="cpu", help="cpu, cuda or auto: where G and the evaluator run (default: cpu)")
 
     classifier = sub.add_parser("classifier", help="train and cache the LeNet evaluator of a data set, used by the GAN metrics",
                                 description="Train (once per data set, keyed by its content) the seeded LeNet classifier behind the GAN "
@@ -86,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     classifier.add_argument("--data-dir", help="where built-in data sets live (else $ADVLAB_DATA, else ~/.cache/advlab/data)")
     classifier.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
     classifier.add_argument("--force", action="store_true", help="retrain even if a cached evaluator exists")
+    classifier.add_argument("--device", default="cpu", help="cpu, cuda or auto: where it trains (default: cpu)")
     classifier.add_argument("--quiet", action="store_true", help="no progress bars")
 
     select = sub.add_parser("select", help="which checkpoint each label-free validator picks in finished adapt runs (no retraining)",
@@ -106,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--jobs", type=int, default=None, help="local launcher: runs in parallel processes, sharing the cores (default: 1)")
     study.add_argument("--threads", type=int, default=None,
                        help="torch threads per run (default: the cores divided among the --jobs runs)")
-    study.add_argument("--device", default=None, help="cpu, cuda or auto: where every run trains (default: each command's, cpu)")
+    study.add_argument("--device", default=None, help="cpu, cuda or auto: where every run trains and the report's analysis embeds "
+                                                      "test images (default: cpu)")
     study.add_argument("--data-dir", help="where built-in data sets live (else $ADVLAB_DATA, else ~/.cache/advlab/data)")
     study.add_argument("--quiet", action="store_true", help="no line per finished run")
     study.add_argument("--report-only", action="store_true",
@@ -153,6 +156,16 @@ def _metrics_line(m: dict) -> str:
 
 def _options(args: argparse.Namespace) -> dict:
     return {k: v for k, v in vars(args).items() if k not in ("command", "config", "resume", "quiet")}
+
+
+def _device(name: str):
+    """The torch device a --device option names, or one line saying why it cannot be had."""
+    from advlab.runs.hardware import device_problem, resolve_device
+
+    problem = device_problem(name)
+    if problem:
+        raise AdvlabError(problem)
+    return resolve_device(name)
 
 
 class Terminated(KeyboardInterrupt):
@@ -203,7 +216,9 @@ def main(argv: list[str] | None = None) -> int:
             from advlab.gan.evaluator import data_fingerprint
             from advlab.gan.train import load_generator
 
+            device = _device(args.device)
             g, cfg = load_generator(args.run)
+            g = g.to(device)
             summary_path = args.run / "summary.json"
             summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
             learned = summary.get("data_fingerprint")
@@ -213,13 +228,13 @@ def main(argv: list[str] | None = None) -> int:
             why = unscorable(g, cfg.dataset, cfg.data_dir)
             if why:
                 raise AdvlabError(f"{args.run}: cannot score this GAN: {why}")
-            metrics = evaluate_run(g, cfg.dataset, cfg.data_dir, args.samples, cfg.seed, learned)
+            metrics = evaluate_run(g, cfg.dataset, cfg.data_dir, args.samples, cfg.seed, learned, device)
             summary_path.write_text(json.dumps(summary | metrics, indent=2) + "\n")
             print(_metrics_line(metrics))
         elif args.command == "classifier":
             from advlab.gan.evaluator import build_evaluator
 
-            record = build_evaluator(args.data_dir, args.seed, force=args.force, quiet=args.quiet, dataset=args.dataset)
+            record = build_evaluator(args.data_dir, args.seed, force=args.force, quiet=args.quiet, dataset=args.dataset, device=_device(args.device))
             print(f"evaluator of {args.dataset}: test accuracy {record['test_acc']:.4f}, sha256 {record['sha256'][:16]}... -> {record['path']}")
         elif args.command == "select":
             from advlab.report.selection import figure, select, table

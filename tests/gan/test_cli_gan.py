@@ -122,7 +122,10 @@ def test_a_gan_of_other_data_is_scored_by_that_datas_evaluator_and_never_by_anot
     records = [json.loads(p.read_text()) for p in (tmp_path / "cache" / "evaluator").glob("*.json")]
     assert [(r["dataset"], r["channels"], r["num_classes"]) for r in records] == [(str(data), 3, 10)]
     assert summary["evaluator_test_acc"] == records[0]["test_acc"] and summary["data_fingerprint"] == records[0]["fingerprint"]
-    assert run_cli("gan", "eval", str(out), "--samples", "200").returncode == 0
+    assert main(["gan", "eval", str(out), "--samples", "200", "--device", "cpu"]) == 0
+    again = json.loads((out / "summary.json").read_text())
+    assert {k: again[k] for k in ("cond_acc", "fid_lenet", "fid_floor", "coverage")} == \
+        {k: summary[k] for k in ("cond_acc", "fid_lenet", "fid_floor", "coverage")}  # the same samples, the same evaluator
 
     from conftest import write_domain_npz
 
@@ -150,3 +153,25 @@ def test_bf16_gan_trains_and_is_recorded(tiny_domains, tmp_path):
 def test_gan_trains_on_cuda(tiny_domains, tmp_path):
     assert gan(tiny_domains, tmp_path / "c", "--epochs", "1", "--device", "cuda", "--variant", "projection") == 0
     assert json.loads((tmp_path / "c" / "summary.json").read_text())["device"].startswith("cuda")
+
+
+@pytest.mark.parametrize("command", [["classifier", "--dataset", "x.npz"], ["gan", "eval", "no-such-run"]])
+def test_classifier_and_gan_eval_refuse_a_bad_device_in_one_line(command, capsys):
+    assert main([*command, "--device", "tpu"]) == 2
+    said = capsys.readouterr().err.strip().splitlines()
+    assert len(said) == 1 and "device must be cpu, cuda or auto, got 'tpu'" in said[0]
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="no CUDA device on this machine")
+def test_the_evaluator_and_gan_eval_run_on_cuda(tiny_domains, tmp_path, monkeypatch):
+    monkeypatch.setenv("ADVLAB_CACHE", str(tmp_path / "cache"))
+    assert main(["classifier", "--dataset", str(tiny_domains[1]), "--device", "cuda", "--quiet"]) == 0
+    record = json.loads(next((tmp_path / "cache" / "evaluator").glob("*.json")).read_text())
+    assert record["trained_on"] == "cuda" and record["test_acc"] > 0.5
+    out = tmp_path / "g"
+    assert main(["gan", "--dataset", str(tiny_domains[1]), "--out", str(out), "--epochs", "1", "--batch-size", "100", "--g-width", "8",
+                 "--d-width", "4", "--eval-samples", "200", "--device", "cuda", "--quiet"]) == 0
+    on_cuda = json.loads((out / "summary.json").read_text())
+    assert main(["gan", "eval", str(out), "--samples", "200", "--device", "cpu"]) == 0
+    on_cpu = json.loads((out / "summary.json").read_text())
+    assert abs(on_cuda["cond_acc"] - on_cpu["cond_acc"]) <= 0.02 and on_cuda["fid_lenet"] == pytest.approx(on_cpu["fid_lenet"], rel=0.05)

@@ -17,22 +17,26 @@ STACKED_SAMPLES = 26_000  # the protocol's count (VEEGAN, PacGAN)
 
 @torch.no_grad()
 def generate(generator: Generator, n: int, seed: int, batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """n images; for a conditional generator, classes 0..9 in turn (so exactly balanced)."""
+    """n images (on the CPU); for a conditional generator, classes 0..9 in turn (so exactly
+    balanced). z is drawn on the CPU wherever G is, so a device changes no sample's noise."""
     generator.eval()
+    device = next(generator.parameters()).device
     g = torch.Generator().manual_seed(seed)
     labels = torch.arange(n) % generator.num_classes if generator.num_classes else None
     images = []
     for i in range(0, n, batch_size):
         z = torch.randn(min(batch_size, n - i), generator.z_dim, generator=g)
-        images.append(generator(z, labels[i : i + len(z)] if labels is not None else None))
+        y = labels[i : i + len(z)].to(device) if labels is not None else None
+        images.append(generator(z.to(device), y).cpu())
     generator.train()
     return torch.cat(images), labels
 
 
 @torch.no_grad()
 def _outputs(evaluator: LeNet, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    features = batched(evaluator.features, images)
-    return features, torch.softmax(evaluator.head(features), dim=1)
+    device = next(evaluator.parameters()).device
+    features = batched(evaluator.features, images, device=device)
+    return features, torch.softmax(evaluator.head(features.to(device)), dim=1).cpu()
 
 
 def real_reference(data_dir: str | None, evaluator: LeNet, n: int = 10000, dataset: str = "mnist") -> dict:
@@ -69,27 +73,30 @@ def unscorable(generator: Generator, dataset: str, data_dir: str | None, quiet: 
     return why_no_metrics(dataset, generator.constructor_args(), evaluator)
 
 
-def evaluate_stacked(generator: Generator, data_dir: str | None = None, n: int = STACKED_SAMPLES, seed: int = 0) -> dict:
+def evaluate_stacked(generator: Generator, data_dir: str | None = None, n: int = STACKED_SAMPLES, seed: int = 0,
+                     device: str | torch.device = "cpu") -> dict:
     """Stacked-MNIST mode coverage (VEEGAN / PacGAN protocol): n samples, each channel read by
     the MNIST LeNet; the modes (digit triples) hit at least once, and the KL divergence of the
     mode histogram from uniform. The protocol draws 26,000 samples."""
-    evaluator = load_evaluator(data_dir, quiet=True)
+    evaluator = load_evaluator(data_dir, quiet=True, device=device)
     images, _ = generate(generator, n, seed)
     digits = torch.stack([_outputs(evaluator, images[:, c : c + 1])[1].argmax(1) for c in range(3)], dim=1)
     return mode_coverage(digits @ torch.tensor([100, 10, 1]), MODES) | {"eval_samples": n}
 
 
-def evaluate_run(generator: Generator, dataset: str, data_dir: str | None, n: int, seed: int, fingerprint: str | None = None) -> dict:
+def evaluate_run(generator: Generator, dataset: str, data_dir: str | None, n: int, seed: int, fingerprint: str | None = None,
+                 device: str | torch.device = "cpu") -> dict:
     """The metrics that fit what the GAN learned: Stacked-MNIST's modes, or the metrics of its
-    data set's own evaluator (trained on demand, with progress)."""
+    data set's own evaluator (trained on demand, with progress). `device`: where the
+    evaluator runs (G is wherever it is); the statistics are computed on the CPU."""
     if dataset == "stacked_mnist":
-        return evaluate_stacked(generator, data_dir, n, seed)
-    return evaluate_generator(generator, data_dir, n, seed, dataset=dataset, fingerprint=fingerprint)
+        return evaluate_stacked(generator, data_dir, n, seed, device)
+    return evaluate_generator(generator, data_dir, n, seed, dataset=dataset, fingerprint=fingerprint, device=device)
 
 
 def evaluate_generator(generator: Generator, data_dir: str | None = None, n: int = 10000, seed: int = 0, reference: dict | None = None,
-                       dataset: str = "mnist", fingerprint: str | None = None) -> dict:
-    evaluator = load_evaluator(data_dir, quiet=True, dataset=dataset, fingerprint=fingerprint)
+                       dataset: str = "mnist", fingerprint: str | None = None, device: str | torch.device = "cpu") -> dict:
+    evaluator = load_evaluator(data_dir, quiet=True, dataset=dataset, fingerprint=fingerprint, device=device)
     reference = reference or real_reference(data_dir, evaluator, n, dataset)
     images, labels = generate(generator, n, seed)
     features, probs = _outputs(evaluator, images)

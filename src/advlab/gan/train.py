@@ -248,8 +248,7 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
         if why:
             summary["no_metrics"] = why
         else:
-            on_cpu = sampler if device.type == "cpu" else copy.deepcopy(sampler).cpu()  # where the evaluator is
-            summary |= evaluate_run(on_cpu, cfg.dataset, cfg.data_dir, cfg.eval_samples, cfg.seed, summary["data_fingerprint"])
+            summary |= evaluate_run(sampler, cfg.dataset, cfg.data_dir, cfg.eval_samples, cfg.seed, summary["data_fingerprint"], device)
     run.write_json("summary.json", summary)
     return summary
 

@@ -34,14 +34,16 @@ def load_adapt_model(run_dir: Path) -> tuple[GaninNet, AdaptConfig]:
 class TestImages:
     """The first n source and target test images, loaded once for every model."""
 
-    def __init__(self, cfg: AdaptConfig, n: int):
+    def __init__(self, cfg: AdaptConfig, n: int, device: str | torch.device = "cpu"):
+        self.device = device  # where the models embed them; the PAD and t-SNE run on the CPU
         source = load_domain(cfg.source, cfg.data_dir, cfg.geometry, quiet=True).test
         target = load_domain(cfg.target, cfg.data_dir, cfg.geometry, quiet=True).test
         self.source, self.target = source.subset(n), target.subset(n)
 
     @torch.no_grad()
     def features(self, model: GaninNet) -> tuple[torch.Tensor, torch.Tensor]:
-        return batched(model.embed, self.source.x), batched(model.embed, self.target.x)
+        model = model.to(self.device)
+        return batched(model.embed, self.source.x, device=self.device), batched(model.embed, self.target.x, device=self.device)
 
     @property
     def is_target(self) -> np.ndarray:

@@ -40,8 +40,9 @@ UNSTABLE_SOURCE_LOSS = 0.10  # ... or this far below the lambda = 0 run's: the r
 class Study:
     """Read access to DIR/runs, with spread over seeds."""
 
-    def __init__(self, root: Path, profile: Profile):
+    def __init__(self, root: Path, profile: Profile, device: str = "cpu"):
         self.root, self.profile = root, profile
+        self.device = device  # where the analysis embeds test images (t-SNE, PAD)
 
     def dir(self, name: str) -> Path:
         return self.root / "runs" / name
@@ -88,14 +89,14 @@ def points(a: float, b: float) -> str:
 
 def build_report(root: Path, profile: Profile, command: str, failures: list[str],
                  say: Callable[[str], None] | None = None, unfinished: list[str] | None = None,
-                 launcher: str = "local") -> tuple[Path, Path]:
+                 launcher: str = "local", device: str = "cpu") -> tuple[Path, Path]:
     """The report from the study's run directories. `say` hears a line as each section
     starts (the analysis sections take minutes on a full study). The header's wall time
     covers the runs and this build: its paragraph is written last and put back on top.
     `unfinished`: runs still queued or stopped early ("NAME: why"), named at the top, so a
     report built before the study is whole says what it lacks."""
     started = time.perf_counter()
-    study = Study(root, profile)
+    study = Study(root, profile, device)
     figures = root / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     doc = Document("advlab study: DANN on MNIST → MNIST-M and conditional GANs on MNIST", figures)
@@ -227,7 +228,7 @@ def _embeddings(doc: Document, study: Study, results: dict, figures: Path) -> Te
     if summary(first) is None or summary(study.dir(f"dann-s{study.profile.seeds[0]}")) is None:
         doc.paragraph("Missing the source-only or DANN run; no embeddings.")
         return None
-    images = TestImages(load_adapt_model(first)[1], study.profile.embed_samples)
+    images = TestImages(load_adapt_model(first)[1], study.profile.embed_samples, study.device)
     pad = {m: mean_std(domain_distances([study.dir(n) for n in study.seeds(m) if summary(study.dir(n))], images))
            for m in ("source_only", "dann", "dann_no_grl")}
     results["proxy_a_distance"] = pad

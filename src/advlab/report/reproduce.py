@@ -15,12 +15,12 @@ from advlab.report.runner import Outcome, default_threads, run_all, run_dir
 from advlab.report.slurm import SlurmOptions, environment_problem, in_queue_note, launch
 from advlab.report.study import PROFILES, Profile, plan
 from advlab.report.timing import StudyClock
-from advlab.runs.hardware import device_problem
+from advlab.runs.hardware import device_problem, resolve_device
 
 LAUNCHERS = ("local", "slurm", "submitit-local")  # the last: submitit's local executor, for the tests
 
 
-def prepare_shared(profile: Profile, data_dir: str | None, quiet: bool) -> None:
+def prepare_shared(profile: Profile, data_dir: str | None, quiet: bool, device: str | None = None) -> None:
     """What many runs read, made once before they start in parallel: the decoded data sets
     in the cache, and the GAN evaluator (otherwise every GAN run would train its own copy).
     On a fresh cache, MNIST-M's decoding (one core, mostly PNG) and the evaluator's training
@@ -29,7 +29,7 @@ def prepare_shared(profile: Profile, data_dir: str | None, quiet: bool) -> None:
     with ThreadPoolExecutor(max_workers=1) as pool:
         decoding = pool.submit(load_domain, "mnist_m", data_dir, quiet=quiet)
         if profile.gan_eval_samples:
-            record = build_evaluator(data_dir, quiet=quiet)
+            record = build_evaluator(data_dir, quiet=quiet, device=resolve_device(device or "cpu"))
             if not quiet:
                 print(f"evaluator ready: test accuracy {record['test_acc']:.4f} ({record['path']})", flush=True)
         decoding.result()
@@ -86,14 +86,14 @@ def reproduce(profile_name: str, out: Path, jobs: int = 1, data_dir: str | None 
     marker.write_text(profile.name + "\n")
     command = ["advlab", "reproduce", "--profile", profile.name, "--out", str(out)]
     if report_only:
-        return _report(out, profile, runs, command + ["--report-only"], [], launcher, quiet)
+        return _report(out, profile, runs, command + ["--report-only"], [], launcher, quiet, device)
     at_once = jobs if launcher == "local" else cluster.array_limit
     if not quiet:
         where = f"{jobs} at a time, {count(threads or default_threads(jobs), 'thread')} each" if launcher == "local" else \
             f"as {launcher} jobs of {count(cluster.cpus_per_run, 'CPU')}" + (f" and {count(cluster.gpus_per_run, 'GPU')}" if cluster.gpus_per_run else "")
         print(f"advlab reproduce --profile {profile.name}: {len(runs)} runs in {out}/runs, {where}", flush=True)
     clock = StudyClock(out, at_once)
-    prepare_shared(profile, data_dir, quiet)
+    prepare_shared(profile, data_dir, quiet, device)
     try:
         record = lambda o: clock.record(o.name, o.status, o.seconds)  # noqa: E731
         if launcher == "local":
@@ -108,13 +108,13 @@ def reproduce(profile_name: str, out: Path, jobs: int = 1, data_dir: str | None 
         failures = [f"{o.name}: {o.error}" for o in outcomes if o.status == "failed"]
         if in_queue:  # submitted without waiting: the report comes when they are done
             return StudyResult(None, None, failures, [f"{n}: {in_queue_note(j)}" for n, j in in_queue.items()], len(runs))
-        return _report(out, profile, runs, command, outcomes, launcher, quiet)
+        return _report(out, profile, runs, command, outcomes, launcher, quiet, device)
     finally:
         clock.stop()  # this invocation's time includes the report's build
 
 
 def _report(out: Path, profile: Profile, runs: list, command: list[str], outcomes: list[Outcome], launcher: str,
-            quiet: bool) -> StudyResult:
+            quiet: bool, device: str | None = None) -> StudyResult:
     """Build the report; runs neither finished nor failed for good are named as unfinished."""
     failed = {o.name: o.error for o in outcomes if o.status == "failed"}
     unfinished = []
@@ -126,5 +126,5 @@ def _report(out: Path, profile: Profile, runs: list, command: list[str], outcome
             unfinished.append(f"{r.name}: " + ("started, not finished" if done.exists() else "not started"))
     failures = [f"{n}: {e}" for n, e in failed.items()]
     md, page = build_report(out, profile, shlex.join(command), failures, say=None if quiet else lambda line: print(line, flush=True),
-                            unfinished=unfinished, launcher=launcher)
+                            unfinished=unfinished, launcher=launcher, device=str(resolve_device(device or "cpu")))
     return StudyResult(md, page, failures, unfinished, len(runs))
