@@ -12,6 +12,11 @@ the ratios carry that noise). Writes benchmarks/results/methods_mnist_mnistm.{js
     python benchmarks/methods_mnist_mnistm.py --seeds 0 --epochs 1 --train-subset 2000   # smoke
     python benchmarks/methods_mnist_mnistm.py --table-only          # rebuild the tables from finished runs
     python benchmarks/methods_mnist_mnistm.py --keep-step-timing    # finish missing runs on a busy machine
+    python benchmarks/methods_mnist_mnistm.py --launcher slurm --cpus-per-run 2 --time-limit 120   # each run a Slurm job
+
+With `--launcher slurm` each run is a Slurm job through submitit, as in `advlab reproduce
+--launcher slurm` (same run directories, so runs from either launcher are reused); the
+tables are written once every job has ended (or, with --no-wait, by a later invocation).
 """
 
 from __future__ import annotations
@@ -65,6 +70,31 @@ def run_one(method: str, seed: int, args: argparse.Namespace) -> dict:
     print(f"{method}-s{seed}: {'done' if result.returncode == 0 else f'FAILED (exit {result.returncode}, see its log)'} "
           f"in {(time.perf_counter() - started) / 60:.1f} min", flush=True)
     return {"method": method, "seed": seed, "reused": False, "returncode": result.returncode}
+
+
+def on_slurm(args: argparse.Namespace) -> bool:
+    """Every run as a Slurm job (the launcher of `advlab reproduce --launcher slurm`); True
+    once all have ended, False if submitted without waiting."""
+    from advlab.errors import AdvlabError
+    from advlab.report.slurm import SlurmOptions, environment_problem, launch
+    from advlab.report.study import Run
+
+    options = SlurmOptions(partition=args.partition, time_limit_min=args.time_limit, cpus_per_run=args.cpus_per_run,
+                           gpus_per_run=args.gpus_per_run, array_limit=args.array_limit, wait=not args.no_wait)
+    problem = options.problem() or environment_problem()
+    if problem:
+        raise SystemExit(f"methods_mnist_mnistm: {problem}")
+    subset = ["--train-subset", str(args.train_subset)] if args.train_subset else []
+    runs = [Run(f"{m}-s{s}", ("adapt", "--method", m, "--seed", str(s), "--epochs", str(args.epochs), *subset))
+            for s in args.seeds for m in args.methods]
+    try:
+        launched = launch(runs, args.runs, options, None, runs_dir=args.runs)
+    except AdvlabError as e:
+        raise SystemExit(f"methods_mnist_mnistm: {e}") from None
+    if launched.in_queue:
+        print(f"{len(launched.in_queue)} runs queued or running; run the same command again for the tables")
+        return False
+    return True
 
 
 def collect(args: argparse.Namespace) -> dict:
@@ -144,7 +174,9 @@ def markdown(report: dict) -> str:
         f"Budget for every method: {b['epochs']} epochs over {b['train_subset'] or 'all'} training images per domain, "
         f"the `advlab adapt` defaults otherwise (SGD, lr 0.01 annealed, batch 64 per domain, λ ramp); full test sets. "
         f"Final-epoch accuracy, mean ± std over the seeds listed; no target label chooses anything. "
-        f"Time per epoch relative to `dann` in this invocation (runs two at a time, one thread each).",
+        f"Time per epoch relative to `dann` in this invocation " + (
+            "(runs as Slurm jobs: the ratios also carry the differences between the nodes they ran on)."
+            if any(i.get("launcher") == "slurm" for i in report["invocations"]) else "(runs two at a time, one thread each)."),
         "",
         "| method | seeds | target acc | source acc | epoch time vs dann | published (their setting) |",
         "|---|---|---|---|---|---|",
@@ -183,12 +215,23 @@ def main() -> int:
     parser.add_argument("--runs", type=Path, default=HERE / "runs" / "methods_mnist_mnistm")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "methods_mnist_mnistm")
     parser.add_argument("--table-only", action="store_true", help="only rebuild the results from finished runs")
+    parser.add_argument("--launcher", choices=("local", "slurm"), default="local",
+                        help="local: --jobs runs here; slurm: one Slurm job per run (pip install 'advlab[cluster]')")
+    parser.add_argument("--partition", help="slurm: partition (default: the cluster's)")
+    parser.add_argument("--time-limit", type=int, default=240, metavar="MIN", help="slurm: minutes per job (default: 240)")
+    parser.add_argument("--cpus-per-run", type=int, default=2, metavar="N", help="slurm: CPUs per job and the run's threads (default: 2)")
+    parser.add_argument("--gpus-per-run", type=int, default=0, metavar="N", help="slurm: GPUs per job (default: 0)")
+    parser.add_argument("--array-limit", type=int, default=64, metavar="N", help="slurm: jobs of one submission at once (default: 64)")
+    parser.add_argument("--no-wait", action="store_true", help="slurm: submit and return; run again later for the tables")
     parser.add_argument("--keep-step-timing", action="store_true",
                         help="keep the step timings of the last results instead of timing again (they need an idle machine)")
     args = parser.parse_args()
 
     started = time.perf_counter()
-    if not args.table_only:
+    if not args.table_only and args.launcher == "slurm":
+        if not on_slurm(args):
+            return 0  # submitted without waiting
+    elif not args.table_only:
         jobs = [(m, s) for s in args.seeds for m in args.methods]
         with ThreadPoolExecutor(args.jobs) as pool:
             list(pool.map(lambda job: run_one(*job, args), jobs))
@@ -197,7 +240,8 @@ def main() -> int:
     budget = {"epochs": args.epochs, "train_subset": args.train_subset, "seeds": args.seeds}
     invocations = previous.get("invocations", []) if previous.get("budget") == budget else []
     if not args.table_only:
-        invocations.append({"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "wall_minutes": round(wall, 2)})
+        invocations.append({"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "wall_minutes": round(wall, 2),
+                            "launcher": args.launcher})
     report = {
         "benchmark": "methods_mnist_mnistm",
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -81,16 +81,19 @@ class Processes:
 
 
 def execute(run: Run, root: Path, threads: int, data_dir: str | None, processes: Processes | None = None,
-            device: str | None = None) -> Outcome:
-    out = run_dir(root, run.name)
+            device: str | None = None, runs_dir: Path | None = None) -> Outcome:
+    """Run one run to its end as an `advlab` process. Its directory is DIR/runs/NAME, or
+    RUNS_DIR/NAME where a benchmark keeps its runs elsewhere; its log goes to DIR/logs."""
+    runs_dir = runs_dir or root / "runs"
+    out = runs_dir / run.name
     if (out / "summary.json").exists():
         return Outcome(run.name, "skipped", 0.0)
     if (out / "failed.txt").exists():
         return Outcome(run.name, "failed", 0.0, (out / "failed.txt").read_text().strip())
-    missing = [a for a in run.after if not (run_dir(root, a) / "summary.json").exists()]
+    missing = [a for a in run.after if not (runs_dir / a / "summary.json").exists()]
     if missing:
         return Outcome(run.name, "failed", 0.0, f"needs {', '.join(missing)}, which did not finish")
-    command = [a.replace("{runs}", str(root / "runs")) for a in run.command]
+    command = [a.replace("{runs}", str(runs_dir)) for a in run.command]
     command = [sys.executable, "-m", "advlab.cli", *command, "--out", str(out), "--threads", str(threads), "--quiet"]
     command += ["--data-dir", data_dir] if data_dir else []
     command += ["--device", device] if device else []
@@ -129,9 +132,9 @@ def default_threads(jobs: int) -> int:
     return max(1, (os.cpu_count() or 1) // jobs)
 
 
-def epoch_in_flight(run: Run, root: Path) -> str:
+def epoch_in_flight(run: Run, root: Path, runs_dir: Path | None = None) -> str:
     """'epoch 3/20' for a run in flight, read from the files it writes as it goes."""
-    out = run_dir(root, run.name)
+    out = (runs_dir or root / "runs") / run.name
     total = run.command[run.command.index("--epochs") + 1] if "--epochs" in run.command else "?"
     current = 1
     if (out / "metrics.jsonl").exists():  # adapt: a line per finished epoch

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from advlab.errors import AdvlabError
-from advlab.report.runner import Outcome, epoch_in_flight, execute, run_dir
+from advlab.report.runner import Outcome, epoch_in_flight, execute
 from advlab.report.study import Run
 from advlab.runs.files import atomic_write
 
@@ -87,8 +87,8 @@ class RunJob:
     last checkpoint. (Duck-typed like submitit.helpers.Checkpointable, so that importing
     this module does not need submitit.)"""
 
-    def __call__(self, run: Run, root: str, threads: int, data_dir: str | None, device: str | None) -> Outcome:
-        return execute(run, Path(root), threads, data_dir, device=device)
+    def __call__(self, run: Run, root: str, threads: int, data_dir: str | None, device: str | None, runs_dir: str | None = None) -> Outcome:
+        return execute(run, Path(root), threads, data_dir, device=device, runs_dir=Path(runs_dir) if runs_dir else None)
 
     def checkpoint(self, *args, **kwargs):
         return _submitit().helpers.DelayedSubmission(self, *args, **kwargs)
@@ -177,9 +177,9 @@ def _write_jobs(folder: Path, jobs: dict[str, str]) -> None:
     atomic_write(folder / JOBS_FILE, json.dumps({"jobs": jobs}, indent=1, sort_keys=True) + "\n")
 
 
-def _ended(root: Path, run: Run) -> Outcome | None:
+def _ended(runs_dir: Path, run: Run) -> Outcome | None:
     """The run's outcome if its files say it is over (finished, or failed for good)."""
-    out = run_dir(root, run.name)
+    out = runs_dir / run.name
     if (out / "summary.json").exists():
         return Outcome(run.name, "skipped", 0.0)
     if (out / "failed.txt").exists():
@@ -187,7 +187,7 @@ def _ended(root: Path, run: Run) -> Outcome | None:
     return None
 
 
-def _job_outcome(folder: Path, job_id: str, run: Run, root: Path) -> Outcome:
+def _job_outcome(folder: Path, job_id: str, run: Run, runs_dir: Path) -> Outcome:
     """What a job that left the queue did, from the result submitit pickled (our own file:
     the job's return value, an Outcome) and, where there is none, from the run's files."""
     result = folder / f"{job_id}_0_result.pkl"  # submitit: JOB_TASK_result.pkl
@@ -199,7 +199,7 @@ def _job_outcome(folder: Path, job_id: str, run: Run, root: Path) -> Outcome:
                 return value
         except (OSError, EOFError, pickle.UnpicklingError, ValueError):
             pass
-    ended = _ended(root, run)
+    ended = _ended(runs_dir, run)
     if ended is not None:
         return Outcome(run.name, "done" if ended.status == "skipped" else ended.status, 0.0, ended.error)
     log = folder / f"{job_id}_0_log.out"
@@ -218,9 +218,11 @@ class Launched:
 
 def launch(runs: list[Run], root: Path, options: SlurmOptions, data_dir: str | None, device: str | None = None,
            quiet: bool = False, on_outcome: Callable[[Outcome], None] | None = None, scheduler: str = "slurm",
-           status_every: float = 60.0) -> Launched:
+           status_every: float = 60.0, runs_dir: Path | None = None) -> Launched:
     """Submit every run that is neither finished nor queued; unless `options.wait` is off,
-    wait until all of them have left the queue. Runs keep their directories under DIR/runs."""
+    wait until all of them have left the queue. Runs keep their directories under DIR/runs
+    (or `runs_dir`), the jobs' files under DIR/slurm and the runs' logs under DIR/logs."""
+    runs_dir = runs_dir or root / "runs"
     folder = root / "slurm"
     folder.mkdir(parents=True, exist_ok=True)
     jobs = SCHEDULERS[scheduler](folder, options)
@@ -246,11 +248,11 @@ def launch(runs: list[Run], root: Path, options: SlurmOptions, data_dir: str | N
         if free:
             executor = jobs.executor([])
             with executor.batch():
-                handles = [executor.submit(RunJob(), r, str(root), threads, data_dir, device) for r in free]
+                handles = [executor.submit(RunJob(), r, str(root), threads, data_dir, device, str(runs_dir)) for r in free]
             for r, h in zip(free, handles):
                 record[r.name] = queue[h.job_id] = h.job_id
         for r in held:
-            h = jobs.executor(waiting[r.name]).submit(RunJob(), r, str(root), threads, data_dir, device)
+            h = jobs.executor(waiting[r.name]).submit(RunJob(), r, str(root), threads, data_dir, device, str(runs_dir))
             record[r.name] = queue[h.job_id] = h.job_id
         _write_jobs(folder, record)
         return len(free) + len(held)
@@ -263,10 +265,12 @@ def launch(runs: list[Run], root: Path, options: SlurmOptions, data_dir: str | N
 
     done_names: set[str] = set()
     for r in runs:  # finished, or failed for good, before this invocation
-        ended = _ended(root, r)
+        ended = _ended(runs_dir, r)
         if ended is not None:
             done_names.add(r.name)
             report(ended)
+    if len(done_names) == len(runs):  # nothing to submit or wait for: no need of a scheduler here
+        return Launched(outcomes, {}, 0)
     with _locked(folder):
         record, queue = _read_jobs(folder), jobs.alive()
         # parents first, so that a child submitted in this call can name its parent's job
@@ -281,7 +285,7 @@ def launch(runs: list[Run], root: Path, options: SlurmOptions, data_dir: str | N
         time.sleep(options.poll_seconds)
         queue = jobs.alive()
         for job_id in [j for j in ours if j not in queue]:
-            outcome = _job_outcome(folder, job_id, ours.pop(job_id), root)
+            outcome = _job_outcome(folder, job_id, ours.pop(job_id), runs_dir)
             done_names.add(outcome.name)
             report(outcome)
         if not jobs.dependencies:  # children whose parents' jobs have now ended
@@ -293,7 +297,7 @@ def launch(runs: list[Run], root: Path, options: SlurmOptions, data_dir: str | N
                     ours.update({record[r.name]: r for r in ready})
         if not quiet and time.perf_counter() - last_status >= status_every:
             last_status = time.perf_counter()
-            running = [f"{r.name} ({epoch_in_flight(r, root)})" for j, r in ours.items() if queue.get(j) == "RUNNING"]
+            running = [f"{r.name} ({epoch_in_flight(r, root, runs_dir)})" for j, r in ours.items() if queue.get(j) == "RUNNING"]
             print(f"... {len(outcomes)}/{len(runs)} runs over, {(last_status - started) / 60:.1f} min; "
                   f"{len(ours) - len(running)} queued; running: {', '.join(running) or 'none'}", flush=True)
     return Launched(outcomes, {r.name: j for j, r in ours.items()}, submitted)
