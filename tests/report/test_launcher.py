@@ -105,3 +105,16 @@ def test_slurm_launcher_without_slurm_says_what_is_missing(tmp_path, monkeypatch
 
     monkeypatch.setattr(slurm.shutil, "which", lambda name: None)
     assert slurm.environment_problem() == "the slurm launcher needs Slurm's sbatch on PATH (run it on the cluster's login node)"
+
+
+def test_each_job_asks_slurm_for_what_the_options_say(tmp_path):
+    from advlab.report.slurm import SlurmJobs
+
+    options = SlurmOptions(partition="gpu", time_limit_min=90, cpus_per_run=4, gpus_per_run=1, array_limit=8)
+    parameters = SlurmJobs(tmp_path, options).executor(["12_3", "14"]).parameters
+    assert (parameters["partition"], parameters["time"], parameters["cpus_per_task"], parameters["gpus_per_node"],
+            parameters["array_parallelism"], parameters["dependency"]) == ("gpu", 90, 4, 1, 8, "afterany:12_3:14")
+    plain = SlurmJobs(tmp_path, SlurmOptions()).executor([]).parameters
+    assert "partition" not in plain and "gpus_per_node" not in plain and "dependency" not in plain
+    assert options.arguments() == ["--partition", "gpu", "--time-limit", "90", "--cpus-per-run", "4", "--gpus-per-run", "1",
+                                   "--array-limit", "8"]
