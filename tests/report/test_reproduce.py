@@ -262,3 +262,33 @@ def test_scancel_loses_at_most_the_unfinished_epoch_and_the_next_invocation_resu
 
 def untimed(lines: list[str]) -> list[dict]:
     return [{k: v for k, v in json.loads(line).items() if "seconds" not in k and "per_second" not in k} for line in lines]
+
+
+@pytest.mark.skipif(not os.environ.get("ADVLAB_LONG_TESTS"), reason="takes over 2 minutes (Slurm holds a requeued job for 120 s); "
+                                                                   "set ADVLAB_LONG_TESTS=1 to run it")
+def test_a_requeued_job_as_on_preemption_resumes_its_run_under_the_same_job(slurm, tmp_path):
+    from advlab.report.slurm import SlurmOptions, launch
+    from advlab.report.study import Run
+    from conftest import write_domain_npz
+
+    source = write_domain_npz(tmp_path / "source.npz", 3000, 200, colour=False, seed=0)
+    target = write_domain_npz(tmp_path / "target.npz", 3000, 200, colour=True, seed=10)
+    args = ("adapt", "--method", "dann", "--source", str(source), "--target", str(target), "--epochs", "4", "--val-size", "100")
+    env = dict(os.environ)
+    os.environ["SLURM_CONF"] = slurm.env["SLURM_CONF"]
+    try:
+        job = launch([Run("dann-s0", args)], tmp_path, SlurmOptions(cpus_per_run=1, wait=False), None, quiet=True).in_queue["dann-s0"]
+        metrics = tmp_path / "runs" / "dann-s0" / "metrics.jsonl"
+        deadline = time.monotonic() + 600
+        while not (metrics.exists() and metrics.read_text().strip()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        slurm.run("scontrol", "requeue", job)  # what a pre-emption with PreemptMode=REQUEUE does
+        waited = launch([Run("dann-s0", args)], tmp_path, SlurmOptions(cpus_per_run=1, poll_seconds=1), None, quiet=True)
+        assert waited.submitted == 0 and [o.status for o in waited.outcomes] == ["done"]
+    finally:
+        os.environ.clear()
+        os.environ.update(env)
+    assert "--resume" in (tmp_path / "logs" / "dann-s0.log").read_text()
+    whole = tmp_path / "whole"
+    assert run_cli(*args, "--out", str(whole), "--threads", "1", "--quiet", timeout=300).returncode == 0
+    assert untimed(metrics.read_text().splitlines()) == untimed((whole / "metrics.jsonl").read_text().splitlines())
