@@ -15,6 +15,8 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +33,19 @@ class Cluster:
 
     def queue(self) -> list[str]:
         return [line for line in self.run("squeue", "-h", "-r", "-o", "%i %T %j").stdout.splitlines() if line.strip()]
+
+    @contextmanager
+    def active(self) -> Iterator[None]:
+        """This cluster for the commands this process runs (launch() calls squeue and sbatch)."""
+        before = os.environ.get("SLURM_CONF")
+        os.environ["SLURM_CONF"] = self.env["SLURM_CONF"]
+        try:
+            yield
+        finally:
+            if before is None:
+                os.environ.pop("SLURM_CONF", None)
+            else:
+                os.environ["SLURM_CONF"] = before
 
     def stop(self) -> None:
         subprocess.run(["scancel", "--full", "-u", "root"], env=self.env, capture_output=True, timeout=30)

@@ -228,9 +228,7 @@ def test_scancel_loses_at_most_the_unfinished_epoch_and_the_next_invocation_resu
     args = ("adapt", "--method", "dann", "--source", str(source), "--target", str(target), "--epochs", "3", "--val-size", "100")
     run = Run("dann-s0", args)
     options = SlurmOptions(cpus_per_run=1, poll_seconds=0.5, time_limit_min=30)
-    env = dict(os.environ)
-    os.environ["SLURM_CONF"] = slurm.env["SLURM_CONF"]
-    try:
+    with slurm.active():
         launched = launch([run], tmp_path, SlurmOptions(cpus_per_run=1, wait=False), None, quiet=True)
         job = launched.in_queue["dann-s0"]
         metrics = tmp_path / "runs" / "dann-s0" / "metrics.jsonl"
@@ -248,9 +246,6 @@ def test_scancel_loses_at_most_the_unfinished_epoch_and_the_next_invocation_resu
 
         resumed = launch([run], tmp_path, options, None, quiet=True)
         assert resumed.submitted == 1 and [o.status for o in resumed.outcomes] == ["done"]
-    finally:
-        os.environ.clear()
-        os.environ.update(env)
     after = metrics.read_text().splitlines()
     assert len(after) == 3 and after[:len(kept)] == kept
     # the same as a run never cancelled (threads as in the job)
@@ -274,9 +269,7 @@ def test_a_requeued_job_as_on_preemption_resumes_its_run_under_the_same_job(slur
     source = write_domain_npz(tmp_path / "source.npz", 3000, 200, colour=False, seed=0)
     target = write_domain_npz(tmp_path / "target.npz", 3000, 200, colour=True, seed=10)
     args = ("adapt", "--method", "dann", "--source", str(source), "--target", str(target), "--epochs", "4", "--val-size", "100")
-    env = dict(os.environ)
-    os.environ["SLURM_CONF"] = slurm.env["SLURM_CONF"]
-    try:
+    with slurm.active():
         job = launch([Run("dann-s0", args)], tmp_path, SlurmOptions(cpus_per_run=1, wait=False), None, quiet=True).in_queue["dann-s0"]
         metrics = tmp_path / "runs" / "dann-s0" / "metrics.jsonl"
         deadline = time.monotonic() + 600
@@ -285,9 +278,6 @@ def test_a_requeued_job_as_on_preemption_resumes_its_run_under_the_same_job(slur
         slurm.run("scontrol", "requeue", job)  # what a pre-emption with PreemptMode=REQUEUE does
         waited = launch([Run("dann-s0", args)], tmp_path, SlurmOptions(cpus_per_run=1, poll_seconds=1), None, quiet=True)
         assert waited.submitted == 0 and [o.status for o in waited.outcomes] == ["done"]
-    finally:
-        os.environ.clear()
-        os.environ.update(env)
     assert "--resume" in (tmp_path / "logs" / "dann-s0.log").read_text()
     whole = tmp_path / "whole"
     assert run_cli(*args, "--out", str(whole), "--threads", "1", "--quiet", timeout=300).returncode == 0

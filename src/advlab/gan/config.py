@@ -37,7 +37,7 @@ class GanConfig:
     eval_samples: int = option(10000, "generated images for the quality metrics (0: skip them)")
     seed: int = option(0, "seed for initialisation, batch order and noise")
     threads: int | None = option(None, "CPU threads (default: all cores)")
-    device: str = option("cpu", "cpu, cuda, or auto (cuda when available) for training; the metrics' evaluator runs on the CPU")
+    device: str = option("cpu", "cpu, cuda, or auto (cuda when available) for training and the metrics' evaluator")
     precision: str = option("fp32", "fp32, bf16 (autocast) or auto (bf16 on CUDA and on CPUs with avx512_bf16/amx_bf16, else fp32)", PRECISIONS)
     out: str | None = option(None, "run directory (default runs/gan-<variant>-s<seed>)")
 
