@@ -32,6 +32,23 @@ class Outcome:
     error: str | None = None
 
 
+class Told:
+    """The outcomes of a study's runs as they end, whichever launcher ran them: kept in
+    order, passed to `on_outcome` (the study's clock) and, unless quiet, said in a line each."""
+
+    def __init__(self, total: int, quiet: bool, on_outcome: Callable[[Outcome], None] | None):
+        self.outcomes: list[Outcome] = []
+        self.total, self.quiet, self.on_outcome = total, quiet, on_outcome
+
+    def __call__(self, outcome: Outcome) -> None:
+        self.outcomes.append(outcome)
+        if self.on_outcome:
+            self.on_outcome(outcome)
+        if not self.quiet:
+            note = f" ({outcome.error})" if outcome.error else ""
+            print(f"[{len(self.outcomes)}/{self.total}] {outcome.name}: {outcome.status} {outcome.seconds:.0f}s{note}", flush=True)
+
+
 def run_dir(root: Path, name: str) -> Path:
     return root / "runs" / name
 
@@ -158,18 +175,11 @@ def run_all(runs: list[Run], root: Path, jobs: int, data_dir: str | None, quiet:
     started = time.perf_counter()
     last_status = started
     processes = Processes()
-    outcomes: list[Outcome] = []
+    report = Told(len(runs), quiet, on_outcome)
+    outcomes = report.outcomes
     names = {r.name for r in runs}
     waves = [[r for r in runs if not (set(r.after) & names)], [r for r in runs if set(r.after) & names]]
     total = len(runs)
-
-    def report(outcome: Outcome) -> None:
-        outcomes.append(outcome)
-        if on_outcome:
-            on_outcome(outcome)
-        if not quiet:
-            note = f" ({outcome.error})" if outcome.error else ""
-            print(f"[{len(outcomes)}/{total}] {outcome.name}: {outcome.status} {outcome.seconds:.0f}s{note}", flush=True)
 
     for wave in waves:
         pool = ThreadPoolExecutor(jobs)

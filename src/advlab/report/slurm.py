@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from advlab.errors import AdvlabError
-from advlab.report.runner import Outcome, epoch_in_flight, execute
+from advlab.report.runner import Outcome, Told, epoch_in_flight, execute
 from advlab.report.study import Run
 from advlab.runs.files import atomic_write
 
@@ -227,16 +227,9 @@ def launch(runs: list[Run], root: Path, options: SlurmOptions, data_dir: str | N
     folder.mkdir(parents=True, exist_ok=True)
     jobs = SCHEDULERS[scheduler](folder, options)
     by_name = {r.name: r for r in runs}
-    outcomes: list[Outcome] = []
+    report = Told(len(runs), quiet, on_outcome)
+    outcomes = report.outcomes
     started = last_status = time.perf_counter()
-
-    def report(outcome: Outcome) -> None:
-        outcomes.append(outcome)
-        if on_outcome:
-            on_outcome(outcome)
-        if not quiet:
-            note = f" ({outcome.error})" if outcome.error else ""
-            print(f"[{len(outcomes)}/{len(runs)}] {outcome.name}: {outcome.status} {outcome.seconds:.0f}s{note}", flush=True)
 
     def submit(ready: list[Run], record: dict[str, str], queue: dict[str, str]) -> int:
         """Submit the runs given: those without a parent in the queue as one array, each of
