@@ -108,11 +108,15 @@ def test_reproduce_exits_non_zero_and_counts_failed_runs(monkeypatch, tmp_path, 
     import advlab.report.reproduce as reproduce_module
     from advlab.cli import main
 
-    page = tmp_path / "report.html"
-    monkeypatch.setattr(reproduce_module, "reproduce", lambda *a: (tmp_path / "report.md", page, ["a: disk full", "b: disk full"], 19))
+    page, md = tmp_path / "report.html", tmp_path / "report.md"
+    said = lambda failures, unfinished: lambda *a, **k: reproduce_module.StudyResult(md, page, failures, unfinished, 19)  # noqa: E731
+    monkeypatch.setattr(reproduce_module, "reproduce", said(["a: disk full", "b: disk full"], []))
     assert main(["reproduce", "--profile", "smoke", "--out", str(tmp_path)]) == 1
     assert "2 of 19 runs failed" in capsys.readouterr().err
-    monkeypatch.setattr(reproduce_module, "reproduce", lambda *a: (tmp_path / "report.md", page, [], 19))
+    monkeypatch.setattr(reproduce_module, "reproduce", said([], ["c: not started"]))
+    assert main(["reproduce", "--profile", "smoke", "--out", str(tmp_path), "--report-only"]) == 1
+    assert "1 of 19 runs not finished; the report is partial" in capsys.readouterr().err
+    monkeypatch.setattr(reproduce_module, "reproduce", said([], []))
     assert main(["reproduce", "--profile", "smoke", "--out", str(tmp_path)]) == 0
 
 

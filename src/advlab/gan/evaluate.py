@@ -15,12 +15,17 @@ from advlab.models.lenet import LeNet
 STACKED_SAMPLES = 26_000  # the protocol's count (VEEGAN, PacGAN)
 
 
+def _device_of(module: torch.nn.Module) -> torch.device:
+    """Where a network's weights are (the CPU for one without any)."""
+    return next(module.parameters(), torch.empty(0)).device
+
+
 @torch.no_grad()
 def generate(generator: Generator, n: int, seed: int, batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor | None]:
     """n images (on the CPU); for a conditional generator, classes 0..9 in turn (so exactly
     balanced). z is drawn on the CPU wherever G is, so a device changes no sample's noise."""
     generator.eval()
-    device = next(generator.parameters()).device
+    device = _device_of(generator)
     g = torch.Generator().manual_seed(seed)
     labels = torch.arange(n) % generator.num_classes if generator.num_classes else None
     images = []
@@ -34,7 +39,7 @@ def generate(generator: Generator, n: int, seed: int, batch_size: int = 1000) ->
 
 @torch.no_grad()
 def _outputs(evaluator: LeNet, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    device = next(evaluator.parameters()).device
+    device = _device_of(evaluator)
     features = batched(evaluator.features, images, device=device)
     return features, torch.softmax(evaluator.head(features.to(device)), dim=1).cpu()
 
