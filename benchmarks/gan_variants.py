@@ -58,11 +58,13 @@ GROUPS = {
         },
     },
     "wider": {  # the budget for the conditional target: both cores, an epoch of at most 60 s
-        "title": "MNIST, conditional, wider nets (G 48, D 32 channels at 14×14), both cores, one run at a time", "epochs": 10,
+        "title": "MNIST, conditional, wider nets (channels of G / D at 14×14: wider 48 / 32, widest 64 / 48), both cores, one run at a time",
+        "epochs": 10,
         "dataset": "mnist", "eval_samples": 10000, "threads": 2,
         "metrics": ("cond_acc", "fid_lenet", "fid_floor"),
         "configs": {
             "projection D (+ sn + hinge), wider": ("--variant", "projection", "--g-width", "48", "--d-width", "32"),
+            "projection D (+ sn + hinge), widest": ("--variant", "projection", "--g-width", "64", "--d-width", "48"),
         },
     },
     "stacked": {

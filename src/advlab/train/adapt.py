@@ -292,8 +292,8 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
         print(epoch_line(record, cfg.epochs), flush=True)
 
     run_epochs(start_epoch, cfg.epochs, steps, step, end, quiet, begin=begin, images_per_step=images_per_step)
-    leave()
     if not world.main:
+        leave()  # waits at the barrier until rank 0 has written the summary below: the ranks leave together
         return None
 
     chosen = history[-1] if cfg.select == "last" else max(history, key=lambda h: h[selected_key])
@@ -325,6 +325,10 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
         "cpu_count": os.cpu_count(),
     }
     run.write_json("summary.json", summary)
+    # A rank that tore its process group down while rank 0 (which hosts the group's store)
+    # still worked died at exit now and then ("terminate called without an active
+    # exception", SIGABRT; seen under load on resumed runs), failing the whole job.
+    leave()
     return summary
 
 
