@@ -98,16 +98,24 @@ def test_report_opens_offline_in_headless_chromium_with_every_image_loaded(study
     assert found["images"] >= 7 and found["broken"] == [] and found["errors"] == []
 
 
-def test_bad_arguments_are_one_line_errors(tmp_path):
-    assert_one_line_error(run_cli("reproduce", "--profile", "huge"), "invalid choice")
-    assert_one_line_error(run_cli("reproduce", "--jobs", "0", "--out", str(tmp_path / "s")), "jobs must be >= 1")
-    assert_one_line_error(run_cli("reproduce", "--threads", "0", "--out", str(tmp_path / "s")), "threads must be >= 1")
-    assert_one_line_error(run_cli("reproduce", "--device", "tpu", "--out", str(tmp_path / "s")), "device must be cpu, cuda or auto")
+def test_bad_arguments_are_one_line_errors(tmp_path, capsys):
+    from advlab.cli import main
+
+    def one_line(fragment: str, *argv: str) -> None:  # in this process: each is checked before anything runs
+        assert main(["reproduce", *argv]) == 2
+        said = capsys.readouterr().err.strip().splitlines()
+        assert len(said) == 1 and said[0].startswith("advlab: error: ") and fragment in said[0], said
+
+    assert_one_line_error(run_cli("reproduce", "--profile", "huge"), "invalid choice")  # argparse's, in a real process
+    one_line("jobs must be >= 1", "--jobs", "0", "--out", str(tmp_path / "s"))
+    one_line("threads must be >= 1", "--threads", "0", "--out", str(tmp_path / "s"))
+    one_line("device must be cpu, cuda or auto", "--device", "tpu", "--out", str(tmp_path / "s"))
     (tmp_path / "old").mkdir()
     (tmp_path / "old" / "profile.txt").write_text("full\n")
-    assert_one_line_error(run_cli("reproduce", "--profile", "smoke", "--out", str(tmp_path / "old")), "holds a 'full' study")
+    one_line("holds a 'full' study", "--profile", "smoke", "--out", str(tmp_path / "old"))
     (tmp_path / "file").write_text("x")
-    assert_one_line_error(run_cli("reproduce", "--out", str(tmp_path / "file")), "not a directory")
+    one_line("not a directory", "--out", str(tmp_path / "file"))
+    assert not (tmp_path / "s").exists()
 
 
 def test_sigterm_stops_the_study_and_its_runs_and_keeps_its_time(real_data, tmp_path):
