@@ -68,7 +68,7 @@ GROUPS = {
         },
     },
     "longer": {  # what the conditional target lacks at 10 epochs: more of them (width did not help)
-        "title": "MNIST, conditional, 15 epochs, both cores, one run at a time", "epochs": 15,
+        "title": "MNIST, conditional, longer, both cores, one run at a time", "epochs": 15,
         "dataset": "mnist", "eval_samples": 10000, "threads": 2,
         "metrics": ("cond_acc", "fid_lenet", "fid_floor"),
         "configs": {
