@@ -11,7 +11,7 @@ from advlab.data.domains import load_domain
 from advlab.errors import AdvlabError
 from advlab.gan.evaluator import build_evaluator
 from advlab.report.build import build_report, count
-from advlab.report.runner import Outcome, default_threads, run_all, run_dir
+from advlab.report.runner import Outcome, already_over, default_threads, run_all, run_dir
 from advlab.report.slurm import SlurmOptions, environment_problem, in_queue_note, launch
 from advlab.report.study import PROFILES, Profile, plan
 from advlab.report.timing import StudyClock
@@ -119,11 +119,11 @@ def _report(out: Path, profile: Profile, runs: list, command: list[str], outcome
     failed = {o.name: o.error for o in outcomes if o.status == "failed"}
     unfinished = []
     for r in runs:
-        done = run_dir(out, r.name)
-        if (done / "failed.txt").exists():
-            failed.setdefault(r.name, (done / "failed.txt").read_text().strip())
-        elif not (done / "summary.json").exists() and r.name not in failed:
-            unfinished.append(f"{r.name}: " + ("started, not finished" if done.exists() else "not started"))
+        over = already_over(r, out / "runs")
+        if over is not None and over.status == "failed":
+            failed.setdefault(r.name, over.error)
+        elif over is None and r.name not in failed:
+            unfinished.append(f"{r.name}: " + ("started, not finished" if run_dir(out, r.name).exists() else "not started"))
     failures = [f"{n}: {e}" for n, e in failed.items()]
     md, page = build_report(out, profile, shlex.join(command), failures, say=None if quiet else lambda line: print(line, flush=True),
                             unfinished=unfinished, launcher=launcher, device=str(resolve_device(device or "cpu")))

@@ -97,16 +97,26 @@ class Processes:
                 process.terminate()
 
 
+def already_over(run: Run, runs_dir: Path) -> Outcome | None:
+    """The run's outcome if its files say it is over before anything runs: finished
+    ("skipped", nothing to do) or failed for good (its failed.txt); None otherwise."""
+    out = runs_dir / run.name
+    if (out / "summary.json").exists():
+        return Outcome(run.name, "skipped", 0.0)
+    if (out / "failed.txt").exists():
+        return Outcome(run.name, "failed", 0.0, (out / "failed.txt").read_text().strip())
+    return None
+
+
 def execute(run: Run, root: Path, threads: int, data_dir: str | None, processes: Processes | None = None,
             device: str | None = None, runs_dir: Path | None = None) -> Outcome:
     """Run one run to its end as an `advlab` process. Its directory is DIR/runs/NAME, or
     RUNS_DIR/NAME where a benchmark keeps its runs elsewhere; its log goes to DIR/logs."""
     runs_dir = runs_dir or root / "runs"
     out = runs_dir / run.name
-    if (out / "summary.json").exists():
-        return Outcome(run.name, "skipped", 0.0)
-    if (out / "failed.txt").exists():
-        return Outcome(run.name, "failed", 0.0, (out / "failed.txt").read_text().strip())
+    over = already_over(run, runs_dir)
+    if over is not None:
+        return over
     missing = [a for a in run.after if not (runs_dir / a / "summary.json").exists()]
     if missing:
         return Outcome(run.name, "failed", 0.0, f"needs {', '.join(missing)}, which did not finish")

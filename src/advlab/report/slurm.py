@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from advlab.errors import AdvlabError
-from advlab.report.runner import Outcome, Told, epoch_in_flight, execute
+from advlab.report.runner import Outcome, Told, already_over, epoch_in_flight, execute
 from advlab.report.study import Run
 from advlab.runs.files import atomic_write
 
@@ -73,11 +73,14 @@ class SlurmOptions:
         return None
 
 
+NEEDS_SUBMITIT = "the slurm launcher needs submitit: pip install 'advlab[cluster]'"
+
+
 def _submitit():
     try:
         import submitit
     except ImportError:
-        raise AdvlabError("the slurm launcher needs submitit: pip install 'advlab[cluster]'") from None
+        raise AdvlabError(NEEDS_SUBMITIT) from None
     return submitit
 
 
@@ -177,16 +180,6 @@ def _write_jobs(folder: Path, jobs: dict[str, str]) -> None:
     atomic_write(folder / JOBS_FILE, json.dumps({"jobs": jobs}, indent=1, sort_keys=True) + "\n")
 
 
-def _ended(runs_dir: Path, run: Run) -> Outcome | None:
-    """The run's outcome if its files say it is over (finished, or failed for good)."""
-    out = runs_dir / run.name
-    if (out / "summary.json").exists():
-        return Outcome(run.name, "skipped", 0.0)
-    if (out / "failed.txt").exists():
-        return Outcome(run.name, "failed", 0.0, (out / "failed.txt").read_text().strip())
-    return None
-
-
 def _job_outcome(folder: Path, job_id: str, run: Run, runs_dir: Path) -> Outcome:
     """What a job that left the queue did, from the result submitit pickled (our own file:
     the job's return value, an Outcome) and, where there is none, from the run's files."""
@@ -199,7 +192,7 @@ def _job_outcome(folder: Path, job_id: str, run: Run, runs_dir: Path) -> Outcome
                 return value
         except (OSError, EOFError, pickle.UnpicklingError, ValueError):
             pass
-    ended = _ended(runs_dir, run)
+    ended = already_over(run, runs_dir)
     if ended is not None:
         return Outcome(run.name, "done" if ended.status == "skipped" else ended.status, 0.0, ended.error)
     log = folder / f"{job_id}_0_log.out"
@@ -226,7 +219,7 @@ def launch(runs: list[Run], root: Path, options: SlurmOptions, data_dir: str | N
     folder = root / "slurm"
     folder.mkdir(parents=True, exist_ok=True)
     jobs = SCHEDULERS[scheduler](folder, options)
-    by_name = {r.name: r for r in runs}
+    names = {r.name for r in runs}
     report = Told(len(runs), quiet, on_outcome)
     outcomes = report.outcomes
     started = last_status = time.perf_counter()
@@ -258,7 +251,7 @@ def launch(runs: list[Run], root: Path, options: SlurmOptions, data_dir: str | N
 
     done_names: set[str] = set()
     for r in runs:  # finished, or failed for good, before this invocation
-        ended = _ended(runs_dir, r)
+        ended = already_over(r, runs_dir)
         if ended is not None:
             done_names.add(r.name)
             report(ended)
@@ -267,9 +260,8 @@ def launch(runs: list[Run], root: Path, options: SlurmOptions, data_dir: str | N
     with _locked(folder):
         record, queue = _read_jobs(folder), jobs.alive()
         # parents first, so that a child submitted in this call can name its parent's job
-        ordered = [r for r in pending_runs(record, queue) if not (set(r.after) & set(by_name))]
-        submitted = submit(ordered, record, queue)
-        submitted += submit([r for r in pending_runs(record, queue) if set(r.after) & set(by_name)], record, queue)
+        submitted = submit([r for r in pending_runs(record, queue) if not (set(r.after) & names)], record, queue)
+        submitted += submit([r for r in pending_runs(record, queue) if set(r.after) & names], record, queue)
     ours = {record[r.name]: r for r in runs if r.name not in done_names and record.get(r.name) in queue}
     if not quiet:
         print(f"slurm launcher ({jobs.name}): {submitted} runs submitted, {len(ours) - submitted} already in the queue, "
@@ -284,7 +276,7 @@ def launch(runs: list[Run], root: Path, options: SlurmOptions, data_dir: str | N
         if not jobs.dependencies:  # children whose parents' jobs have now ended
             with _locked(folder):
                 record = _read_jobs(folder) | record
-                ready = [r for r in pending_runs(record, queue) if r.name not in done_names]
+                ready = pending_runs(record, queue)
                 if ready:
                     submit(ready, record, queue)
                     ours.update({record[r.name]: r for r in ready})
@@ -303,9 +295,9 @@ def in_queue_note(job_id: str) -> str:
 def environment_problem() -> str | None:
     """Why the slurm launcher cannot run here, or None."""
     try:
-        import submitit  # noqa: F401
-    except ImportError:
-        return "the slurm launcher needs submitit: pip install 'advlab[cluster]'"
+        _submitit()
+    except AdvlabError as e:
+        return str(e)
     if shutil.which("sbatch") is None:
         return "the slurm launcher needs Slurm's sbatch on PATH (run it on the cluster's login node)"
     return None
