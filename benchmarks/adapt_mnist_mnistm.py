@@ -28,17 +28,19 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from common import machine, mean_std, write_report
-
 from advlab.data.domains import load_domain
 from advlab.methods import METHODS, Batch, StepInfo
-from advlab.nn.heads import DomainDiscriminator
 from advlab.models.ganin import GaninNet
-from advlab.train.config import AdaptConfig
+from advlab.nn.heads import DomainDiscriminator
 from advlab.runs.sampling import IndexStream
+from advlab.train.config import AdaptConfig
+from common import machine, mean_std, write_report
 
 HERE = Path(__file__).resolve().parent
-PUBLISHED = {"source_only": {"icml_jmlr": 0.5225, "arxiv_v1": 0.5749}, "dann": {"icml_jmlr": 0.7666, "arxiv_v1": 0.8149}}
+PUBLISHED = {
+    "source_only": {"icml_jmlr": 0.5225, "arxiv_v1": 0.5749},
+    "dann": {"icml_jmlr": 0.7666, "arxiv_v1": 0.8149},
+}
 
 
 def run_one(method: str, seed: int, epochs: int | None, out_root: Path) -> dict:
@@ -46,7 +48,21 @@ def run_one(method: str, seed: int, epochs: int | None, out_root: Path) -> dict:
     summary = out / "summary.json"
     if summary.exists():
         return json.loads(summary.read_text())
-    cmd = [sys.executable, "-m", "advlab.cli", "adapt", "--method", method, "--seed", str(seed), "--threads", "1", "--out", str(out), "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "advlab.cli",
+        "adapt",
+        "--method",
+        method,
+        "--seed",
+        str(seed),
+        "--threads",
+        "1",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     if epochs:
         cmd += ["--epochs", str(epochs)]
     if (out / "last.pt").exists():
@@ -76,7 +92,10 @@ class PerSampleDataset(torch.utils.data.Dataset):
 def reference_step_rate(model: GaninNet, source, target, batch_size: int, steps: int) -> float:
     """Images per second of the textbook loop: two DataLoaders (shuffle, per-sample __getitem__),
     the float images through G_f, the same losses and optimiser as advlab's dann."""
-    loaders = [torch.utils.data.DataLoader(PerSampleDataset(d.x, d.y), batch_size=batch_size, shuffle=True, drop_last=True) for d in (source, target)]
+    loaders = [
+        torch.utils.data.DataLoader(PerSampleDataset(d.x, d.y), batch_size=batch_size, shuffle=True, drop_last=True)
+        for d in (source, target)
+    ]
     discriminator = DomainDiscriminator(model.feature_dim)
     optimizer = torch.optim.SGD([*model.parameters(), *discriminator.parameters()], lr=0.01, momentum=0.9)
     grl = METHODS["dann"].feature_grad_sign
@@ -92,7 +111,9 @@ def reference_step_rate(model: GaninNet, source, target, batch_size: int, steps:
             started = time.perf_counter()  # after warm-up
         features = model.features(torch.cat([xs, xt]))
         cls = F.cross_entropy(model.classifier(features[: len(xs)]), ys)
-        dom = F.binary_cross_entropy_with_logits(discriminator(scale_grad(features, grl)).squeeze(1), torch.cat([torch.zeros(len(xs)), torch.ones(len(xt))]))
+        dom = F.binary_cross_entropy_with_logits(
+            discriminator(scale_grad(features, grl)).squeeze(1), torch.cat([torch.zeros(len(xs)), torch.ones(len(xt))])
+        )
         optimizer.zero_grad()
         (cls + dom).backward()
         optimizer.step()
@@ -115,7 +136,9 @@ def advlab_step_rate(model: GaninNet, source, target, batch_size: int, steps: in
         if step == 5:
             started = time.perf_counter()
         si, ti = streams[0].indices(step), streams[1].indices(step)
-        method.train_step(Batch(source.x[si], source.y[si], target.x[ti], None), StepInfo(step, 0.0, 1.0, 0), optimizers)
+        method.train_step(
+            Batch(source.x[si], source.y[si], target.x[ti], None), StepInfo(step, 0.0, 1.0, 0), optimizers
+        )
         if started is not None:
             done += 2 * batch_size
     seconds = time.perf_counter() - started
@@ -140,10 +163,14 @@ def main() -> None:
     target = load_domain("mnist_m").train
     torch.set_num_threads(os.cpu_count() or 1)
     torch.manual_seed(0)
-    ref_rate = reference_step_rate(GaninNet(normalization=defaults.normalization), source, target, defaults.batch_size, args.throughput_steps)
+    ref_rate = reference_step_rate(
+        GaninNet(normalization=defaults.normalization), source, target, defaults.batch_size, args.throughput_steps
+    )
     torch.manual_seed(0)
     epoch_steps = len(source.y) // defaults.batch_size
-    ours_rate, epoch_seconds = advlab_step_rate(GaninNet(normalization=defaults.normalization), source, target, defaults.batch_size, epoch_steps)
+    ours_rate, epoch_seconds = advlab_step_rate(
+        GaninNet(normalization=defaults.normalization), source, target, defaults.batch_size, epoch_steps
+    )
     throughput = {
         "threads": torch.get_num_threads(),
         "batch_size_per_domain": defaults.batch_size,
@@ -175,7 +202,8 @@ def main() -> None:
         "benchmark": "adapt_mnist_mnistm",
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "command": "python benchmarks/adapt_mnist_mnistm.py " + " ".join(sys.argv[1:]),
-        "config": {k: v for k, v in vars(defaults).items() if k not in ("out", "seed")} | ({"epochs": args.epochs} if args.epochs else {}),
+        "config": {k: v for k, v in vars(defaults).items() if k not in ("out", "seed")}
+        | ({"epochs": args.epochs} if args.epochs else {}),
         "reported_epoch": "final",
         "machine": machine(),
         "accuracy_runs": f"{len(jobs)} runs, {args.jobs} at a time, 1 thread each",
@@ -203,7 +231,9 @@ def markdown(r: dict) -> str:
     for m in ("source_only", "dann"):
         d = res[m]
         dom = ms(d["domain_acc"], 3) if d["domain_acc"] else "–"
-        lines.append(f"| `{m}` | {ms(d['target_acc'])} | {ms(d['source_acc'])} | {dom} | {d['published']['icml_jmlr']} · {d['published']['arxiv_v1']} |")
+        lines.append(
+            f"| `{m}` | {ms(d['target_acc'])} | {ms(d['source_acc'])} | {dom} | {d['published']['icml_jmlr']} · {d['published']['arxiv_v1']} |"
+        )
     lines += [
         "",
         f"Throughput of the `dann` step ({t['threads']} threads, {t['batch_size_per_domain']} source + {t['batch_size_per_domain']} target images per step):",

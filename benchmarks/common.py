@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from advlab.metrics.spread import mean_std  # noqa: F401 (re-exported for the scripts)
 from advlab.report.provenance import machine  # noqa: F401

@@ -19,7 +19,19 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 EXPECTED = HERE / "results" / "engine_refactor"
-COMMON = ["--train-subset", "6000", "--test-subset", "1000", "--epochs", "4", "--threads", "1", "--quiet", "--val-size", "200"]
+COMMON = [
+    "--train-subset",
+    "6000",
+    "--test-subset",
+    "1000",
+    "--epochs",
+    "4",
+    "--threads",
+    "1",
+    "--quiet",
+    "--val-size",
+    "200",
+]
 RUNS = {  # name -> extra arguments; pseudo_label starts from the source_only run
     "source_only": ["--method", "source_only", "--select", "source_val"],
     "target_only": ["--method", "target_only"],
@@ -36,7 +48,10 @@ CHANGED_ON_PURPOSE = ("domain_acc",)
 def records(path: Path, keys: set[str] | None = None) -> list[dict]:
     """Every field but the timings (and, given `keys`, only those: fields added since, such
     as the label-free validators' val_* scores, are not part of the comparison)."""
-    rows = [{k: v for k, v in json.loads(line).items() if k not in TIMING + CHANGED_ON_PURPOSE} for line in path.read_text().splitlines()]
+    rows = [
+        {k: v for k, v in json.loads(line).items() if k not in TIMING + CHANGED_ON_PURPOSE}
+        for line in path.read_text().splitlines()
+    ]
     return [{k: v for k, v in r.items() if keys is None or k in keys} for r in rows]
 
 
@@ -46,7 +61,11 @@ def main() -> int:
         for name, extra in RUNS.items():
             out = Path(tmp) / name
             args = [a.format(source_only=Path(tmp) / "source_only") for a in extra]
-            subprocess.run([sys.executable, "-m", "advlab.cli", "adapt", *COMMON, *args, "--out", str(out)], check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [sys.executable, "-m", "advlab.cli", "adapt", *COMMON, *args, "--out", str(out)],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
             expected = records(EXPECTED / f"{name}.jsonl")
             same = records(out / "metrics.jsonl", set(expected[0])) == expected
             print(f"{name}: {'identical' if same else 'DIFFERENT'} ({len(records(out / 'metrics.jsonl'))} epochs)")

@@ -23,23 +23,42 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
-
+from advlab.gan.config import GanConfig
+from advlab.gan.evaluator import build_evaluator
+from advlab.gan.variants import PRACTICAL as VARIANTS  # the practical's three
 from common import machine, mean_std, write_report
 
-from advlab.gan.evaluator import build_evaluator
-from advlab.gan.config import GanConfig
-from advlab.gan.variants import PRACTICAL as VARIANTS  # the practical's three
-
 HERE = Path(__file__).resolve().parent
-METRICS = ("cond_acc", "fid_lenet", "fid_floor", "coverage", "kl_uniform", "inception_score", "inception_score_real", "seconds_per_epoch")
+METRICS = (
+    "cond_acc",
+    "fid_lenet",
+    "fid_floor",
+    "coverage",
+    "kl_uniform",
+    "inception_score",
+    "inception_score_real",
+    "seconds_per_epoch",
+)
 
 
 def run_one(variant: str, seed: int, epochs: int | None, threads: int, root: Path) -> dict:
     out = root / f"{variant}-s{seed}"
     if (out / "summary.json").exists() and "fid_lenet" in json.loads((out / "summary.json").read_text()):
         return json.loads((out / "summary.json").read_text())
-    cmd = [sys.executable, "-m", "advlab.cli", "gan", "--" + variant.replace("_", "-"), "--seed", str(seed),
-           "--threads", str(threads), "--out", str(out), "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "advlab.cli",
+        "gan",
+        "--" + variant.replace("_", "-"),
+        "--seed",
+        str(seed),
+        "--threads",
+        str(threads),
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     if epochs:
         cmd += ["--epochs", str(epochs)]
     if (out / "last.pt").exists():
@@ -58,12 +77,33 @@ def epoch_timing(root: Path, threads: int, repeats: int = 3) -> dict:
         out = root / f"timing-conditional-{i}"
         if not (out / "summary.json").exists():
             shutil.rmtree(out, ignore_errors=True)  # an interrupted timing run is timed again, not resumed
-            subprocess.run([sys.executable, "-m", "advlab.cli", "gan", "--conditional", "--epochs", "1", "--eval-samples", "0",
-                            "--threads", str(threads), "--out", str(out), "--quiet"], check=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "advlab.cli",
+                    "gan",
+                    "--conditional",
+                    "--epochs",
+                    "1",
+                    "--eval-samples",
+                    "0",
+                    "--threads",
+                    str(threads),
+                    "--out",
+                    str(out),
+                    "--quiet",
+                ],
+                check=True,
+            )
         summary = json.loads((out / "summary.json").read_text())
         seconds.append(summary["seconds_per_epoch"])
-    return {"threads": threads, "seconds_per_epoch": statistics.median(seconds), "runs_seconds": seconds,
-            "images_per_epoch": summary["images_per_epoch"]}
+    return {
+        "threads": threads,
+        "seconds_per_epoch": statistics.median(seconds),
+        "runs_seconds": seconds,
+        "images_per_epoch": summary["images_per_epoch"],
+    }
 
 
 def main() -> None:
@@ -122,9 +162,12 @@ def markdown(r: dict) -> str:
         )
     t = r["epoch_timing"]
     runs = ", ".join(f"{x:.1f}" for x in t["runs_seconds"])
-    lines += ["", f"One cDCGAN epoch ({t['images_per_epoch']} images) on {t['threads']} threads, machine otherwise idle: {t['seconds_per_epoch']:.1f} s, "
-              f"the median of {runs} s. "
-              "The s / epoch column is per run, one thread each, two runs at a time."]
+    lines += [
+        "",
+        f"One cDCGAN epoch ({t['images_per_epoch']} images) on {t['threads']} threads, machine otherwise idle: {t['seconds_per_epoch']:.1f} s, "
+        f"the median of {runs} s. "
+        "The s / epoch column is per run, one thread each, two runs at a time.",
+    ]
     return "\n".join(lines) + "\n"
 
 

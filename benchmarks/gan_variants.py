@@ -36,7 +36,10 @@ HERE = Path(__file__).resolve().parent
 
 GROUPS = {
     "unconditional": {
-        "title": "MNIST, unconditional", "epochs": 5, "dataset": "mnist", "eval_samples": 10000,
+        "title": "MNIST, unconditional",
+        "epochs": 5,
+        "dataset": "mnist",
+        "eval_samples": 10000,
         "metrics": ("coverage", "kl_uniform", "fid_lenet"),
         "configs": {
             "dcgan": ("--variant", "unconditional"),
@@ -48,7 +51,10 @@ GROUPS = {
         },
     },
     "conditional": {
-        "title": "MNIST, conditional", "epochs": 10, "dataset": "mnist", "eval_samples": 10000,
+        "title": "MNIST, conditional",
+        "epochs": 10,
+        "dataset": "mnist",
+        "eval_samples": 10000,
         "metrics": ("cond_acc", "fid_lenet", "fid_floor"),
         "configs": {
             "cdcgan": ("--variant", "conditional"),
@@ -60,7 +66,9 @@ GROUPS = {
     "wider": {  # the issue's budget for the conditional target: both cores, an epoch of at most 60 s
         "title": "MNIST, conditional, wider nets (channels of G / D at 14×14: wider 48 / 32, widest 64 / 48), both cores, one run at a time",
         "epochs": 10,
-        "dataset": "mnist", "eval_samples": 10000, "threads": 2,
+        "dataset": "mnist",
+        "eval_samples": 10000,
+        "threads": 2,
         "metrics": ("cond_acc", "fid_lenet", "fid_floor"),
         "configs": {
             "projection D (+ sn + hinge), wider": ("--variant", "projection", "--g-width", "48", "--d-width", "32"),
@@ -68,15 +76,21 @@ GROUPS = {
         },
     },
     "longer": {  # what the conditional target lacks at 10 epochs: more of them (width did not help)
-        "title": "MNIST, conditional, longer, both cores, one run at a time", "epochs": 15,
-        "dataset": "mnist", "eval_samples": 10000, "threads": 2,
+        "title": "MNIST, conditional, longer, both cores, one run at a time",
+        "epochs": 15,
+        "dataset": "mnist",
+        "eval_samples": 10000,
+        "threads": 2,
         "metrics": ("cond_acc", "fid_lenet", "fid_floor"),
         "configs": {
             "projection D (+ sn + hinge)": ("--variant", "projection"),
         },
     },
     "stacked": {
-        "title": "Stacked-MNIST, unconditional", "epochs": 5, "dataset": "stacked_mnist", "eval_samples": 26000,
+        "title": "Stacked-MNIST, unconditional",
+        "epochs": 5,
+        "dataset": "stacked_mnist",
+        "eval_samples": 26000,
         "metrics": ("modes", "kl_modes"),
         "configs": {
             "dcgan": ("--variant", "unconditional"),
@@ -85,7 +99,9 @@ GROUPS = {
         },
     },
 }
-ANCHORS = "PacGAN table 2 (VEEGAN setup, another network): DCGAN 78.9–99 modes, KL 3.4–4.5; PacDCGAN2 1000 modes, KL 0.06."
+ANCHORS = (
+    "PacGAN table 2 (VEEGAN setup, another network): DCGAN 78.9–99 modes, KL 3.4–4.5; PacDCGAN2 1000 modes, KL 0.06."
+)
 
 
 def slug(group: str, config: str) -> str:
@@ -99,14 +115,35 @@ def run_one(group: str, config: str, seed: int, args: argparse.Namespace) -> Non
     if (out / "summary.json").exists():
         return
     epochs = args.epochs or g["epochs"]
-    cmd = [sys.executable, "-m", "advlab.cli", "gan", *g["configs"][config], "--dataset", g["dataset"], "--seed", str(seed),
-           "--epochs", str(epochs), "--eval-samples", str(g["eval_samples"]), "--threads", str(g.get("threads", 1)), "--quiet", "--out", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "advlab.cli",
+        "gan",
+        *g["configs"][config],
+        "--dataset",
+        g["dataset"],
+        "--seed",
+        str(seed),
+        "--epochs",
+        str(epochs),
+        "--eval-samples",
+        str(g["eval_samples"]),
+        "--threads",
+        str(g.get("threads", 1)),
+        "--quiet",
+        "--out",
+        str(out),
+    ]
     cmd += ["--train-subset", str(args.train_subset)] if args.train_subset else []
     cmd += ["--resume"] if out.exists() else []
     started = time.perf_counter()
     with open(args.runs / f"{name}.log", "a") as log:
         result = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT)
-    print(f"{name}: {'done' if result.returncode == 0 else f'FAILED (exit {result.returncode})'} in {(time.perf_counter() - started) / 60:.1f} min", flush=True)
+    print(
+        f"{name}: {'done' if result.returncode == 0 else f'FAILED (exit {result.returncode})'} in {(time.perf_counter() - started) / 60:.1f} min",
+        flush=True,
+    )
 
 
 def collect(args: argparse.Namespace) -> dict:
@@ -115,17 +152,29 @@ def collect(args: argparse.Namespace) -> dict:
         g = GROUPS[group]
         rows = {}
         for config in g["configs"]:
-            summaries = [json.loads(p.read_text()) for seed in args.seeds
-                         if (p := args.runs / f"{slug(group, config)}-s{seed}" / "summary.json").exists()]
-            rows[config] = {"seeds": [s["seed"] for s in summaries],
-                            **{m: mean_std([s[m] for s in summaries if s.get(m) is not None]) for m in g["metrics"]},
-                            "per_seed": {m: [s.get(m) for s in summaries] for m in g["metrics"]},
-                            "seconds_per_epoch": mean_std([s["seconds_per_epoch"] for s in summaries])}
+            summaries = [
+                json.loads(p.read_text())
+                for seed in args.seeds
+                if (p := args.runs / f"{slug(group, config)}-s{seed}" / "summary.json").exists()
+            ]
+            rows[config] = {
+                "seeds": [s["seed"] for s in summaries],
+                **{m: mean_std([s[m] for s in summaries if s.get(m) is not None]) for m in g["metrics"]},
+                "per_seed": {m: [s.get(m) for s in summaries] for m in g["metrics"]},
+                "seconds_per_epoch": mean_std([s["seconds_per_epoch"] for s in summaries]),
+            }
         base = rows[next(iter(g["configs"]))]["seconds_per_epoch"]
         for row in rows.values():
-            row["epoch_time_vs_baseline"] = row["seconds_per_epoch"]["mean"] / base["mean"] if base and row["seconds_per_epoch"] else None
-        out[group] = {"title": g["title"], "epochs": args.epochs or g["epochs"], "metrics": g["metrics"], "configs": rows,
-                      "threads": g.get("threads", 1)}
+            row["epoch_time_vs_baseline"] = (
+                row["seconds_per_epoch"]["mean"] / base["mean"] if base and row["seconds_per_epoch"] else None
+            )
+        out[group] = {
+            "title": g["title"],
+            "epochs": args.epochs or g["epochs"],
+            "metrics": g["metrics"],
+            "configs": rows,
+            "threads": g.get("threads", 1),
+        }
     return out
 
 
@@ -134,23 +183,39 @@ def fmt(stat: dict | None, digits: int = 3) -> str:
 
 
 def markdown(report: dict) -> str:
-    lines = ["# GAN remedies against plain DCGAN's failures", "",
-             f"Final-epoch metrics, mean ± std over the seeds listed; {report['budget']['train_subset'] or 'all'} training images; "
-             "epoch time relative to the group's first row, in this invocation (runs two at a time, one thread each, "
-             "unless the group says otherwise).", ""]
+    lines = [
+        "# GAN remedies against plain DCGAN's failures",
+        "",
+        f"Final-epoch metrics, mean ± std over the seeds listed; {report['budget']['train_subset'] or 'all'} training images; "
+        "epoch time relative to the group's first row, in this invocation (runs two at a time, one thread each, "
+        "unless the group says otherwise).",
+        "",
+    ]
     for group in report["groups"].values():
         metrics = list(group["metrics"])
-        lines += [f"## {group['title']}, {group['epochs']} epochs", "",
-                  "| variant | seeds | " + " | ".join(metrics) + " | s / epoch | vs baseline |", "|---" * (len(metrics) + 4) + "|"]
+        lines += [
+            f"## {group['title']}, {group['epochs']} epochs",
+            "",
+            "| variant | seeds | " + " | ".join(metrics) + " | s / epoch | vs baseline |",
+            "|---" * (len(metrics) + 4) + "|",
+        ]
         for config, r in group["configs"].items():
             ratio = f"{r['epoch_time_vs_baseline']:.2f}×" if r["epoch_time_vs_baseline"] else "–"
-            lines.append(f"| {config} | {','.join(map(str, r['seeds'])) or '–'} | " + " | ".join(fmt(r[m], 1 if m in ('fid_lenet', 'fid_floor', 'modes') else 3) for m in metrics)
-                         + f" | {fmt(r['seconds_per_epoch'], 1)} | {ratio} |")
+            lines.append(
+                f"| {config} | {','.join(map(str, r['seeds'])) or '–'} | "
+                + " | ".join(fmt(r[m], 1 if m in ("fid_lenet", "fid_floor", "modes") else 3) for m in metrics)
+                + f" | {fmt(r['seconds_per_epoch'], 1)} | {ratio} |"
+            )
         lines.append("")
     m = report["machine"]
     wall = sum(i["wall_minutes"] for i in report["invocations"])
-    lines += [ANCHORS, "", f"Benchmark wall time: {wall:.1f} min over {len(report['invocations'])} invocation(s); "
-              f"{m['processor']}, {m['cpu_count']} cores, torch {m['torch']}.", ""]
+    lines += [
+        ANCHORS,
+        "",
+        f"Benchmark wall time: {wall:.1f} min over {len(report['invocations'])} invocation(s); "
+        f"{m['processor']}, {m['cpu_count']} cores, torch {m['torch']}.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -169,20 +234,34 @@ def main() -> int:
     started = time.perf_counter()
     if not args.table_only:
         args.runs.mkdir(parents=True, exist_ok=True)
-        jobs = [(group, config, seed) for seed in args.seeds for group in args.groups for config in GROUPS[group]["configs"]]
+        jobs = [
+            (group, config, seed) for seed in args.seeds for group in args.groups for config in GROUPS[group]["configs"]
+        ]
         shared = [j for j in jobs if GROUPS[j[0]].get("threads", 1) == 1]
         with ThreadPoolExecutor(args.jobs) as pool:
             list(pool.map(lambda job: run_one(*job, args), shared))
-        for job in (j for j in jobs if j not in shared):  # a group on every core runs alone, so its epoch time is its own
+        for job in (
+            j for j in jobs if j not in shared
+        ):  # a group on every core runs alone, so its epoch time is its own
             run_one(*job, args)
     previous = json.loads(args.out.with_suffix(".json").read_text()) if args.out.with_suffix(".json").exists() else {}
     budget = {"epochs": args.epochs or None, "train_subset": args.train_subset, "seeds": args.seeds}
     invocations = previous.get("invocations", []) if previous.get("budget") == budget else []
     if not args.table_only:
-        invocations.append({"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                            "wall_minutes": round((time.perf_counter() - started) / 60, 2)})
-    report = {"benchmark": "gan_variants", "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "budget": budget,
-              "invocations": invocations, "machine": machine(), "groups": collect(args)}
+        invocations.append(
+            {
+                "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "wall_minutes": round((time.perf_counter() - started) / 60, 2),
+            }
+        )
+    report = {
+        "benchmark": "gan_variants",
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "budget": budget,
+        "invocations": invocations,
+        "machine": machine(),
+        "groups": collect(args),
+    }
     write_report(report, args.out, markdown)
     return 0
 

@@ -23,9 +23,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
-from common import machine, mean_std, write_report
-
 from advlab.report.study import PROFILES, plan
+from common import machine, mean_std, write_report
 
 HERE = Path(__file__).resolve().parent
 
@@ -52,8 +51,11 @@ def run_one(name: str, command: tuple[str, ...], runs: Path) -> None:
     started = time.perf_counter()
     with open(runs / f"{name}.log", "a") as log:
         result = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT)
-    print(f"{name}: {'done' if result.returncode == 0 else f'FAILED (exit {result.returncode}, see its log)'} "
-          f"in {(time.perf_counter() - started) / 60:.1f} min", flush=True)
+    print(
+        f"{name}: {'done' if result.returncode == 0 else f'FAILED (exit {result.returncode}, see its log)'} "
+        f"in {(time.perf_counter() - started) / 60:.1f} min",
+        flush=True,
+    )
 
 
 def collect(runs: Path, seeds: list[int]) -> dict:
@@ -77,17 +79,28 @@ def collect(runs: Path, seeds: list[int]) -> dict:
 
 def markdown(report: dict) -> str:
     p = PROFILES["full"]
-    lines = ["# The reversal-factor sweep (DANN, MNIST → MNIST-M)", "",
-             f"The full study's sweep: all images, {p.sweep_epochs} epochs, constant λ or the ramp with another γ; "
-             "final-epoch accuracy, mean ± std over the seeds listed.", "",
-             "| setting | seeds | target acc | source acc |", "|---|---|---|---|"]
+    lines = [
+        "# The reversal-factor sweep (DANN, MNIST → MNIST-M)",
+        "",
+        f"The full study's sweep: all images, {p.sweep_epochs} epochs, constant λ or the ramp with another γ; "
+        "final-epoch accuracy, mean ± std over the seeds listed.",
+        "",
+        "| setting | seeds | target acc | source acc |",
+        "|---|---|---|---|",
+    ]
     for setting, r in report["settings"].items():
         t, s = r["target_acc_mean_std"], r["source_acc_mean_std"]
-        lines.append(f"| `{setting}` | {','.join(map(str, r['seeds']))} | {t['mean']:.4f} ± {t['std']:.4f} | {s['mean']:.4f} ± {s['std']:.4f} |")
+        lines.append(
+            f"| `{setting}` | {','.join(map(str, r['seeds']))} | {t['mean']:.4f} ± {t['std']:.4f} | {s['mean']:.4f} ± {s['std']:.4f} |"
+        )
     m = report["machine"]
     wall = sum(i["wall_minutes"] for i in report["invocations"])
-    lines += ["", f"Benchmark wall time: {wall:.1f} min over {len(report['invocations'])} invocation(s); "
-              f"{m['processor']}, {m['cpu_count']} cores, torch {m['torch']}.", ""]
+    lines += [
+        "",
+        f"Benchmark wall time: {wall:.1f} min over {len(report['invocations'])} invocation(s); "
+        f"{m['processor']}, {m['cpu_count']} cores, torch {m['torch']}.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -109,10 +122,19 @@ def main() -> int:
     previous = json.loads(args.out.with_suffix(".json").read_text()) if args.out.with_suffix(".json").exists() else {}
     invocations = previous.get("invocations", [])
     if not args.table_only:
-        invocations.append({"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                            "wall_minutes": round((time.perf_counter() - started) / 60, 2)})
-    report = {"benchmark": "lambda_sweep", "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-              "invocations": invocations, "machine": machine(), "settings": collect(args.runs, args.seeds)}
+        invocations.append(
+            {
+                "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "wall_minutes": round((time.perf_counter() - started) / 60, 2),
+            }
+        )
+    report = {
+        "benchmark": "lambda_sweep",
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "invocations": invocations,
+        "machine": machine(),
+        "settings": collect(args.runs, args.seeds),
+    }
     write_report(report, args.out, markdown)
     return 0
 

@@ -57,8 +57,23 @@ def run_one(method: str, seed: int, args: argparse.Namespace) -> dict:
     out = args.runs / f"{method}-s{seed}"
     if (out / "summary.json").exists():
         return {"method": method, "seed": seed, "reused": True}
-    cmd = [sys.executable, "-m", "advlab.cli", "adapt", "--method", method, "--seed", str(seed), "--epochs", str(args.epochs),
-           "--threads", "1", "--quiet", "--out", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "advlab.cli",
+        "adapt",
+        "--method",
+        method,
+        "--seed",
+        str(seed),
+        "--epochs",
+        str(args.epochs),
+        "--threads",
+        "1",
+        "--quiet",
+        "--out",
+        str(out),
+    ]
     if args.train_subset:
         cmd += ["--train-subset", str(args.train_subset)]
     if (out / "last.pt").exists():
@@ -67,8 +82,11 @@ def run_one(method: str, seed: int, args: argparse.Namespace) -> dict:
     started = time.perf_counter()
     with open(args.runs / f"{method}-s{seed}.log", "a") as log:
         result = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT)
-    print(f"{method}-s{seed}: {'done' if result.returncode == 0 else f'FAILED (exit {result.returncode}, see its log)'} "
-          f"in {(time.perf_counter() - started) / 60:.1f} min", flush=True)
+    print(
+        f"{method}-s{seed}: {'done' if result.returncode == 0 else f'FAILED (exit {result.returncode}, see its log)'} "
+        f"in {(time.perf_counter() - started) / 60:.1f} min",
+        flush=True,
+    )
     return {"method": method, "seed": seed, "reused": False, "returncode": result.returncode}
 
 
@@ -79,14 +97,23 @@ def on_slurm(args: argparse.Namespace) -> bool:
     from advlab.report.slurm import SlurmOptions, environment_problem, launch
     from advlab.report.study import Run
 
-    options = SlurmOptions(partition=args.partition, time_limit_min=args.time_limit, cpus_per_run=args.cpus_per_run,
-                           gpus_per_run=args.gpus_per_run, array_limit=args.array_limit, wait=not args.no_wait)
+    options = SlurmOptions(
+        partition=args.partition,
+        time_limit_min=args.time_limit,
+        cpus_per_run=args.cpus_per_run,
+        gpus_per_run=args.gpus_per_run,
+        array_limit=args.array_limit,
+        wait=not args.no_wait,
+    )
     problem = options.problem() or environment_problem()
     if problem:
         raise SystemExit(f"methods_mnist_mnistm: {problem}")
     subset = ["--train-subset", str(args.train_subset)] if args.train_subset else []
-    runs = [Run(f"{m}-s{s}", ("adapt", "--method", m, "--seed", str(s), "--epochs", str(args.epochs), *subset))
-            for s in args.seeds for m in args.methods]
+    runs = [
+        Run(f"{m}-s{s}", ("adapt", "--method", m, "--seed", str(s), "--epochs", str(args.epochs), *subset))
+        for s in args.seeds
+        for m in args.methods
+    ]
     try:
         launched = launch(runs, args.runs, options, None, runs_dir=args.runs)
     except AdvlabError as e:
@@ -140,8 +167,12 @@ def step_timing(methods: list[str], rounds: int = 7, steps: int = 20) -> dict:
 
     torch.set_num_threads(1)
     g = torch.Generator().manual_seed(0)
-    batch = Batch(torch.randint(0, 256, (64, 1, 28, 28), dtype=torch.uint8, generator=g), torch.randint(0, 10, (64,), generator=g),
-                  torch.randint(0, 256, (64, 3, 28, 28), dtype=torch.uint8, generator=g), torch.randint(0, 10, (64,), generator=g))
+    batch = Batch(
+        torch.randint(0, 256, (64, 1, 28, 28), dtype=torch.uint8, generator=g),
+        torch.randint(0, 10, (64,), generator=g),
+        torch.randint(0, 256, (64, 3, 28, 28), dtype=torch.uint8, generator=g),
+        torch.randint(0, 10, (64,), generator=g),
+    )
     cases = {}
     for name in methods:
         stages = {"adda (stage 1: source)": 0, "adda (stage 2: adversarial)": 11} if name == "adda" else {name: 11}
@@ -159,7 +190,9 @@ def step_timing(methods: list[str], rounds: int = 7, steps: int = 20) -> dict:
                 method.train_step(batch, info, optimizers)
             times[label].append((time.perf_counter() - started) / steps * 1000)
     medians = {label: statistics.median(t) for label, t in times.items()}
-    return {label: {"ms_per_step": round(m, 2), "vs_dann": round(m / medians["dann"], 3)} for label, m in medians.items()}
+    return {
+        label: {"ms_per_step": round(m, 2), "vs_dann": round(m / medians["dann"], 3)} for label, m in medians.items()
+    }
 
 
 def fmt(ms: dict | None) -> str:
@@ -174,26 +207,44 @@ def markdown(report: dict) -> str:
         f"Budget for every method: {b['epochs']} epochs over {b['train_subset'] or 'all'} training images per domain, "
         f"the `advlab adapt` defaults otherwise (SGD, lr 0.01 annealed, batch 64 per domain, λ ramp); full test sets. "
         f"Final-epoch accuracy, mean ± std over the seeds listed; no target label chooses anything. "
-        f"Time per epoch relative to `dann` in this invocation " + (
+        f"Time per epoch relative to `dann` in this invocation "
+        + (
             "(runs as Slurm jobs: the ratios also carry the differences between the nodes they ran on)."
-            if any(i.get("launcher") == "slurm" for i in report["invocations"]) else "(runs two at a time, one thread each)."),
+            if any(i.get("launcher") == "slurm" for i in report["invocations"])
+            else "(runs two at a time, one thread each)."
+        ),
         "",
         "| method | seeds | target acc | source acc | epoch time vs dann | published (their setting) |",
         "|---|---|---|---|---|---|",
     ]
     for method, r in report["methods"].items():
         ratio = f"{r['epoch_time_vs_dann']:.2f}×" if r["epoch_time_vs_dann"] else "–"
-        lines.append(f"| `{method}` | {','.join(map(str, r['seeds'])) or '–'} | {fmt(r['target_acc_mean_std'])} | {fmt(r['source_acc_mean_std'])} | {ratio} | {r['published']} |")
+        lines.append(
+            f"| `{method}` | {','.join(map(str, r['seeds'])) or '–'} | {fmt(r['target_acc_mean_std'])} | {fmt(r['source_acc_mean_std'])} | {ratio} | {r['published']} |"
+        )
     m = report["machine"]
     wall = sum(i["wall_minutes"] for i in report["invocations"])
     if report.get("step_timing"):
-        lines += ["", "Training-step cost, each method's real `train_step` timed in one process, interleaved, one thread, "
-                  "64 + 64 images, median of 7 rounds of 20 steps (`step_timing` in the script):", "",
-                  "| method | ms per step | vs dann |", "|---|---|---|"]
-        lines += [f"| `{label}` | {t['ms_per_step']:.1f} | {t['vs_dann']:.2f}× |" for label, t in report["step_timing"].items()]
-    lines += ["", PIXEL_LEVEL, "",
-              f"Benchmark wall time: {wall:.1f} min over {len(report['invocations'])} invocation(s); "
-              f"{m['processor']}, {m['cpu_count']} cores, torch {m['torch']}.", ""]
+        lines += [
+            "",
+            "Training-step cost, each method's real `train_step` timed in one process, interleaved, one thread, "
+            "64 + 64 images, median of 7 rounds of 20 steps (`step_timing` in the script):",
+            "",
+            "| method | ms per step | vs dann |",
+            "|---|---|---|",
+        ]
+        lines += [
+            f"| `{label}` | {t['ms_per_step']:.1f} | {t['vs_dann']:.2f}× |"
+            for label, t in report["step_timing"].items()
+        ]
+    lines += [
+        "",
+        PIXEL_LEVEL,
+        "",
+        f"Benchmark wall time: {wall:.1f} min over {len(report['invocations'])} invocation(s); "
+        f"{m['processor']}, {m['cpu_count']} cores, torch {m['torch']}.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -202,7 +253,12 @@ def figure(report: dict, path: Path) -> None:
 
     b = report["budget"]
     accuracies = {m: r["target_acc"] for m, r in report["methods"].items()}
-    plot_method_comparison(accuracies, BASELINES, f"MNIST → MNIST-M, {b['epochs']} epochs, {b['train_subset'] or 'all'} images/domain (dots: seeds)", path)
+    plot_method_comparison(
+        accuracies,
+        BASELINES,
+        f"MNIST → MNIST-M, {b['epochs']} epochs, {b['train_subset'] or 'all'} images/domain (dots: seeds)",
+        path,
+    )
 
 
 def main() -> int:
@@ -215,16 +271,35 @@ def main() -> int:
     parser.add_argument("--runs", type=Path, default=HERE / "runs" / "methods_mnist_mnistm")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "methods_mnist_mnistm")
     parser.add_argument("--table-only", action="store_true", help="only rebuild the results from finished runs")
-    parser.add_argument("--launcher", choices=("local", "slurm"), default="local",
-                        help="local: --jobs runs here; slurm: one Slurm job per run (pip install 'advlab[cluster]')")
+    parser.add_argument(
+        "--launcher",
+        choices=("local", "slurm"),
+        default="local",
+        help="local: --jobs runs here; slurm: one Slurm job per run (pip install 'advlab[cluster]')",
+    )
     parser.add_argument("--partition", help="slurm: partition (default: the cluster's)")
-    parser.add_argument("--time-limit", type=int, default=240, metavar="MIN", help="slurm: minutes per job (default: 240)")
-    parser.add_argument("--cpus-per-run", type=int, default=2, metavar="N", help="slurm: CPUs per job and the run's threads (default: 2)")
+    parser.add_argument(
+        "--time-limit", type=int, default=240, metavar="MIN", help="slurm: minutes per job (default: 240)"
+    )
+    parser.add_argument(
+        "--cpus-per-run",
+        type=int,
+        default=2,
+        metavar="N",
+        help="slurm: CPUs per job and the run's threads (default: 2)",
+    )
     parser.add_argument("--gpus-per-run", type=int, default=0, metavar="N", help="slurm: GPUs per job (default: 0)")
-    parser.add_argument("--array-limit", type=int, default=64, metavar="N", help="slurm: jobs of one submission at once (default: 64)")
-    parser.add_argument("--no-wait", action="store_true", help="slurm: submit and return; run again later for the tables")
-    parser.add_argument("--keep-step-timing", action="store_true",
-                        help="keep the step timings of the last results instead of timing again (they need an idle machine)")
+    parser.add_argument(
+        "--array-limit", type=int, default=64, metavar="N", help="slurm: jobs of one submission at once (default: 64)"
+    )
+    parser.add_argument(
+        "--no-wait", action="store_true", help="slurm: submit and return; run again later for the tables"
+    )
+    parser.add_argument(
+        "--keep-step-timing",
+        action="store_true",
+        help="keep the step timings of the last results instead of timing again (they need an idle machine)",
+    )
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -240,8 +315,13 @@ def main() -> int:
     budget = {"epochs": args.epochs, "train_subset": args.train_subset, "seeds": args.seeds}
     invocations = previous.get("invocations", []) if previous.get("budget") == budget else []
     if not args.table_only:
-        invocations.append({"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "wall_minutes": round(wall, 2),
-                            "launcher": args.launcher})
+        invocations.append(
+            {
+                "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "wall_minutes": round(wall, 2),
+                "launcher": args.launcher,
+            }
+        )
     report = {
         "benchmark": "methods_mnist_mnistm",
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -249,7 +329,9 @@ def main() -> int:
         "invocations": invocations,
         "machine": machine(),
         "methods": collect(args),
-        "step_timing": previous.get("step_timing") if args.table_only or args.keep_step_timing else step_timing(list(args.methods)),
+        "step_timing": previous.get("step_timing")
+        if args.table_only or args.keep_step_timing
+        else step_timing(list(args.methods)),
     }
     write_report(report, args.out, markdown)
     figure(report, args.out.with_suffix(".png"))

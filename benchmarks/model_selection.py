@@ -16,9 +16,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from common import write_report
 
 from advlab.report.selection import figure, select
+from common import write_report
 
 HERE = Path(__file__).resolve().parent
 
@@ -34,52 +34,91 @@ def summarise(result: dict) -> dict:
         last = float(np.mean([r["last"]["target_acc"] for r in runs]))
         picked = float(np.mean([r["picks"][name]["target_acc"] for r in runs]))
         best = float(np.mean([r["oracle_analysis_only"]["target_acc"] for r in runs]))
-        rows[name] = {"runs": len(runs), "mean_pick": picked, "mean_last": last, "mean_oracle": best,
-                      "vs_last": picked - last, "vs_oracle": picked - best, "weighted_spearman": v["weighted_spearman"],
-                      "pick_among_all": v["pick"]}
+        rows[name] = {
+            "runs": len(runs),
+            "mean_pick": picked,
+            "mean_last": last,
+            "mean_oracle": best,
+            "vs_last": picked - last,
+            "vs_oracle": picked - best,
+            "weighted_spearman": v["weighted_spearman"],
+            "pick_among_all": v["pick"],
+        }
     default = [r for r in result["runs"] if Path(r["run"]).name.startswith("sweep-gamma10-")]
-    return {"runs": len(result["runs"]), "mean_oracle_all": oracle, "validators": rows,
-            "best_checkpoint": max(r["oracle_analysis_only"]["target_acc"] for r in result["runs"]),
-            "default_last": default[0]["last"]["target_acc"] if default else None}
+    return {
+        "runs": len(result["runs"]),
+        "mean_oracle_all": oracle,
+        "validators": rows,
+        "best_checkpoint": max(r["oracle_analysis_only"]["target_acc"] for r in result["runs"]),
+        "default_last": default[0]["last"]["target_acc"] if default else None,
+    }
 
 
 def markdown(report: dict) -> str:
     lines = ["# Choosing a checkpoint without target labels", ""]
     for title, part in report["sets"].items():
-        lines += [f"## {title}: {part['runs']} runs", "",
-                  "| validator | runs scored | mean target acc of its picks | vs last epoch | vs oracle | weighted Spearman | its pick among all checkpoints |",
-                  "|---|---|---|---|---|---|---|"]
+        lines += [
+            f"## {title}: {part['runs']} runs",
+            "",
+            "| validator | runs scored | mean target acc of its picks | vs last epoch | vs oracle | weighted Spearman | its pick among all checkpoints |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for name, r in part["validators"].items():
-            rho = "–" if r["weighted_spearman"] is None or np.isnan(r["weighted_spearman"]) else f"{r['weighted_spearman']:.3f}"
+            rho = (
+                "–"
+                if r["weighted_spearman"] is None or np.isnan(r["weighted_spearman"])
+                else f"{r['weighted_spearman']:.3f}"
+            )
             where = f"{Path(r['pick_among_all']['run']).name} ep {r['pick_among_all']['epoch']}: {r['pick_among_all']['target_acc']:.4f}"
-            lines.append(f"| `{name}` | {r['runs']} | {r['mean_pick']:.4f} | {r['vs_last']:+.4f} | {r['vs_oracle']:+.4f} | {rho} | {where} |")
+            lines.append(
+                f"| `{name}` | {r['runs']} | {r['mean_pick']:.4f} | {r['vs_last']:+.4f} | {r['vs_oracle']:+.4f} | {rho} | {where} |"
+            )
         lines.append("")
     sweep = report.get("lambda_sweep_over_seeds")
     if sweep:
-        lines += ["## The λ sweep over its seeds: picking a setting and an epoch", "",
-                  f"Default setting (ramp, γ = 10) at its last epoch: {sweep['default_setting_last_epoch']:.4f}; "
-                  f"oracle (the best checkpoint of the sweep): {sweep['oracle']:.4f}; means over seeds.", "",
-                  "| validator | seeds | target acc of its pick among all checkpoints | vs default | vs oracle | weighted Spearman |",
-                  "|---|---|---|---|---|---|"]
+        lines += [
+            "## The λ sweep over its seeds: picking a setting and an epoch",
+            "",
+            f"Default setting (ramp, γ = 10) at its last epoch: {sweep['default_setting_last_epoch']:.4f}; "
+            f"oracle (the best checkpoint of the sweep): {sweep['oracle']:.4f}; means over seeds.",
+            "",
+            "| validator | seeds | target acc of its pick among all checkpoints | vs default | vs oracle | weighted Spearman |",
+            "|---|---|---|---|---|---|",
+        ]
         for name, v in sweep.items():
             if isinstance(v, dict):
-                lines.append(f"| `{name}` | {v['seeds']} | {v['pick']:.4f} ± {v['pick_std']:.4f} | {v['pick'] - sweep['default_setting_last_epoch']:+.4f} | "
-                             f"{v['pick'] - sweep['oracle']:+.4f} | {v['weighted_spearman']:.3f} |")
+                lines.append(
+                    f"| `{name}` | {v['seeds']} | {v['pick']:.4f} ± {v['pick_std']:.4f} | {v['pick'] - sweep['default_setting_last_epoch']:+.4f} | "
+                    f"{v['pick'] - sweep['oracle']:+.4f} | {v['weighted_spearman']:.3f} |"
+                )
         lines.append("")
-    lines += ["Oracle: the best target test accuracy of each run, analysis only. A validator's row covers the runs that recorded "
-              "its score; `source_val` is recorded by every run.", ""]
+    lines += [
+        "Oracle: the best target test accuracy of each run, analysis only. A validator's row covers the runs that recorded "
+        "its score; `source_val` is recorded by every run.",
+        "",
+    ]
     return "\n".join(lines)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=Path, default=HERE / "runs" / "methods_mnist_mnistm")
-    parser.add_argument("--sweep", type=Path, default=HERE / "runs" / "lambda_sweep",
-                        help="the λ sweep's runs (benchmarks/lambda_sweep.py), one set per seed")
+    parser.add_argument(
+        "--sweep",
+        type=Path,
+        default=HERE / "runs" / "lambda_sweep",
+        help="the λ sweep's runs (benchmarks/lambda_sweep.py), one set per seed",
+    )
     parser.add_argument("--out", type=Path, default=HERE / "results" / "model_selection")
     args = parser.parse_args()
-    sets = {"methods benchmark": sorted(d for d in args.runs.iterdir() if (d / "summary.json").exists() and not d.name.startswith("target_only"))}
-    for seed in sorted({d.name.rsplit("-s", 1)[1] for d in args.sweep.glob("sweep-*-s*") if d.is_dir()} if args.sweep.exists() else []):
+    sets = {
+        "methods benchmark": sorted(
+            d for d in args.runs.iterdir() if (d / "summary.json").exists() and not d.name.startswith("target_only")
+        )
+    }
+    for seed in sorted(
+        {d.name.rsplit("-s", 1)[1] for d in args.sweep.glob("sweep-*-s*") if d.is_dir()} if args.sweep.exists() else []
+    ):
         dirs = sorted(d for d in args.sweep.glob(f"sweep-*-s{seed}") if (d / "summary.json").exists())
         if len(dirs) > 1:
             sets[f"λ sweep, seed {seed}"] = dirs
@@ -103,11 +142,26 @@ def over_seeds(sweeps: list[dict]) -> dict:
     γ = 10, what `advlab adapt` runs) and the oracle (the best checkpoint of the sweep)."""
     out = {}
     for name in sweeps[0]["validators"]:
-        picks = [part["validators"][name]["pick_among_all"]["target_acc"] for part in sweeps if name in part["validators"]]
-        out[name] = {"seeds": len(picks), "pick": float(np.mean(picks)), "pick_std": float(np.std(picks)),
-                     "weighted_spearman": float(np.nanmean([part["validators"][name]["weighted_spearman"] for part in sweeps
-                                                            if name in part["validators"] and part["validators"][name]["weighted_spearman"] is not None]))}
-    out["default_setting_last_epoch"] = float(np.mean([part["default_last"] for part in sweeps if part.get("default_last") is not None]))
+        picks = [
+            part["validators"][name]["pick_among_all"]["target_acc"] for part in sweeps if name in part["validators"]
+        ]
+        out[name] = {
+            "seeds": len(picks),
+            "pick": float(np.mean(picks)),
+            "pick_std": float(np.std(picks)),
+            "weighted_spearman": float(
+                np.nanmean(
+                    [
+                        part["validators"][name]["weighted_spearman"]
+                        for part in sweeps
+                        if name in part["validators"] and part["validators"][name]["weighted_spearman"] is not None
+                    ]
+                )
+            ),
+        }
+    out["default_setting_last_epoch"] = float(
+        np.mean([part["default_last"] for part in sweeps if part.get("default_last") is not None])
+    )
     out["oracle"] = float(np.mean([part["best_checkpoint"] for part in sweeps]))
     return out
 

@@ -23,9 +23,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
-from common import machine, mean_std, write_report
 
 from advlab.runs.hardware import BF16_CPU_FLAGS, autocast, cpu_flags, resolve_precision
+from common import machine, mean_std, write_report
 
 HERE = Path(__file__).resolve().parent
 ADAPT = ("--method", "dann", "--train-subset", "20000", "--epochs", "3")
@@ -34,16 +34,20 @@ GAN = ("--conditional", "--train-subset", "20000", "--epochs", "2", "--eval-samp
 
 def step_timing(rounds: int = 7, steps: int = 15) -> dict:
     from advlab.gan.config import GanConfig
-    from advlab.gan.train import build_models
     from advlab.gan.losses import fake_term, generator_term, real_term
+    from advlab.gan.train import build_models
     from advlab.methods import METHODS, Batch, StepInfo
     from advlab.models.ganin import GaninNet
     from advlab.train.config import AdaptConfig
 
     torch.set_num_threads(1)
     g = torch.Generator().manual_seed(0)
-    batch = Batch(torch.randint(0, 256, (64, 1, 28, 28), dtype=torch.uint8, generator=g), torch.randint(0, 10, (64,), generator=g),
-                  torch.randint(0, 256, (64, 3, 28, 28), dtype=torch.uint8, generator=g), None)
+    batch = Batch(
+        torch.randint(0, 256, (64, 1, 28, 28), dtype=torch.uint8, generator=g),
+        torch.randint(0, 10, (64,), generator=g),
+        torch.randint(0, 256, (64, 3, 28, 28), dtype=torch.uint8, generator=g),
+        None,
+    )
     torch.manual_seed(0)
     method = METHODS["dann"](GaninNet(10, "per_image"), AdaptConfig(method="dann"))
     optimizers = method.optimizers(lambda params: torch.optim.SGD(params, lr=0.001, momentum=0.9))
@@ -77,8 +81,14 @@ def step_timing(rounds: int = 7, steps: int = 15) -> dict:
                     fn()
             out.append((time.perf_counter() - started) / steps * 1000)
     medians = {k: statistics.median(v) for k, v in times.items()}
-    return {name: {"fp32_ms": round(medians[(name, "fp32")], 2), "bf16_ms": round(medians[(name, "bf16")], 2),
-                   "bf16_speedup": round(medians[(name, "fp32")] / medians[(name, "bf16")], 3)} for name in ("dann", "cdcgan")}
+    return {
+        name: {
+            "fp32_ms": round(medians[(name, "fp32")], 2),
+            "bf16_ms": round(medians[(name, "bf16")], 2),
+            "bf16_speedup": round(medians[(name, "fp32")] / medians[(name, "bf16")], 3),
+        }
+        for name in ("dann", "cdcgan")
+    }
 
 
 def accuracy_runs(runs: Path, seeds: list[int]) -> dict:
@@ -89,36 +99,71 @@ def accuracy_runs(runs: Path, seeds: list[int]) -> dict:
             for seed in seeds:
                 run = runs / f"{kind}-{p}-s{seed}"
                 if not (run / "summary.json").exists():
-                    cmd = [sys.executable, "-m", "advlab.cli", kind, *args, "--precision", p, "--seed", str(seed), "--threads", "1",
-                           "--quiet", "--out", str(run)] + (["--resume"] if run.exists() else [])
+                    cmd = [
+                        sys.executable,
+                        "-m",
+                        "advlab.cli",
+                        kind,
+                        *args,
+                        "--precision",
+                        p,
+                        "--seed",
+                        str(seed),
+                        "--threads",
+                        "1",
+                        "--quiet",
+                        "--out",
+                        str(run),
+                    ] + (["--resume"] if run.exists() else [])
                     with open(runs / f"{kind}-{p}-s{seed}.log", "a") as log:
                         subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, check=True)
                 summaries.append(json.loads((run / "summary.json").read_text()))
             keys = ("target_acc", "source_acc") if kind == "adapt" else ("cond_acc", "fid_lenet")
             out[kind][p] = {k: mean_std([s[k] for s in summaries]) for k in keys}
-            out[kind][p]["seconds_per_epoch"] = mean_std([s.get("seconds_per_epoch") or s["seconds"] / s["epochs"] for s in summaries])
+            out[kind][p]["seconds_per_epoch"] = mean_std(
+                [s.get("seconds_per_epoch") or s["seconds"] / s["epochs"] for s in summaries]
+            )
     return out
 
 
 def markdown(report: dict) -> str:
-    lines = ["# bf16 autocast against fp32 (CPU)", "",
-             f"CPU flags for native bf16 ({', '.join(BF16_CPU_FLAGS)}): {report['native_bf16_flags'] or 'none'}; "
-             f"`--precision auto` runs **{report['auto_resolves_to']}** here.", "",
-             "Training step, one thread, both precisions interleaved in one process, median of 7 rounds:", "",
-             "| step | fp32 ms | bf16 ms | bf16 speed-up |", "|---|---|---|---|"]
+    lines = [
+        "# bf16 autocast against fp32 (CPU)",
+        "",
+        f"CPU flags for native bf16 ({', '.join(BF16_CPU_FLAGS)}): {report['native_bf16_flags'] or 'none'}; "
+        f"`--precision auto` runs **{report['auto_resolves_to']}** here.",
+        "",
+        "Training step, one thread, both precisions interleaved in one process, median of 7 rounds:",
+        "",
+        "| step | fp32 ms | bf16 ms | bf16 speed-up |",
+        "|---|---|---|---|",
+    ]
     for name, t in report["step_timing"].items():
         lines.append(f"| {name} | {t['fp32_ms']:.1f} | {t['bf16_ms']:.1f} | {t['bf16_speedup']:.2f}× |")
     if report.get("accuracy"):
         a = report["accuracy"]
-        lines += ["", f"Accuracy at reduced budgets, seeds {report['seeds']}, final epoch: `advlab adapt {' '.join(ADAPT)}` and "
-                  f"`advlab gan {' '.join(GAN)}`:", "",
-                  "| run | precision | metric | value |", "|---|---|---|---|"]
-        for kind, metric in (("adapt", "target_acc"), ("adapt", "source_acc"), ("gan", "cond_acc"), ("gan", "fid_lenet")):
+        lines += [
+            "",
+            f"Accuracy at reduced budgets, seeds {report['seeds']}, final epoch: `advlab adapt {' '.join(ADAPT)}` and "
+            f"`advlab gan {' '.join(GAN)}`:",
+            "",
+            "| run | precision | metric | value |",
+            "|---|---|---|---|",
+        ]
+        for kind, metric in (
+            ("adapt", "target_acc"),
+            ("adapt", "source_acc"),
+            ("gan", "cond_acc"),
+            ("gan", "fid_lenet"),
+        ):
             for p in ("fp32", "bf16"):
                 r = a[kind][p]
                 lines.append(f"| {kind} | {p} | {metric} | {r[metric]['mean']:.4f} ± {r[metric]['std']:.4f} |")
-        lines += ["", "The runs' own epoch times are in the JSON but are not a speed comparison: they ran one after another "
-                  "beside other work; the step timing above is."]
+        lines += [
+            "",
+            "The runs' own epoch times are in the JSON but are not a speed comparison: they ran one after another "
+            "beside other work; the step timing above is.",
+        ]
     m = report["machine"]
     lines += ["", f"{m['processor']}, {m['cpu_count']} cores, torch {m['torch']}; {report['date']}.", ""]
     return "\n".join(lines)
@@ -132,9 +177,15 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=HERE / "results" / "precision")
     args = parser.parse_args()
     flags = cpu_flags()
-    report = {"benchmark": "precision", "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
-              "native_bf16_flags": sorted(set(BF16_CPU_FLAGS) & flags), "auto_resolves_to": resolve_precision("auto", torch.device("cpu")),
-              "seeds": args.seeds, "step_timing": step_timing()}
+    report = {
+        "benchmark": "precision",
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "native_bf16_flags": sorted(set(BF16_CPU_FLAGS) & flags),
+        "auto_resolves_to": resolve_precision("auto", torch.device("cpu")),
+        "seeds": args.seeds,
+        "step_timing": step_timing(),
+    }
     if not args.speed_only:
         args.runs.mkdir(parents=True, exist_ok=True)
         report["accuracy"] = accuracy_runs(args.runs, args.seeds)

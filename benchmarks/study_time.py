@@ -46,10 +46,15 @@ def main() -> None:
     train = sum(g["train_minutes"] for g in groups.values())
     processes = sum(g["process_minutes"] for g in groups.values())
     report = {
-        "study": str(args.study), "profile": profile, "jobs": args.jobs, "machine": machine(),
+        "study": str(args.study),
+        "profile": profile,
+        "jobs": args.jobs,
+        "machine": machine(),
         "groups": dict(groups),
-        "train_minutes": train, "process_minutes": processes,
-        "floor_wall_minutes": train / args.jobs, "process_wall_minutes": processes / args.jobs,
+        "train_minutes": train,
+        "process_minutes": processes,
+        "floor_wall_minutes": train / args.jobs,
+        "process_wall_minutes": processes / args.jobs,
     }
     write_report(report, HERE / "results" / f"study_time_{profile}", markdown)
 

@@ -47,7 +47,10 @@ def tiny_domains(tmp_path_factory) -> tuple[Path, Path]:
 
 @pytest.fixture
 def real_data() -> Path:
-    if not (REAL_DATA / "mnist" / "train-images-idx3-ubyte.gz").is_file() or not (REAL_DATA / "mnist_m" / "mnist_m.tar.gz").is_file():
+    if (
+        not (REAL_DATA / "mnist" / "train-images-idx3-ubyte.gz").is_file()
+        or not (REAL_DATA / "mnist_m" / "mnist_m.tar.gz").is_file()
+    ):
         pytest.skip(f"real MNIST / MNIST-M not found under {REAL_DATA} (set ADVLAB_DATA to the shared data folder)")
     return REAL_DATA
 
@@ -64,7 +67,9 @@ def read_only_dir(tmp_path):
     """A real read-only file system (a tmpfs mounted `ro`); skips where mounting is not allowed."""
     folder = tmp_path / "read-only"
     folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)], capture_output=True, text=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)], capture_output=True, text=True
+    )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a read-only tmpfs here (needs root): {mounted.stderr.strip() or mounted.returncode}")
     yield folder

@@ -90,8 +90,19 @@ def start(root: Path, cpus: int | None = None) -> Cluster | str:
     key.write_bytes(os.urandom(1024))
     key.chmod(0o600)
     socket_path = root / "munge.sock"
-    subprocess.run(["/usr/sbin/munged", "--force", f"--socket={socket_path}", f"--key-file={key}", f"--pid-file={root}/munged.pid",
-                    f"--log-file={root}/log/munged.log", f"--seed-file={root}/munge.seed"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "/usr/sbin/munged",
+            "--force",
+            f"--socket={socket_path}",
+            f"--key-file={key}",
+            f"--pid-file={root}/munged.pid",
+            f"--log-file={root}/log/munged.log",
+            f"--seed-file={root}/munge.seed",
+        ],
+        check=True,
+        capture_output=True,
+    )
     memory_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
     conf = root / "slurm.conf"
     conf.write_text(f"""ClusterName=advlabtest
@@ -127,7 +138,13 @@ PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
     cluster = Cluster(root, env)
     try:
         subprocess.run(["/usr/sbin/slurmctld", "-f", str(conf)], env=env, check=True, capture_output=True, timeout=60)
-        subprocess.run(["/usr/sbin/slurmd", "-f", str(conf), "-N", "localhost"], env=env, check=True, capture_output=True, timeout=60)
+        subprocess.run(
+            ["/usr/sbin/slurmd", "-f", str(conf), "-N", "localhost"],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             state = subprocess.run(["sinfo", "-h", "-o", "%T"], env=env, capture_output=True, text=True).stdout.strip()
@@ -137,5 +154,9 @@ PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
         raise RuntimeError(f"the node did not come up (sinfo says {state!r})")
     except (subprocess.SubprocessError, RuntimeError, OSError) as e:
         cluster.stop()
-        logs = " | ".join((root / "log" / f).read_text()[-300:] for f in ("slurmctld.log", "slurmd.log") if (root / "log" / f).exists())
+        logs = " | ".join(
+            (root / "log" / f).read_text()[-300:]
+            for f in ("slurmctld.log", "slurmd.log")
+            if (root / "log" / f).exists()
+        )
         return f"Slurm did not start: {e} {logs}"

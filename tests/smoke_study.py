@@ -15,7 +15,9 @@ from tests_helpers import run_cli
 
 
 def have_real_data() -> bool:
-    return (REAL_DATA / "mnist" / "train-images-idx3-ubyte.gz").is_file() and (REAL_DATA / "mnist_m" / "mnist_m.tar.gz").is_file()
+    return (REAL_DATA / "mnist" / "train-images-idx3-ubyte.gz").is_file() and (
+        REAL_DATA / "mnist_m" / "mnist_m.tar.gz"
+    ).is_file()
 
 
 def smoke_study(tmp_path_factory) -> Path:
@@ -31,7 +33,18 @@ def smoke_study(tmp_path_factory) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (out / "report.md").exists():
             shutil.rmtree(out, ignore_errors=True)
-            result = run_cli("reproduce", "--profile", "smoke", "--out", str(out), "--jobs", "2", "--data-dir", str(REAL_DATA), timeout=900)
+            result = run_cli(
+                "reproduce",
+                "--profile",
+                "smoke",
+                "--out",
+                str(out),
+                "--jobs",
+                "2",
+                "--data-dir",
+                str(REAL_DATA),
+                timeout=900,
+            )
             assert result.returncode == 0, result.stderr
             (shared / "smoke-study-stdout.txt").write_text(result.stdout)
     return out

@@ -44,7 +44,18 @@ def test_every_method_writes_a_complete_run_directory(tiny_domains, tmp_path, me
     assert adapt(tiny_domains, out, "--method", method) == 0
     assert {"config.yaml", "metrics.jsonl", "summary.json", "last.pt"} <= {p.name for p in out.iterdir()}
     summary = json.loads((out / "summary.json").read_text())
-    for key in ("method", "source", "target", "seed", "epochs", "source_acc", "target_acc", "domain_acc", "seconds", "train_images_per_second"):
+    for key in (
+        "method",
+        "source",
+        "target",
+        "seed",
+        "epochs",
+        "source_acc",
+        "target_acc",
+        "domain_acc",
+        "seconds",
+        "train_images_per_second",
+    ):
         assert key in summary
     assert summary["method"] == method and summary["epochs"] == 2
     assert (summary["domain_acc"] is None) == (method not in HAS_DOMAIN_HEAD)
@@ -93,14 +104,34 @@ def test_select_by_source_validation(tiny_domains, tmp_path):
 def test_killed_run_resumes_to_identical_metrics(tiny_domains, tmp_path, method):
     """A real process is killed with SIGKILL mid-training, then resumed (adda across its two stages)."""
     source, target = tiny_domains
-    args = ["adapt", "--source", str(source), "--target", str(target), "--epochs", "4", "--batch-size", "16",
-            "--val-size", "50", "--threads", "1", "--quiet", "--method", method]
+    args = [
+        "adapt",
+        "--source",
+        str(source),
+        "--target",
+        str(target),
+        "--epochs",
+        "4",
+        "--batch-size",
+        "16",
+        "--val-size",
+        "50",
+        "--threads",
+        "1",
+        "--quiet",
+        "--method",
+        method,
+    ]
     assert main([*args, "--out", str(tmp_path / "whole")]) == 0
 
     out = tmp_path / "killed"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "advlab.cli", *args, "--out", str(out)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "advlab.cli", *args, "--out", str(out)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
         if (out / "metrics.jsonl").exists() and len(metrics(out)) >= 2:
@@ -125,7 +156,10 @@ def test_killed_run_resumes_to_identical_metrics(tiny_domains, tmp_path, method)
         (["--gamma", "-1"], "gamma must be >= 0"),
         (["--batch-size", "0"], "batch size must be > 0"),
         (["--batch-size", "560", "--val-size", "50"], "source.npz's training set less the 50 held out by --val-size)"),
-        (["--batch-size", "400", "--train-subset", "300", "--val-size", "100"], "larger than the 300 training images an epoch walks through"),
+        (
+            ["--batch-size", "400", "--train-subset", "300", "--val-size", "100"],
+            "larger than the 300 training images an epoch walks through",
+        ),
         (["--method", "target_only", "--batch-size", "700", "--val-size", "100"], "target.npz's training set)"),
         (["--epochs", "two"], "invalid int value"),
         (["--source", "svhn"], "unknown data set 'svhn'"),
@@ -133,13 +167,19 @@ def test_killed_run_resumes_to_identical_metrics(tiny_domains, tmp_path, method)
         (["--select", "oracle"], "select must be one of last, source_val, entropy"),
         (["--select", "dev", "--val-size", "0"], "select dev needs a source validation split"),
         (["--select", "snd", "--validation-size", "0"], "select snd needs validation size > 0"),
-        (["--select", "class_ami", "--validation-size", "10", "--val-size", "50"], "select class_ami needs more than 10 validation images"),
+        (
+            ["--select", "class_ami", "--validation-size", "10", "--val-size", "50"],
+            "select class_ami needs more than 10 validation images",
+        ),
         (["--method", "mcd", "--mcd-num-k", "0"], "mcd num k must be >= 1"),
         (["--method", "mcc", "--mcc-temperature", "0"], "mcc temperature must be > 0"),
         (["--method", "mdd", "--mdd-margin", "-1"], "mdd margin must be > 0"),
         (["--method", "mdd", "--mdd-reversal", "nan"], "mdd reversal must be >= 0"),
         (["--method", "coral", "--coral-layer", "conv1"], "coral layer must be one of"),
-        (["--method", "adda", "--adda-source-epochs", "2", "--epochs", "2"], "adda source epochs must be in [0, epochs)"),
+        (
+            ["--method", "adda", "--adda-source-epochs", "2", "--epochs", "2"],
+            "adda source epochs must be in [0, epochs)",
+        ),
         (["--method", "adda", "--adda-source-epochs", "0"], "needs --init"),
         (["--method", "adda", "--adda-lr", "0"], "adda lr must be > 0"),
         (["--method", "cdan", "--trade-off", "-1"], "trade off must be >= 0"),
@@ -147,7 +187,9 @@ def test_killed_run_resumes_to_identical_metrics(tiny_domains, tmp_path, method)
 )
 def test_bad_values_are_one_line_errors(tiny_domains, tmp_path, extra, fragment):
     source, target = tiny_domains
-    result = run_cli("adapt", "--source", str(source), "--target", str(target), "--out", str(tmp_path / "r"), "--quiet", *extra)
+    result = run_cli(
+        "adapt", "--source", str(source), "--target", str(target), "--out", str(tmp_path / "r"), "--quiet", *extra
+    )
     assert_one_line_error(result, fragment)
 
 
@@ -171,8 +213,21 @@ def test_corrupt_data_file(tiny_domains, tmp_path):
 def test_missing_builtin_data_without_network(tmp_path):
     env_dir = tmp_path / "empty"
     result = subprocess.run(
-        [sys.executable, "-m", "advlab.cli", "adapt", "--data-dir", str(env_dir), "--out", str(tmp_path / "r"), "--quiet"],
-        capture_output=True, text=True, timeout=300, env={**os.environ, "ADVLAB_MIRROR": "http://127.0.0.1:9"},
+        [
+            sys.executable,
+            "-m",
+            "advlab.cli",
+            "adapt",
+            "--data-dir",
+            str(env_dir),
+            "--out",
+            str(tmp_path / "r"),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "ADVLAB_MIRROR": "http://127.0.0.1:9"},
     )
     assert result.returncode == 2 and "could not download" in result.stderr and "Traceback" not in result.stderr
 
@@ -181,14 +236,20 @@ def test_output_folder_that_cannot_be_written(tiny_domains, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     source, target = tiny_domains
-    assert_one_line_error(run_cli("adapt", "--source", str(source), "--target", str(target), "--out", str(blocker / "run")), "cannot write to output folder")
+    assert_one_line_error(
+        run_cli("adapt", "--source", str(source), "--target", str(target), "--out", str(blocker / "run")),
+        "cannot write to output folder",
+    )
 
 
 def test_existing_run_is_not_overwritten(tiny_domains, tmp_path):
     assert adapt(tiny_domains, tmp_path / "r") == 0
     before = (tmp_path / "r" / "metrics.jsonl").read_text()
     source, target = tiny_domains
-    assert_one_line_error(run_cli("adapt", "--source", str(source), "--target", str(target), "--out", str(tmp_path / "r")), "already holds a run")
+    assert_one_line_error(
+        run_cli("adapt", "--source", str(source), "--target", str(target), "--out", str(tmp_path / "r")),
+        "already holds a run",
+    )
     assert (tmp_path / "r" / "metrics.jsonl").read_text() == before
 
 
@@ -196,7 +257,20 @@ def test_corrupt_checkpoint_on_resume(tiny_domains, tmp_path):
     assert adapt(tiny_domains, tmp_path / "r") == 0
     (tmp_path / "r" / "last.pt").write_bytes(b"garbage")
     source, target = tiny_domains
-    result = run_cli("adapt", "--source", str(source), "--target", str(target), "--out", str(tmp_path / "r"), "--resume", "--epochs", "3", "--val-size", "50")
+    result = run_cli(
+        "adapt",
+        "--source",
+        str(source),
+        "--target",
+        str(target),
+        "--out",
+        str(tmp_path / "r"),
+        "--resume",
+        "--epochs",
+        "3",
+        "--val-size",
+        "50",
+    )
     assert_one_line_error(result, "cannot load checkpoint")
 
 
@@ -207,8 +281,23 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tiny_domains, tmp_path):
     torch.save(state, tmp_path / "r" / "last.pt")
     good = (tmp_path / "r" / "last.pt").read_bytes()
     source, target = tiny_domains
-    result = run_cli("adapt", "--source", str(source), "--target", str(target), "--out", str(tmp_path / "r"), "--resume",
-                     "--epochs", "3", "--val-size", "50", "--batch-size", "32", "--quiet")
+    result = run_cli(
+        "adapt",
+        "--source",
+        str(source),
+        "--target",
+        str(target),
+        "--out",
+        str(tmp_path / "r"),
+        "--resume",
+        "--epochs",
+        "3",
+        "--val-size",
+        "50",
+        "--batch-size",
+        "32",
+        "--quiet",
+    )
     assert_one_line_error(result, "loss became nan at epoch 2, step 1")
     assert "the last good checkpoint (epoch 1) is kept" in result.stderr
     assert (tmp_path / "r" / "last.pt").read_bytes() == good
@@ -217,8 +306,26 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tiny_domains, tmp_path):
 
 def test_nan_in_the_first_epoch_says_no_checkpoint_exists(tiny_domains, tmp_path):
     source, target = tiny_domains
-    result = run_cli("adapt", "--source", str(source), "--target", str(target), "--out", str(tmp_path / "r"), "--epochs", "1",
-                     "--lr", "1e30", "--lr-schedule", "constant", "--val-size", "50", "--batch-size", "32", "--quiet")
+    result = run_cli(
+        "adapt",
+        "--source",
+        str(source),
+        "--target",
+        str(target),
+        "--out",
+        str(tmp_path / "r"),
+        "--epochs",
+        "1",
+        "--lr",
+        "1e30",
+        "--lr-schedule",
+        "constant",
+        "--val-size",
+        "50",
+        "--batch-size",
+        "32",
+        "--quiet",
+    )
     assert_one_line_error(result, "loss became")
     assert "no epoch had finished" in result.stderr and not (tmp_path / "r" / "last.pt").exists()
 
@@ -230,7 +337,9 @@ def test_resume_refuses_options_that_would_change_the_run(tiny_domains, tmp_path
     source, target = tiny_domains
     base = ["adapt", "--source", str(source), "--target", str(target), "--out", str(tmp_path / "r"), "--resume", *QUICK]
     assert_one_line_error(run_cli(*base, "--lr", "0.5"), "--lr 0.01 -> 0.5")
-    assert_one_line_error(run_cli(*base, "--batch-size", "16", "--val-size", "40"), "--batch-size 32 -> 16; --val-size 50 -> 40")
+    assert_one_line_error(
+        run_cli(*base, "--batch-size", "16", "--val-size", "40"), "--batch-size 32 -> 16; --val-size 50 -> 40"
+    )
     assert_one_line_error(run_cli(*base, "--epochs", "1"), "--epochs may only grow")
     assert {f: (tmp_path / "r" / f).read_bytes() for f in record} == record
     # what cannot change the result may differ, and --epochs may grow: the run is extended
@@ -241,8 +350,23 @@ def test_resume_refuses_options_that_would_change_the_run(tiny_domains, tmp_path
 def test_pseudo_label_starts_from_a_run_and_reports_each_round(tiny_domains, tmp_path):
     assert adapt(tiny_domains, tmp_path / "base", "--method", "source_only", "--epochs", "4", "--lr", "0.05") == 0
     out = tmp_path / "pl"
-    assert adapt(tiny_domains, out, "--method", "pseudo_label", "--init", str(tmp_path / "base"), "--rounds", "2",
-                 "--pl-threshold", "0.5", "--epochs", "2") == 0
+    assert (
+        adapt(
+            tiny_domains,
+            out,
+            "--method",
+            "pseudo_label",
+            "--init",
+            str(tmp_path / "base"),
+            "--rounds",
+            "2",
+            "--pl-threshold",
+            "0.5",
+            "--epochs",
+            "2",
+        )
+        == 0
+    )
     rounds = json.loads((out / "summary.json").read_text())["pseudo_label_rounds"]
     assert [r["pl_round"] for r in rounds] == [1, 2]
     assert 0 < rounds[0]["pl_selected_share"] <= rounds[1]["pl_selected_share"] <= 1
@@ -256,23 +380,63 @@ def test_any_method_run_can_start_pseudo_labelling(tiny_domains, tmp_path, init_
     """--init rebuilds the backbone from the run's own checkpoint, whatever heads it had."""
     assert adapt(tiny_domains, tmp_path / "base", "--method", init_method, "--epochs", "2", "--lr", "0.05") == 0
     out = tmp_path / "pl"
-    assert adapt(tiny_domains, out, "--method", "pseudo_label", "--init", str(tmp_path / "base"), "--rounds", "1",
-                 "--pl-threshold", "0.0", "--epochs", "1") == 0
+    assert (
+        adapt(
+            tiny_domains,
+            out,
+            "--method",
+            "pseudo_label",
+            "--init",
+            str(tmp_path / "base"),
+            "--rounds",
+            "1",
+            "--pl-threshold",
+            "0.0",
+            "--epochs",
+            "1",
+        )
+        == 0
+    )
     assert json.loads((out / "summary.json").read_text())["init"] == str(tmp_path / "base")
 
 
 def test_pseudo_label_errors_are_one_line(tiny_domains, tmp_path):
     source, target = tiny_domains
-    base = ["adapt", "--source", str(source), "--target", str(target), "--val-size", "50", "--quiet", "--method", "pseudo_label"]
+    base = [
+        "adapt",
+        "--source",
+        str(source),
+        "--target",
+        str(target),
+        "--val-size",
+        "50",
+        "--quiet",
+        "--method",
+        "pseudo_label",
+    ]
     assert_one_line_error(run_cli(*base, "--out", str(tmp_path / "a")), "--init")
-    assert_one_line_error(run_cli(*base, "--init", str(tmp_path / "nowhere"), "--out", str(tmp_path / "b")), "not an advlab adapt run")
+    assert_one_line_error(
+        run_cli(*base, "--init", str(tmp_path / "nowhere"), "--out", str(tmp_path / "b")), "not an advlab adapt run"
+    )
     assert_one_line_error(run_cli(*base, "--init", str(tmp_path), "--epochs", "3", "--rounds", "2"), "must divide")
 
 
 def test_resume_refuses_a_checkpoint_of_another_method_or_command(tiny_domains, tmp_path):
     assert adapt(tiny_domains, tmp_path / "r", "--method", "dann", "--epochs", "1") == 0
     source, target = tiny_domains
-    base = ("adapt", "--source", str(source), "--target", str(target), "--val-size", "50", "--quiet", "--resume", "--epochs", "2")
+    base = (
+        "adapt",
+        "--source",
+        str(source),
+        "--target",
+        str(target),
+        "--val-size",
+        "50",
+        "--quiet",
+        "--resume",
+        "--epochs",
+        "2",
+    )
     assert_one_line_error(run_cli(*base, "--out", str(tmp_path / "r"), "--method", "mcd"), "holds a dann run")
     torch.save({"g": {}, "epoch": 1}, tmp_path / "gan.pt")
     (tmp_path / "g").mkdir()
@@ -293,9 +457,21 @@ def test_out_at_a_folder_of_user_files_changes_nothing(tiny_domains, tmp_path):
     (folder / "config.yaml").write_text("method: source_only\nepochs: 1\n")
     (folder / "summary.json").write_text('{"mine": true}\n')
     source, target = tiny_domains
-    result = run_cli("adapt", "--config", str(folder / "config.yaml"), "--source", str(source), "--target", str(target), "--out", str(folder))
+    result = run_cli(
+        "adapt",
+        "--config",
+        str(folder / "config.yaml"),
+        "--source",
+        str(source),
+        "--target",
+        str(target),
+        "--out",
+        str(folder),
+    )
     assert_one_line_error(result, "holds files advlab did not write")
-    assert (folder / "config.yaml").read_text() == "method: source_only\nepochs: 1\n" and (folder / "summary.json").read_text() == '{"mine": true}\n'
+    assert (folder / "config.yaml").read_text() == "method: source_only\nepochs: 1\n" and (
+        folder / "summary.json"
+    ).read_text() == '{"mine": true}\n'
     assert sorted(p.name for p in folder.iterdir()) == ["config.yaml", "summary.json"]
 
 
@@ -311,8 +487,26 @@ def test_pseudo_label_refuses_an_init_run_of_another_pair(tiny_domains, tmp_path
     """Leaving out --source/--target silently self-trained a model of another pair on MNIST -> MNIST-M."""
     assert adapt(tiny_domains, tmp_path / "base", "--method", "source_only", "--epochs", "1") == 0
     source, target = tiny_domains
-    result = run_cli("adapt", "--method", "pseudo_label", "--init", str(tmp_path / "base"), "--source", str(target), "--target", str(source),
-                     "--rounds", "1", "--epochs", "1", "--val-size", "50", "--out", str(tmp_path / "pl"), "--quiet")
+    result = run_cli(
+        "adapt",
+        "--method",
+        "pseudo_label",
+        "--init",
+        str(tmp_path / "base"),
+        "--source",
+        str(target),
+        "--target",
+        str(source),
+        "--rounds",
+        "1",
+        "--epochs",
+        "1",
+        "--val-size",
+        "50",
+        "--out",
+        str(tmp_path / "pl"),
+        "--quiet",
+    )
     assert_one_line_error(result, "was trained on")
 
 
@@ -340,4 +534,7 @@ def test_bf16_precision_trains_and_is_recorded(tiny_domains, tmp_path):
     assert adapt(tiny_domains, tmp_path / "b", "--precision", "bf16") == 0
     summary = json.loads((tmp_path / "b" / "summary.json").read_text())
     assert summary["precision"] == "bf16" and 0 <= summary["target_acc"] <= 1
-    assert_one_line_error(run_cli("adapt", "--precision", "fp8", "--out", str(tmp_path / "x")), "precision must be one of fp32, bf16, auto")
+    assert_one_line_error(
+        run_cli("adapt", "--precision", "fp8", "--out", str(tmp_path / "x")),
+        "precision must be one of fp32, bf16, auto",
+    )

@@ -42,7 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     from advlab.gan.variants import PRACTICAL, VARIANTS
     from advlab.train.config import AdaptConfig
 
-    parser = _Parser(prog="advlab", description="Adversarial learning on images: DANN domain adaptation and conditional GANs.")
+    parser = _Parser(
+        prog="advlab", description="Adversarial learning on images: DANN domain adaptation and conditional GANs."
+    )
     parser.add_argument("--version", action="version", version=f"advlab {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     adapt = sub.add_parser(
@@ -62,74 +64,158 @@ def build_parser() -> argparse.ArgumentParser:
         "See also 'advlab gan compare RUN_DIR...' and 'advlab gan eval RUN_DIR'.",
     )
     variant = gan.add_mutually_exclusive_group()
-    variant.add_argument("--variant", default=argparse.SUPPRESS, metavar="NAME",
-                         help="; ".join(f"{v.name}: {v.about}" for v in VARIANTS.values()) + " (default: conditional). "
-                         "--loss, --d-conditioning, --pack and --spectral-norm change one part of it")
+    variant.add_argument(
+        "--variant",
+        default=argparse.SUPPRESS,
+        metavar="NAME",
+        help="; ".join(f"{v.name}: {v.about}" for v in VARIANTS.values()) + " (default: conditional). "
+        "--loss, --d-conditioning, --pack and --spectral-norm change one part of it",
+    )
     for name in PRACTICAL:  # the practical's flags stay, as aliases of --variant NAME
-        variant.add_argument("--" + name.replace("_", "-"), dest="variant", action="store_const", const=name, default=argparse.SUPPRESS,
-                             help=f"--variant {name}")
+        variant.add_argument(
+            "--" + name.replace("_", "-"),
+            dest="variant",
+            action="store_const",
+            const=name,
+            default=argparse.SUPPRESS,
+            help=f"--variant {name}",
+        )
     add_options(gan, GanConfig, skip=("variant",))
     _add_run_flags(gan)
 
-    compare = sub.add_parser("gan-compare", prog="advlab gan compare", description="Loss dynamics of several GAN runs on one figure, and their samples side by side.")
+    compare = sub.add_parser(
+        "gan-compare",
+        prog="advlab gan compare",
+        description="Loss dynamics of several GAN runs on one figure, and their samples side by side.",
+    )
     compare.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR")
-    compare.add_argument("--out", type=Path, default=Path("compare.png"), help="output prefix: writes <out>-losses.png and <out>-samples.png")
-    evaluate = sub.add_parser("gan-eval", prog="advlab gan eval", description="Compute the quality metrics of a GAN run and add them to its summary.json.")
+    compare.add_argument(
+        "--out",
+        type=Path,
+        default=Path("compare.png"),
+        help="output prefix: writes <out>-losses.png and <out>-samples.png",
+    )
+    evaluate = sub.add_parser(
+        "gan-eval",
+        prog="advlab gan eval",
+        description="Compute the quality metrics of a GAN run and add them to its summary.json.",
+    )
     evaluate.add_argument("run", type=Path, metavar="RUN_DIR")
     evaluate.add_argument("--samples", type=int, default=10000, help="generated images (default: 10000)")
-    evaluate.add_argument("--device", default="cpu", help="cpu, cuda or auto: where G and the evaluator run (default: cpu)")
+    evaluate.add_argument(
+        "--device", default="cpu", help="cpu, cuda or auto: where G and the evaluator run (default: cpu)"
+    )
 
-    classifier = sub.add_parser("classifier", help="train and cache the LeNet evaluator of a data set, used by the GAN metrics",
-                                description="Train (once per data set, keyed by its content) the seeded LeNet classifier behind the GAN "
-                                            "metrics (cond_acc, Fréchet distance, coverage, inception score) and cache it with its sha256; "
-                                            "later runs on the same data reuse it. 'advlab gan' trains it on demand.")
-    classifier.add_argument("--dataset", default="mnist", help="mnist (default), an image folder or an .npz (as in advlab gan)")
-    classifier.add_argument("--data-dir", help="where built-in data sets live (else $ADVLAB_DATA, else ~/.cache/advlab/data)")
+    classifier = sub.add_parser(
+        "classifier",
+        help="train and cache the LeNet evaluator of a data set, used by the GAN metrics",
+        description="Train (once per data set, keyed by its content) the seeded LeNet classifier behind the GAN "
+        "metrics (cond_acc, Fréchet distance, coverage, inception score) and cache it with its sha256; "
+        "later runs on the same data reuse it. 'advlab gan' trains it on demand.",
+    )
+    classifier.add_argument(
+        "--dataset", default="mnist", help="mnist (default), an image folder or an .npz (as in advlab gan)"
+    )
+    classifier.add_argument(
+        "--data-dir", help="where built-in data sets live (else $ADVLAB_DATA, else ~/.cache/advlab/data)"
+    )
     classifier.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
     classifier.add_argument("--force", action="store_true", help="retrain even if a cached evaluator exists")
     classifier.add_argument("--device", default="cpu", help="cpu, cuda or auto: where it trains (default: cpu)")
     classifier.add_argument("--quiet", action="store_true", help="no progress bars")
 
-    select = sub.add_parser("select", help="which checkpoint each label-free validator picks in finished adapt runs (no retraining)",
-                            description="Read finished advlab adapt runs and print, per run and across them, the epoch each validator picks, "
-                                        "its target accuracy, the last epoch's and the oracle's (analysis only), and each validator's "
-                                        "weighted Spearman correlation with target accuracy.")
+    select = sub.add_parser(
+        "select",
+        help="which checkpoint each label-free validator picks in finished adapt runs (no retraining)",
+        description="Read finished advlab adapt runs and print, per run and across them, the epoch each validator picks, "
+        "its target accuracy, the last epoch's and the oracle's (analysis only), and each validator's "
+        "weighted Spearman correlation with target accuracy.",
+    )
     select.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR")
     select.add_argument("--by", nargs="+", metavar="NAME", help="validators to show (default: all recorded)")
     select.add_argument("--json", action="store_true", help="print the result as JSON instead of a table")
-    select.add_argument("--figure", type=Path, metavar="PNG", help="also write score-against-accuracy plots to this file")
+    select.add_argument(
+        "--figure", type=Path, metavar="PNG", help="also write score-against-accuracy plots to this file"
+    )
 
-    study = sub.add_parser("reproduce", help="run the whole DANN + GAN study and write DIR/report.html and report.md",
-                           description="Run every experiment of the study (skipping finished runs, resuming unfinished ones), "
-                                       "then write DIR/report.html (self-contained), DIR/report.md and DIR/figures/.")
-    study.add_argument("--profile", choices=("quick", "full", "smoke"), default="quick",
-                       help="quick: minutes, subsets (default); full: the practicals' settings, 3 seeds; smoke: for tests")
+    study = sub.add_parser(
+        "reproduce",
+        help="run the whole DANN + GAN study and write DIR/report.html and report.md",
+        description="Run every experiment of the study (skipping finished runs, resuming unfinished ones), "
+        "then write DIR/report.html (self-contained), DIR/report.md and DIR/figures/.",
+    )
+    study.add_argument(
+        "--profile",
+        choices=("quick", "full", "smoke"),
+        default="quick",
+        help="quick: minutes, subsets (default); full: the practicals' settings, 3 seeds; smoke: for tests",
+    )
     study.add_argument("--out", type=Path, default=Path("study"), help="study directory (default: study)")
-    study.add_argument("--jobs", type=int, default=None, help="local launcher: runs in parallel processes, sharing the cores (default: 1)")
-    study.add_argument("--threads", type=int, default=None,
-                       help="torch threads per run (default: the cores divided among the --jobs runs)")
-    study.add_argument("--device", default=None, help="cpu, cuda or auto: where every run trains and the report's analysis embeds "
-                                                      "test images (default: cpu)")
-    study.add_argument("--data-dir", help="where built-in data sets live (else $ADVLAB_DATA, else ~/.cache/advlab/data)")
+    study.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="local launcher: runs in parallel processes, sharing the cores (default: 1)",
+    )
+    study.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads per run (default: the cores divided among the --jobs runs)",
+    )
+    study.add_argument(
+        "--device",
+        default=None,
+        help="cpu, cuda or auto: where every run trains and the report's analysis embeds test images (default: cpu)",
+    )
+    study.add_argument(
+        "--data-dir", help="where built-in data sets live (else $ADVLAB_DATA, else ~/.cache/advlab/data)"
+    )
     study.add_argument("--quiet", action="store_true", help="no line per finished run")
-    study.add_argument("--report-only", action="store_true",
-                       help="run nothing: build the report from the runs finished so far, naming the others")
-    cluster = study.add_argument_group("cluster", "--launcher slurm submits each run as a Slurm job through submitit "
-                                                  "(pip install 'advlab[cluster]'); the same command again reuses finished runs, "
-                                                  "resumes stopped ones and never submits a queued one twice")
-    cluster.add_argument("--launcher", choices=("local", "slurm"), default="local",
-                         help="local: runs here, --jobs at a time (default); slurm: one Slurm job per run")
+    study.add_argument(
+        "--report-only",
+        action="store_true",
+        help="run nothing: build the report from the runs finished so far, naming the others",
+    )
+    cluster = study.add_argument_group(
+        "cluster",
+        "--launcher slurm submits each run as a Slurm job through submitit "
+        "(pip install 'advlab[cluster]'); the same command again reuses finished runs, "
+        "resumes stopped ones and never submits a queued one twice",
+    )
+    cluster.add_argument(
+        "--launcher",
+        choices=("local", "slurm"),
+        default="local",
+        help="local: runs here, --jobs at a time (default); slurm: one Slurm job per run",
+    )
     cluster.add_argument("--partition", help="Slurm partition (default: the cluster's default)")
-    cluster.add_argument("--time-limit", type=int, metavar="MIN", help="minutes per job (default: 240); a longer run is requeued and resumes")
-    cluster.add_argument("--cpus-per-run", type=int, metavar="N", help="CPUs per job, also the run's threads (default: 2)")
+    cluster.add_argument(
+        "--time-limit",
+        type=int,
+        metavar="MIN",
+        help="minutes per job (default: 240); a longer run is requeued and resumes",
+    )
+    cluster.add_argument(
+        "--cpus-per-run", type=int, metavar="N", help="CPUs per job, also the run's threads (default: 2)"
+    )
     cluster.add_argument("--gpus-per-run", type=int, metavar="N", help="GPUs per job (default: 0; add --device cuda)")
-    cluster.add_argument("--array-limit", type=int, metavar="N", help="at most N jobs of one submission at once (default: 64)")
-    cluster.add_argument("--no-wait", action="store_true", help="submit and return; the same command later waits and builds the report")
+    cluster.add_argument(
+        "--array-limit", type=int, metavar="N", help="at most N jobs of one submission at once (default: 64)"
+    )
+    cluster.add_argument(
+        "--no-wait", action="store_true", help="submit and return; the same command later waits and builds the report"
+    )
     return parser
 
 
-CLUSTER_FLAGS = {"partition": "partition", "time_limit": "time_limit_min", "cpus_per_run": "cpus_per_run",
-                 "gpus_per_run": "gpus_per_run", "array_limit": "array_limit"}
+CLUSTER_FLAGS = {
+    "partition": "partition",
+    "time_limit": "time_limit_min",
+    "cpus_per_run": "cpus_per_run",
+    "gpus_per_run": "gpus_per_run",
+    "array_limit": "array_limit",
+}
 
 
 def _cluster_options(args: argparse.Namespace):
@@ -144,13 +230,27 @@ def _cluster_options(args: argparse.Namespace):
             raise AdvlabError(f"{', '.join(stray)} only apply with --launcher slurm")
         return None
     if args.jobs is not None or args.threads is not None:
-        raise AdvlabError("--jobs and --threads are for the local launcher; with --launcher slurm use --array-limit and --cpus-per-run")
+        raise AdvlabError(
+            "--jobs and --threads are for the local launcher; with --launcher slurm use --array-limit and --cpus-per-run"
+        )
     return SlurmOptions(**{CLUSTER_FLAGS[f]: v for f, v in given.items()}, wait=not args.no_wait)
 
 
 def _metrics_line(m: dict) -> str:
-    parts = [f"{k} {m[k]:.4g}" for k in ("cond_acc", "fid_lenet", "fid_floor", "coverage", "kl_uniform", "inception_score", "modes", "kl_modes")
-             if m.get(k) is not None]
+    parts = [
+        f"{k} {m[k]:.4g}"
+        for k in (
+            "cond_acc",
+            "fid_lenet",
+            "fid_floor",
+            "coverage",
+            "kl_uniform",
+            "inception_score",
+            "modes",
+            "kl_modes",
+        )
+        if m.get(k) is not None
+    ]
     return ", ".join(parts) or "no metrics"
 
 
@@ -196,7 +296,9 @@ def main(argv: list[str] | None = None) -> int:
             cfg = resolve(AdaptConfig, _options(args), args.config)
             summary = run_adapt(cfg, resume=args.resume, quiet=args.quiet)
             if summary is not None:  # None: a rank other than 0 of a torchrun job, which reports nothing
-                print(f"done: target accuracy {summary['target_acc']:.4f}, source accuracy {summary['source_acc']:.4f} -> {cfg.run_dir()}")
+                print(
+                    f"done: target accuracy {summary['target_acc']:.4f}, source accuracy {summary['source_acc']:.4f} -> {cfg.run_dir()}"
+                )
         elif args.command == "gan":
             from advlab.gan.config import GanConfig
             from advlab.gan.train import run_gan
@@ -222,9 +324,13 @@ def main(argv: list[str] | None = None) -> int:
             summary_path = args.run / "summary.json"
             summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
             learned = summary.get("data_fingerprint")
-            if learned and learned != (now := data_fingerprint(load_domain(cfg.dataset, cfg.data_dir, quiet=True).train)):
-                raise AdvlabError(f"{args.run}: the GAN learned other data than {cfg.dataset} holds now (fingerprint {learned}, now {now}); "
-                                  "its metrics would be another data set's")
+            if learned and learned != (
+                now := data_fingerprint(load_domain(cfg.dataset, cfg.data_dir, quiet=True).train)
+            ):
+                raise AdvlabError(
+                    f"{args.run}: the GAN learned other data than {cfg.dataset} holds now (fingerprint {learned}, now {now}); "
+                    "its metrics would be another data set's"
+                )
             why = unscorable(g, cfg.dataset, cfg.data_dir)
             if why:
                 raise AdvlabError(f"{args.run}: cannot score this GAN: {why}")
@@ -234,8 +340,17 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "classifier":
             from advlab.gan.evaluator import build_evaluator
 
-            record = build_evaluator(args.data_dir, args.seed, force=args.force, quiet=args.quiet, dataset=args.dataset, device=_device(args.device))
-            print(f"evaluator of {args.dataset}: test accuracy {record['test_acc']:.4f}, sha256 {record['sha256'][:16]}... -> {record['path']}")
+            record = build_evaluator(
+                args.data_dir,
+                args.seed,
+                force=args.force,
+                quiet=args.quiet,
+                dataset=args.dataset,
+                device=_device(args.device),
+            )
+            print(
+                f"evaluator of {args.dataset}: test accuracy {record['test_acc']:.4f}, sha256 {record['sha256'][:16]}... -> {record['path']}"
+            )
         elif args.command == "select":
             from advlab.report.selection import figure, select, table
 
@@ -247,19 +362,37 @@ def main(argv: list[str] | None = None) -> int:
             from advlab.report.reproduce import reproduce
 
             cluster = _cluster_options(args)
-            result = reproduce(args.profile, args.out, 1 if args.jobs is None else args.jobs, args.data_dir, args.quiet, args.threads, args.device,
-                               launcher=args.launcher, cluster=cluster, report_only=args.report_only)
+            result = reproduce(
+                args.profile,
+                args.out,
+                1 if args.jobs is None else args.jobs,
+                args.data_dir,
+                args.quiet,
+                args.threads,
+                args.device,
+                launcher=args.launcher,
+                cluster=cluster,
+                report_only=args.report_only,
+            )
             if result.page is None:  # --no-wait with runs still in the queue
-                print(f"{len(result.unfinished)} of {result.planned} runs queued or running as Slurm jobs; "
-                      f"run the same command again to wait for them and write the report")
+                print(
+                    f"{len(result.unfinished)} of {result.planned} runs queued or running as Slurm jobs; "
+                    f"run the same command again to wait for them and write the report"
+                )
                 return 0
             print(f"wrote {result.page} and {result.md}")
             if result.failures:  # the report is written (it shows them), but the study is not whole
-                print(f"advlab: {len(result.failures)} of {result.planned} runs failed (listed in {result.page.name}; "
-                      "each keeps its error in runs/NAME/failed.txt)", file=sys.stderr)
+                print(
+                    f"advlab: {len(result.failures)} of {result.planned} runs failed (listed in {result.page.name}; "
+                    "each keeps its error in runs/NAME/failed.txt)",
+                    file=sys.stderr,
+                )
             if result.unfinished:
-                print(f"advlab: {len(result.unfinished)} of {result.planned} runs not finished; the report is partial "
-                      "(it names them); run the study's command again to finish them", file=sys.stderr)
+                print(
+                    f"advlab: {len(result.unfinished)} of {result.planned} runs not finished; the report is partial "
+                    "(it names them); run the study's command again to finish them",
+                    file=sys.stderr,
+                )
             if result.failures or result.unfinished:
                 return 1
         return 0
@@ -270,7 +403,11 @@ def main(argv: list[str] | None = None) -> int:
         if e.errno not in WHERE_WE_WRITE_ERRORS:
             raise  # anything else is a bug to see whole
         where = f"{e.filename}: " if e.filename else ""
-        hint = "free some space, then resume" if e.errno in (errno.ENOSPC, errno.EDQUOT) else "choose a folder you can write to"
+        hint = (
+            "free some space, then resume"
+            if e.errno in (errno.ENOSPC, errno.EDQUOT)
+            else "choose a folder you can write to"
+        )
         print(f"advlab: error: {where}{e.strerror.lower()}; {hint}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as e:

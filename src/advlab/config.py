@@ -102,7 +102,9 @@ def resolve(cls: type[T], cli_values: dict[str, Any], config_file: str | Path | 
         for key, value in load_yaml(config_file).items():
             name = str(key).replace("-", "_")
             if name not in names:
-                raise ConfigError(f"unknown config key {key!r} in {config_file}; known keys: {', '.join(sorted(names))}")
+                raise ConfigError(
+                    f"unknown config key {key!r} in {config_file}; known keys: {', '.join(sorted(names))}"
+                )
             values[name] = _coerce(cls, name, value)
     values.update({k: v for k, v in cli_values.items() if k in names})
     cfg = cls(**values)

@@ -46,7 +46,13 @@ def test_npz_missing_key_and_bad_dtype(tmp_path):
     np.savez(tmp_path / "a.npz", x_train=np.zeros((2, 28, 28), np.uint8), y_train=np.zeros(2, int))
     with pytest.raises(DataError, match="missing x_test"):
         read_npz(tmp_path / "a.npz")
-    np.savez(tmp_path / "b.npz", x_train=np.zeros((2, 28, 28)), y_train=np.zeros(2, int), x_test=np.zeros((2, 28, 28)), y_test=np.zeros(2, int))
+    np.savez(
+        tmp_path / "b.npz",
+        x_train=np.zeros((2, 28, 28)),
+        y_train=np.zeros(2, int),
+        x_test=np.zeros((2, 28, 28)),
+        y_test=np.zeros(2, int),
+    )
     with pytest.raises(DataError, match="uint8"):
         read_npz(tmp_path / "b.npz")
 
@@ -65,7 +71,13 @@ def test_unknown_domain_name():
 @pytest.mark.parametrize("shape", [(0, 28, 28), (5, 0, 28)])
 def test_npz_without_images_is_one_line(tmp_path, shape):
     path = tmp_path / "empty.npz"
-    np.savez(path, x_train=np.zeros(shape, np.uint8), y_train=np.zeros(shape[0], np.int64), x_test=np.zeros(shape, np.uint8), y_test=np.zeros(shape[0], np.int64))
+    np.savez(
+        path,
+        x_train=np.zeros(shape, np.uint8),
+        y_train=np.zeros(shape[0], np.int64),
+        x_test=np.zeros(shape, np.uint8),
+        y_test=np.zeros(shape[0], np.int64),
+    )
     with pytest.raises(DataError, match="holds no images"):
         load_domain(str(path))
 
@@ -91,7 +103,9 @@ def test_empty_class_folder_is_an_error_not_a_smaller_model(tmp_path):
 def test_a_decompression_bomb_and_garbage_are_one_line(tmp_path, monkeypatch):
     from advlab.data.images import decode_image
 
-    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # Pillow's limit scaled down: a 100 x 100 image plays the 20000 x 20000 bomb
+    monkeypatch.setattr(
+        Image, "MAX_IMAGE_PIXELS", 1000
+    )  # Pillow's limit scaled down: a 100 x 100 image plays the 20000 x 20000 bomb
     bomb = tmp_path / "bomb.png"
     Image.new("L", (100, 100)).save(bomb)
     with pytest.raises(DataError, match="too many pixels"):

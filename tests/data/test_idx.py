@@ -9,7 +9,11 @@ from advlab.errors import DataError
 
 
 def idx_bytes(array: np.ndarray, magic: int) -> bytes:
-    return struct.pack(">I", magic) + b"".join(struct.pack(">I", d) for d in array.shape) + array.astype(np.uint8).tobytes()
+    return (
+        struct.pack(">I", magic)
+        + b"".join(struct.pack(">I", d) for d in array.shape)
+        + array.astype(np.uint8).tobytes()
+    )
 
 
 @pytest.fixture

@@ -20,8 +20,29 @@ def test_adapt_runs_on_a_real_subset(real_data, tmp_path):
     from advlab.cli import main
 
     out = tmp_path / "run"
-    assert main(["adapt", "--data-dir", str(real_data), "--train-subset", "3000", "--test-subset", "1000", "--epochs", "2",
-                 "--val-size", "200", "--threads", "1", "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "adapt",
+                "--data-dir",
+                str(real_data),
+                "--train-subset",
+                "3000",
+                "--test-subset",
+                "1000",
+                "--epochs",
+                "2",
+                "--val-size",
+                "200",
+                "--threads",
+                "1",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     import json
 
     summary = json.loads((out / "summary.json").read_text())
@@ -32,7 +53,11 @@ def test_adapt_runs_on_a_real_subset(real_data, tmp_path):
 def test_stacked_mnist_is_three_real_digits_and_a_gan_trains_on_it(real_data, tmp_path):
     stacked = load_domain("stacked_mnist", real_data, quiet=True)
     mnist = load_domain("mnist", real_data, quiet=True)
-    assert stacked.train.x.shape == (60000, 3, 28, 28) and stacked.test.x.shape == (10000, 3, 28, 28) and stacked.num_classes == 1000
+    assert (
+        stacked.train.x.shape == (60000, 3, 28, 28)
+        and stacked.test.x.shape == (10000, 3, 28, 28)
+        and stacked.num_classes == 1000
+    )
     # every channel of an image is one MNIST training digit, and the label spells the three
     first = stacked.train.x[0]
     matches = [int((mnist.train.x[:, 0] == first[c]).all(dim=(1, 2)).nonzero()[0]) for c in range(3)]
@@ -41,6 +66,32 @@ def test_stacked_mnist_is_three_real_digits_and_a_gan_trains_on_it(real_data, tm
     from advlab.cli import main
 
     out = tmp_path / "gan"
-    assert main(["gan", "--unconditional", "--dataset", "stacked_mnist", "--data-dir", str(real_data), "--train-subset", "640",
-                 "--epochs", "1", "--eval-samples", "0", "--g-width", "8", "--d-width", "8", "--threads", "1", "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "gan",
+                "--unconditional",
+                "--dataset",
+                "stacked_mnist",
+                "--data-dir",
+                str(real_data),
+                "--train-subset",
+                "640",
+                "--epochs",
+                "1",
+                "--eval-samples",
+                "0",
+                "--g-width",
+                "8",
+                "--d-width",
+                "8",
+                "--threads",
+                "1",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert (out / "samples_final.png").exists()

@@ -29,10 +29,48 @@ def study_runs(domains) -> list[Run]:
     tiny = ("--train-subset", "200", "--test-subset", "100", "--val-size", "50", "--batch-size", "32")
     return [
         Run("dann", ("adapt", "--method", "dann", "--source", source, "--target", target, "--epochs", "3", *tiny)),
-        Run("gan", ("gan", "--dataset", source, "--epochs", "3", "--batch-size", "100", "--train-subset", "300",
-                    "--g-width", "8", "--d-width", "4", "--eval-samples", "0")),
-        Run("pl", ("adapt", "--method", "pseudo_label", "--init", "{runs}/dann", "--rounds", "2", "--epochs", "2", "--pl-threshold", "0",
-                   "--source", source, "--target", target, *tiny), after=("dann",)),
+        Run(
+            "gan",
+            (
+                "gan",
+                "--dataset",
+                source,
+                "--epochs",
+                "3",
+                "--batch-size",
+                "100",
+                "--train-subset",
+                "300",
+                "--g-width",
+                "8",
+                "--d-width",
+                "4",
+                "--eval-samples",
+                "0",
+            ),
+        ),
+        Run(
+            "pl",
+            (
+                "adapt",
+                "--method",
+                "pseudo_label",
+                "--init",
+                "{runs}/dann",
+                "--rounds",
+                "2",
+                "--epochs",
+                "2",
+                "--pl-threshold",
+                "0",
+                "--source",
+                source,
+                "--target",
+                target,
+                *tiny,
+            ),
+            after=("dann",),
+        ),
     ]
 
 
@@ -49,13 +87,18 @@ def moments(root: Path):
     for name, log in (("dann", "metrics.jsonl"), ("gan", "losses.csv"), ("pl", "metrics.jsonl")):
         yield f"{name}: record created, no checkpoint", lambda n=name: (runs / n / "config.yaml").exists()
         yield f"{name}: first checkpoint in place", lambda n=name: checkpoint_epoch(runs / n / "last.pt") >= 1
-        yield f"{name}: last checkpoint in place", lambda n=name: checkpoint_epoch(runs / n / "last.pt") >= (2 if n == "pl" else 3)
+        yield (
+            f"{name}: last checkpoint in place",
+            lambda n=name: checkpoint_epoch(runs / n / "last.pt") >= (2 if n == "pl" else 3),
+        )
 
 
 def start_study(domains, root: Path) -> subprocess.Popen:
     runs = [(r.name, r.command, r.after) for r in study_runs(domains)]
-    script = ("from pathlib import Path; from advlab.report.runner import run_all; from advlab.report.study import Run\n"
-              f"run_all([Run(*r) for r in {runs!r}], Path({str(root)!r}), jobs=1, data_dir=None, quiet=True)\n")
+    script = (
+        "from pathlib import Path; from advlab.report.runner import run_all; from advlab.report.study import Run\n"
+        f"run_all([Run(*r) for r in {runs!r}], Path({str(root)!r}), jobs=1, data_dir=None, quiet=True)\n"
+    )
     return subprocess.Popen([sys.executable, "-c", script])
 
 
@@ -76,7 +119,9 @@ def same_tensors(a, b) -> bool:
 
 def test_a_study_killed_at_each_moment_of_each_kind_of_run_goes_on(tiny_domains, tmp_path):
     reference = tmp_path / "reference"
-    assert {o.status for o in run_all(study_runs(tiny_domains), reference, jobs=1, data_dir=None, quiet=True)} == {"done"}
+    assert {o.status for o in run_all(study_runs(tiny_domains), reference, jobs=1, data_dir=None, quiet=True)} == {
+        "done"
+    }
 
     root = tmp_path / "killed"
     killed_at = []
@@ -100,8 +145,13 @@ def test_a_study_killed_at_each_moment_of_each_kind_of_run_goes_on(tiny_domains,
     outcomes = {o.name: o.status for o in run_all(study_runs(tiny_domains), root, jobs=1, data_dir=None, quiet=True)}
     assert set(outcomes.values()) <= {"done", "skipped"} and not list((root / "runs").glob("*/failed.txt")), outcomes
     for name in ("dann", "pl"):
-        ours, theirs = ([json.loads(line) for line in (r / "runs" / name / "metrics.jsonl").read_text().splitlines()] for r in (root, reference))
+        ours, theirs = (
+            [json.loads(line) for line in (r / "runs" / name / "metrics.jsonl").read_text().splitlines()]
+            for r in (root, reference)
+        )
         assert without_timing(ours) == without_timing(theirs), name
     assert (root / "runs" / "gan" / "losses.csv").read_text() == (reference / "runs" / "gan" / "losses.csv").read_text()
     for name in ("dann", "gan", "pl"):
-        assert same_tensors(load_checkpoint(root / "runs" / name / "last.pt"), load_checkpoint(reference / "runs" / name / "last.pt")), name
+        assert same_tensors(
+            load_checkpoint(root / "runs" / name / "last.pt"), load_checkpoint(reference / "runs" / name / "last.pt")
+        ), name

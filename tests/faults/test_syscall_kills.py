@@ -34,8 +34,24 @@ TRACED = ("write", "fsync", "rename")
 def _strace_usable() -> str | None:
     if shutil.which("strace") is None:
         return "strace is not installed (Debian package strace)"
-    probe = subprocess.run(["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=fsync", "-e", "inject=fsync:signal=SIGKILL:when=1",
-                            sys.executable, "-c", "import os; os.fsync(1)"], capture_output=True, text=True)
+    probe = subprocess.run(
+        [
+            "strace",
+            "-f",
+            "-qq",
+            "-o",
+            "/dev/null",
+            "-e",
+            "trace=fsync",
+            "-e",
+            "inject=fsync:signal=SIGKILL:when=1",
+            sys.executable,
+            "-c",
+            "import os; os.fsync(1)",
+        ],
+        capture_output=True,
+        text=True,
+    )
     if probe.returncode != -9 and probe.returncode != 137:
         return f"strace cannot inject faults here (ptrace not permitted?): exit {probe.returncode}, {probe.stderr.strip()[:200]}"
     return None
@@ -59,11 +75,54 @@ class Command:
 
 
 COMMANDS = {
-    "adapt": Command("adapt", ("adapt", "--source", "{source}", "--target", "{target}", "--val-size", "50", "--epochs", "3",
-                               "--batch-size", "32", "--train-subset", "200", "--test-subset", "100", "--threads", "1", "--quiet"),
-                     "metrics.jsonl"),
-    "gan": Command("gan", ("gan", "--dataset", "{source}", "--epochs", "3", "--batch-size", "100", "--train-subset", "300",
-                           "--g-width", "8", "--d-width", "4", "--eval-samples", "0", "--threads", "1", "--quiet"), "losses.csv"),
+    "adapt": Command(
+        "adapt",
+        (
+            "adapt",
+            "--source",
+            "{source}",
+            "--target",
+            "{target}",
+            "--val-size",
+            "50",
+            "--epochs",
+            "3",
+            "--batch-size",
+            "32",
+            "--train-subset",
+            "200",
+            "--test-subset",
+            "100",
+            "--threads",
+            "1",
+            "--quiet",
+        ),
+        "metrics.jsonl",
+    ),
+    "gan": Command(
+        "gan",
+        (
+            "gan",
+            "--dataset",
+            "{source}",
+            "--epochs",
+            "3",
+            "--batch-size",
+            "100",
+            "--train-subset",
+            "300",
+            "--g-width",
+            "8",
+            "--d-width",
+            "4",
+            "--eval-samples",
+            "0",
+            "--threads",
+            "1",
+            "--quiet",
+        ),
+        "losses.csv",
+    ),
 }
 
 CHECKPOINT_IN_PLACE = r'"[^"]*/\.last\.pt\.[^"]*\.tmp", "[^"]*/last\.pt"'  # the rename that publishes a checkpoint
@@ -88,7 +147,9 @@ MOMENTS = {
 def traced(argv: list[str], trace: Path, inject: str | None = None) -> subprocess.CompletedProcess:
     cmd = ["strace", "-f", "-qq", "-y", "-o", str(trace), "-e", "trace=" + ",".join(TRACED)]
     cmd += ["-e", f"inject={inject}"] if inject else []
-    return subprocess.run([*cmd, sys.executable, "-m", "advlab.cli", *argv], capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [*cmd, sys.executable, "-m", "advlab.cli", *argv], capture_output=True, text=True, timeout=600
+    )
 
 
 def main_thread_calls(trace: Path) -> list[tuple[str, str]]:
@@ -115,7 +176,10 @@ def reference_run(command: Command, domains, folder: Path) -> tuple[Path, list[t
 
 @pytest.fixture(scope="module")
 def reference(strace_ok, tiny_domains, tmp_path_factory):
-    return {name: reference_run(command, tiny_domains, tmp_path_factory.mktemp("reference")) for name, command in COMMANDS.items()}
+    return {
+        name: reference_run(command, tiny_domains, tmp_path_factory.mktemp("reference"))
+        for name, command in COMMANDS.items()
+    }
 
 
 def injection_point(calls: list[tuple[str, str]], syscall: str, pattern: str, which: str) -> tuple[int, int]:
@@ -181,7 +245,9 @@ def test_each_gan_remedy_resumes_exactly_after_a_kill(strace_ok, tiny_domains, t
     kill_resume_compare(cmd, ref_out, calls, "checkpoint rename", tiny_domains, tmp_path)
 
 
-def kill_resume_compare(cmd: Command, ref_out: Path, calls: list[tuple[str, str]], moment: str, tiny_domains, tmp_path: Path) -> None:
+def kill_resume_compare(
+    cmd: Command, ref_out: Path, calls: list[tuple[str, str]], moment: str, tiny_domains, tmp_path: Path
+) -> None:
     syscall, pattern, which = MOMENTS[moment]
     pattern = pattern or re.escape(f"/{cmd.log}>")
     n, in_place = injection_point(calls, syscall, pattern, which)

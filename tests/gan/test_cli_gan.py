@@ -15,8 +15,29 @@ from tests_helpers import assert_one_line_error, run_cli
 
 
 def gan(tiny_domains, out: Path, *extra: str) -> int:
-    return main(["gan", "--dataset", str(tiny_domains[0]), "--out", str(out), "--epochs", "2", "--batch-size", "50",
-                 "--g-width", "8", "--d-width", "4", "--eval-samples", "0", "--threads", "1", "--quiet", *extra])
+    return main(
+        [
+            "gan",
+            "--dataset",
+            str(tiny_domains[0]),
+            "--out",
+            str(out),
+            "--epochs",
+            "2",
+            "--batch-size",
+            "50",
+            "--g-width",
+            "8",
+            "--d-width",
+            "4",
+            "--eval-samples",
+            "0",
+            "--threads",
+            "1",
+            "--quiet",
+            *extra,
+        ]
+    )
 
 
 def rows(out: Path) -> list[dict]:
@@ -30,12 +51,21 @@ def test_variants_write_logs_and_figures(tiny_domains, tmp_path, flag):
     assert gan(tiny_domains, out, flag) == 0
     log = rows(out)
     assert len(log) == 2 * (600 // 50) and set(log[0]) == {"iteration", "epoch", "loss_d", "loss_g", "d_x", "d_g_z"}
-    for name in ("samples_epoch001.png", "samples_epoch002.png", "samples_final.png", "losses.png", "summary.json", "last.pt"):
+    for name in (
+        "samples_epoch001.png",
+        "samples_epoch002.png",
+        "samples_final.png",
+        "losses.png",
+        "summary.json",
+        "last.pt",
+    ):
         assert (out / name).is_file(), name
     assert (out / "zy_grid.png").exists() == (flag != "--unconditional")
     summary = json.loads((out / "summary.json").read_text())
     assert summary["variant"] == flag.strip("-").replace("-", "_") and summary["seconds_per_epoch"] > 0
-    assert summary["mismatch"] == (DEFAULT_MISMATCH if flag == "--conditional" else 0.0)  # the matching-aware term needs a D that sees y
+    assert summary["mismatch"] == (
+        DEFAULT_MISMATCH if flag == "--conditional" else 0.0
+    )  # the matching-aware term needs a D that sees y
 
 
 def test_zy_grid_has_ten_rows_of_fixed_columns(tiny_domains, tmp_path):
@@ -59,8 +89,25 @@ def test_resume_refuses_another_lr_or_variant(tiny_domains, tmp_path):
     """A new lr used to be written to config.yaml but not applied; another variant crashed on shapes."""
     assert gan(tiny_domains, tmp_path / "r", "--epochs", "1") == 0
     before = (tmp_path / "r" / "config.yaml").read_text()
-    base = ["gan", "--dataset", str(tiny_domains[0]), "--out", str(tmp_path / "r"), "--epochs", "2", "--batch-size", "50",
-            "--g-width", "8", "--d-width", "4", "--eval-samples", "0", "--quiet", "--resume"]
+    base = [
+        "gan",
+        "--dataset",
+        str(tiny_domains[0]),
+        "--out",
+        str(tmp_path / "r"),
+        "--epochs",
+        "2",
+        "--batch-size",
+        "50",
+        "--g-width",
+        "8",
+        "--d-width",
+        "4",
+        "--eval-samples",
+        "0",
+        "--quiet",
+        "--resume",
+    ]
     assert_one_line_error(run_cli(*base, "--lr", "0.01"), "--lr 0.0002 -> 0.01")
     assert_one_line_error(run_cli(*base, "--unconditional"), "--variant 'conditional' -> 'unconditional'")
     assert (tmp_path / "r" / "config.yaml").read_text() == before
@@ -81,15 +128,18 @@ def test_compare_draws_both_figures(tiny_domains, tmp_path):
     assert (tmp_path / "cmp-losses.png").is_file() and (tmp_path / "cmp-samples.png").is_file()
 
 
-@pytest.mark.parametrize("extra, fragment", [
-    (["--epochs", "0"], "epochs must be > 0"),
-    (["--lr", "-0.1"], "learning rate must be > 0"),
-    (["--batch-size", "0"], "batch size must be > 0"),
-    (["--dataset", "nowhere.npz"], "file not found"),
-    (["--conditional", "--unconditional"], "not allowed with argument"),
-    (["--no-label-in-d", "--mismatch", "0.5"], "needs a D that sees y"),
-    (["--mismatch", "-1"], "mismatch weight must be >= 0"),
-])
+@pytest.mark.parametrize(
+    "extra, fragment",
+    [
+        (["--epochs", "0"], "epochs must be > 0"),
+        (["--lr", "-0.1"], "learning rate must be > 0"),
+        (["--batch-size", "0"], "batch size must be > 0"),
+        (["--dataset", "nowhere.npz"], "file not found"),
+        (["--conditional", "--unconditional"], "not allowed with argument"),
+        (["--no-label-in-d", "--mismatch", "0.5"], "needs a D that sees y"),
+        (["--mismatch", "-1"], "mismatch weight must be >= 0"),
+    ],
+)
 def test_bad_input_is_a_one_line_error(tiny_domains, tmp_path, extra, fragment):
     args = ["gan", "--dataset", str(tiny_domains[0]), "--out", str(tmp_path / "r"), "--quiet", *extra]
     assert_one_line_error(run_cli(*args), fragment)
@@ -102,12 +152,33 @@ def test_compare_rejects_non_run(tmp_path):
 
 def test_gan_eval_on_an_adapt_run_says_what_it_is(tiny_domains, tmp_path):
     source, target = tiny_domains
-    assert main(["adapt", "--source", str(source), "--target", str(target), "--out", str(tmp_path / "a"), "--epochs", "1",
-                 "--val-size", "50", "--batch-size", "32", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "adapt",
+                "--source",
+                str(source),
+                "--target",
+                str(target),
+                "--out",
+                str(tmp_path / "a"),
+                "--epochs",
+                "1",
+                "--val-size",
+                "50",
+                "--batch-size",
+                "32",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert_one_line_error(run_cli("gan", "eval", str(tmp_path / "a")), "is an advlab adapt run, not an advlab gan run")
 
 
-def test_a_gan_of_other_data_is_scored_by_that_datas_evaluator_and_never_by_another(tiny_domains, tmp_path, monkeypatch):
+def test_a_gan_of_other_data_is_scored_by_that_datas_evaluator_and_never_by_another(
+    tiny_domains, tmp_path, monkeypatch
+):
     """A conditional GAN of 3-channel images: its metrics come from an evaluator trained on its
     own data (cond_acc 0.145 and FID 689 came from the MNIST LeNet before; `gan eval` crashed).
     Once the data file holds other images, `gan eval` refuses in one line."""
@@ -115,17 +186,44 @@ def test_a_gan_of_other_data_is_scored_by_that_datas_evaluator_and_never_by_anot
     data = tmp_path / "colour.npz"
     data.write_bytes(Path(tiny_domains[1]).read_bytes())
     out = tmp_path / "rgb"
-    assert main(["gan", "--dataset", str(data), "--out", str(out), "--epochs", "1", "--batch-size", "100",
-                 "--g-width", "8", "--d-width", "4", "--eval-samples", "200", "--threads", "1", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "gan",
+                "--dataset",
+                str(data),
+                "--out",
+                str(out),
+                "--epochs",
+                "1",
+                "--batch-size",
+                "100",
+                "--g-width",
+                "8",
+                "--d-width",
+                "4",
+                "--eval-samples",
+                "200",
+                "--threads",
+                "1",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     summary = json.loads((out / "summary.json").read_text())
     assert "no_metrics" not in summary and 0 <= summary["cond_acc"] <= 1 and summary["fid_lenet"] > 0
     records = [json.loads(p.read_text()) for p in (tmp_path / "cache" / "evaluator").glob("*.json")]
     assert [(r["dataset"], r["channels"], r["num_classes"]) for r in records] == [(str(data), 3, 10)]
-    assert summary["evaluator_test_acc"] == records[0]["test_acc"] and summary["data_fingerprint"] == records[0]["fingerprint"]
+    assert (
+        summary["evaluator_test_acc"] == records[0]["test_acc"]
+        and summary["data_fingerprint"] == records[0]["fingerprint"]
+    )
     assert main(["gan", "eval", str(out), "--samples", "200", "--device", "cpu"]) == 0
     again = json.loads((out / "summary.json").read_text())
-    assert {k: again[k] for k in ("cond_acc", "fid_lenet", "fid_floor", "coverage")} == \
-        {k: summary[k] for k in ("cond_acc", "fid_lenet", "fid_floor", "coverage")}  # the same samples, the same evaluator
+    assert {k: again[k] for k in ("cond_acc", "fid_lenet", "fid_floor", "coverage")} == {
+        k: summary[k] for k in ("cond_acc", "fid_lenet", "fid_floor", "coverage")
+    }  # the same samples, the same evaluator
 
     from conftest import write_domain_npz
 
@@ -136,11 +234,18 @@ def test_a_gan_of_other_data_is_scored_by_that_datas_evaluator_and_never_by_anot
 def test_a_registered_variant_and_an_option_on_top_are_recorded(tiny_domains, tmp_path):
     assert gan(tiny_domains, tmp_path / "p", "--epochs", "1", "--variant", "projection", "--pack", "2") == 0
     summary = json.loads((tmp_path / "p" / "summary.json").read_text())
-    assert (summary["variant"], summary["loss"], summary["d_conditioning"], summary["pack"], summary["spectral_norm"]) == \
-        ("projection", "hinge", "projection", 2, True)
+    assert (
+        summary["variant"],
+        summary["loss"],
+        summary["d_conditioning"],
+        summary["pack"],
+        summary["spectral_norm"],
+    ) == ("projection", "hinge", "projection", 2, True)
     assert (tmp_path / "p" / "zy_grid.png").exists()
-    assert_one_line_error(run_cli("gan", "--variant", "unconditional", "--d-conditioning", "channels", "--out", str(tmp_path / "x")),
-                          "needs a G that sees y")
+    assert_one_line_error(
+        run_cli("gan", "--variant", "unconditional", "--d-conditioning", "channels", "--out", str(tmp_path / "x")),
+        "needs a G that sees y",
+    )
 
 
 def test_bf16_gan_trains_and_is_recorded(tiny_domains, tmp_path):
@@ -169,9 +274,34 @@ def test_the_evaluator_and_gan_eval_run_on_cuda(tiny_domains, tmp_path, monkeypa
     record = json.loads(next((tmp_path / "cache" / "evaluator").glob("*.json")).read_text())
     assert record["trained_on"] == "cuda" and record["test_acc"] > 0.5
     out = tmp_path / "g"
-    assert main(["gan", "--dataset", str(tiny_domains[1]), "--out", str(out), "--epochs", "1", "--batch-size", "100", "--g-width", "8",
-                 "--d-width", "4", "--eval-samples", "200", "--device", "cuda", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "gan",
+                "--dataset",
+                str(tiny_domains[1]),
+                "--out",
+                str(out),
+                "--epochs",
+                "1",
+                "--batch-size",
+                "100",
+                "--g-width",
+                "8",
+                "--d-width",
+                "4",
+                "--eval-samples",
+                "200",
+                "--device",
+                "cuda",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     on_cuda = json.loads((out / "summary.json").read_text())
     assert main(["gan", "eval", str(out), "--samples", "200", "--device", "cpu"]) == 0
     on_cpu = json.loads((out / "summary.json").read_text())
-    assert abs(on_cuda["cond_acc"] - on_cpu["cond_acc"]) <= 0.02 and on_cuda["fid_lenet"] == pytest.approx(on_cpu["fid_lenet"], rel=0.05)
+    assert abs(on_cuda["cond_acc"] - on_cpu["cond_acc"]) <= 0.02 and on_cuda["fid_lenet"] == pytest.approx(
+        on_cpu["fid_lenet"], rel=0.05
+    )

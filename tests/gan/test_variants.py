@@ -17,7 +17,13 @@ def test_every_registered_variant_is_sound(name):
 def test_the_practicals_three_keep_their_meaning():
     assert set(PRACTICAL) <= set(VARIANTS)
     c, u, n = (VARIANTS[v] for v in ("conditional", "unconditional", "no_label_in_d"))
-    assert (c.g_sees_label, c.d_conditioning, c.loss, c.pack, c.spectral_norm) == (True, "channels", "ns", 1, False) and c.mismatch == 2.0
+    assert (c.g_sees_label, c.d_conditioning, c.loss, c.pack, c.spectral_norm) == (
+        True,
+        "channels",
+        "ns",
+        1,
+        False,
+    ) and c.mismatch == 2.0
     assert (u.g_sees_label, u.d_sees_label, u.mismatch) == (False, False, 0.0)
     assert (n.g_sees_label, n.d_sees_label, n.mismatch) == (True, False, 0.0)
 
@@ -31,15 +37,18 @@ def test_options_change_one_part_of_the_variant():
     assert GanConfig(variant="conditional", d_conditioning="none").spec.mismatch == 0.0
 
 
-@pytest.mark.parametrize("options, fragment", [
-    ({"pack": 0}, "pack must be >= 1"),
-    ({"pack": 3, "batch_size": 64}, "batch size 64 must be a multiple of pack 3"),
-    ({"variant": "unconditional", "d_conditioning": "projection"}, "needs a G that sees y"),
-    ({"variant": "no_label_in_d", "mismatch": 1.0}, "a mismatch weight needs a D that sees y"),
-    ({"loss": "wgan"}, "unknown loss 'wgan'"),
-    ({"d_conditioning": "film"}, "unknown D conditioning 'film'"),
-    ({"variant": "biggan"}, "unknown variant 'biggan'"),
-])
+@pytest.mark.parametrize(
+    "options, fragment",
+    [
+        ({"pack": 0}, "pack must be >= 1"),
+        ({"pack": 3, "batch_size": 64}, "batch size 64 must be a multiple of pack 3"),
+        ({"variant": "unconditional", "d_conditioning": "projection"}, "needs a G that sees y"),
+        ({"variant": "no_label_in_d", "mismatch": 1.0}, "a mismatch weight needs a D that sees y"),
+        ({"loss": "wgan"}, "unknown loss 'wgan'"),
+        ({"d_conditioning": "film"}, "unknown D conditioning 'film'"),
+        ({"variant": "biggan"}, "unknown variant 'biggan'"),
+    ],
+)
 def test_unsound_combinations_are_one_line_errors(options, fragment):
     with pytest.raises(ConfigError, match=fragment):
         GanConfig(**options).validate()

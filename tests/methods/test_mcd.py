@@ -33,4 +33,6 @@ def test_step_c_moves_only_the_features():
     other.train_step(b, info(lam=1.0), other.optimizers(lambda p: torch.optim.SGD(p, lr=0.1)))
     for p, q in zip(method.heads.parameters(), other.heads.parameters()):
         assert torch.allclose(p, q)
-    assert any(not torch.allclose(p, q) for p, q in zip(method.model.features.parameters(), other.model.features.parameters()))
+    assert any(
+        not torch.allclose(p, q) for p, q in zip(method.model.features.parameters(), other.model.features.parameters())
+    )

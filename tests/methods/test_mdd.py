@@ -1,7 +1,6 @@
 import math
 
 import torch
-import torch.nn.functional as F
 
 from advlab.methods.mdd import disparity_discrepancy
 from methods.helpers import build, grads, has_gradient, info, small_batch

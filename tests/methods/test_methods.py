@@ -95,4 +95,6 @@ def test_pseudo_label_state_round_trips():
     state = method.state_dict()
     other = build("pseudo_label", epochs=2, rounds=2, pl_threshold=0.0, batch_size=2)
     other.load_state_dict(state)
-    assert torch.equal(other.target_pool()[0], method.target_pool()[0]) and torch.equal(other.target_pool()[1], method.target_pool()[1])
+    assert torch.equal(other.target_pool()[0], method.target_pool()[0]) and torch.equal(
+        other.target_pool()[1], method.target_pool()[1]
+    )

@@ -19,4 +19,6 @@ def test_far_apart_domains_give_two():
 def test_grows_with_the_shift_and_is_seeded():
     near, far = (proxy_a_distance(gaussian(1000, 0.0, 0), gaussian(1000, s, 1)) for s in (0.1, 0.4))
     assert 0 < near < far < 2
-    assert proxy_a_distance(gaussian(300, 0, 0), gaussian(300, 0.2, 1), seed=3) == proxy_a_distance(gaussian(300, 0, 0), gaussian(300, 0.2, 1), seed=3)
+    assert proxy_a_distance(gaussian(300, 0, 0), gaussian(300, 0.2, 1), seed=3) == proxy_a_distance(
+        gaussian(300, 0, 0), gaussian(300, 0.2, 1), seed=3
+    )

@@ -28,7 +28,9 @@ def test_closed_form_for_gaussians():
     mu1, mu2 = torch.zeros(3, dtype=torch.float64), torch.tensor([1.0, 0.0, 2.0], dtype=torch.float64)
     s1, s2 = torch.tensor([1.0, 4.0, 9.0]), torch.tensor([4.0, 1.0, 1.0])
     expected = float(((mu1 - mu2) ** 2).sum() + ((s1.sqrt() - s2.sqrt()) ** 2).sum())  # diagonal case
-    assert frechet_distance(mu1, torch.diag(s1).double(), mu2, torch.diag(s2).double()) == pytest.approx(expected, rel=1e-9)
+    assert frechet_distance(mu1, torch.diag(s1).double(), mu2, torch.diag(s2).double()) == pytest.approx(
+        expected, rel=1e-9
+    )
     # a rotated covariance: the distance does not depend on the basis
     q, _ = torch.linalg.qr(torch.randn(3, 3, generator=torch.Generator().manual_seed(2), dtype=torch.float64))
     rotated = frechet_distance(q @ mu1, q @ torch.diag(s1).double() @ q.T, q @ mu2, q @ torch.diag(s2).double() @ q.T)

@@ -21,7 +21,9 @@ ONE_HOT = 50.0 * torch.eye(4)  # four confident predictions, one per class
 
 
 def test_source_accuracy():
-    assert source_accuracy(torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]), torch.tensor([0, 1, 1])) == pytest.approx(2 / 3)
+    assert source_accuracy(
+        torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]), torch.tensor([0, 1, 1])
+    ) == pytest.approx(2 / 3)
 
 
 def test_entropy_of_uniform_and_confident_predictions():

@@ -77,7 +77,9 @@ def test_projection_discriminator_adds_the_label_embedding_inner_product():
     expected = d.net[-1](features).squeeze(1) + (d.embed.weight[y] * features).sum(1)
     assert torch.allclose(d(x, y), expected, atol=1e-5)
     d(x, y).sum().backward()
-    assert d.embed.weight.grad[[1, 4]].abs().sum() > 0 and d.embed.weight.grad[0].abs().sum() == 0  # only the labels used learn
+    assert (
+        d.embed.weight.grad[[1, 4]].abs().sum() > 0 and d.embed.weight.grad[0].abs().sum() == 0
+    )  # only the labels used learn
 
 
 def test_spectral_norm_bounds_every_layer_and_drops_batch_norm():

@@ -1,8 +1,8 @@
 import torch
 
 from advlab.methods import Batch
-from methods.helpers import build, info
 from advlab.nn import GradientReversal, grad_reverse, scale_grad
+from methods.helpers import build, info
 
 
 def test_forward_is_identity():
@@ -45,7 +45,9 @@ def _feature_grads(method_name: str, lam: float, domain_only: bool) -> tuple[lis
     )
     _, parts = method.loss(batch, info(lam))
     (parts["dom"] if domain_only else parts["cls"] + parts["dom"]).backward()
-    return [p.grad.clone() for p in method.model.features.parameters()], [p.grad.clone() for p in method.heads["discriminator"].parameters()]
+    return [p.grad.clone() for p in method.model.features.parameters()], [
+        p.grad.clone() for p in method.heads["discriminator"].parameters()
+    ]
 
 
 def test_domain_loss_reaches_feature_extractor_reversed_in_dann_and_not_in_ablation():

@@ -13,14 +13,29 @@ from advlab.report.study import PROFILES
 def fake_gan(root: Path, variant: str, coverage: float, fid: float, seconds: float) -> None:
     run = root / "runs" / f"gan-{variant}-s0"
     run.mkdir(parents=True)
-    (run / "summary.json").write_text(json.dumps({"variant": variant, "coverage": coverage, "fid_lenet": fid,
-                                                  "kl_uniform": 0.1, "seconds_per_epoch": seconds}))
+    (run / "summary.json").write_text(
+        json.dumps(
+            {
+                "variant": variant,
+                "coverage": coverage,
+                "fid_lenet": fid,
+                "kl_uniform": 0.1,
+                "seconds_per_epoch": seconds,
+            }
+        )
+    )
 
 
 def answer_for(tmp_path: Path, coverages: dict[str, float]) -> tuple[str, dict]:
     fids = {"conditional": 8.0, "projection": 12.0}
     for variant in ("unconditional", "pacgan2", "sngan", "conditional", "projection"):
-        fake_gan(tmp_path, variant, coverages.get(variant, 10.0), fids.get(variant, 100.0), 20.0 if variant == "pacgan2" else 10.0)
+        fake_gan(
+            tmp_path,
+            variant,
+            coverages.get(variant, 10.0),
+            fids.get(variant, 100.0),
+            20.0 if variant == "pacgan2" else 10.0,
+        )
     doc, results = Document("t", tmp_path), {}
     _gan_remedies(doc, Study(tmp_path, PROFILES["smoke"]), results, tmp_path)
     return next(text for kind, text in doc.blocks if kind == "answer"), results

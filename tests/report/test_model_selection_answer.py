@@ -15,12 +15,18 @@ def fake_run(root: Path, name: str, rows: list[tuple[float, float]]) -> None:
     run = root / "runs" / name
     run.mkdir(parents=True)
     (run / "summary.json").write_text("{}")
-    lines = [json.dumps({"epoch": i + 1, "target_acc": t, "val_snd": s, "source_val_acc": 1 - t}) for i, (t, s) in enumerate(rows)]
+    lines = [
+        json.dumps({"epoch": i + 1, "target_acc": t, "val_snd": s, "source_val_acc": 1 - t})
+        for i, (t, s) in enumerate(rows)
+    ]
     (run / "metrics.jsonl").write_text("\n".join(lines) + "\n")
 
 
 def answer(tmp_path: Path, snd_follows_accuracy: bool) -> tuple[str, dict]:
-    for name, rows in {"dann-s0": [(0.6, 1), (0.9, 3), (0.7, 2)], "source_only-s0": [(0.5, 1), (0.8, 3), (0.6, 2)]}.items():
+    for name, rows in {
+        "dann-s0": [(0.6, 1), (0.9, 3), (0.7, 2)],
+        "source_only-s0": [(0.5, 1), (0.8, 3), (0.6, 2)],
+    }.items():
         fake_run(tmp_path, name, rows if snd_follows_accuracy else [(t, -s) for t, s in rows])
     doc, results = Document("t", tmp_path), {}
     _model_selection(doc, Study(tmp_path, PROFILES["smoke"]), results, tmp_path)

@@ -51,12 +51,32 @@ def test_progress_lines_name_the_runs_in_flight_and_the_report_sections(study):
 
 def test_smoke_study_writes_every_part_of_the_report(study):
     md = (study / "report.md").read_text()
-    for section in ("1. Source only, DANN", "1b. The adaptation methods side by side", "2. Feature spaces", "3. DANN over training", "Q1.", "Q2.", "Q3.", "Q4.", "5. Conditional GANs", "5b. Remedies",
-                    "6. Choosing a checkpoint without target labels"):
+    for section in (
+        "1. Source only, DANN",
+        "1b. The adaptation methods side by side",
+        "2. Feature spaces",
+        "3. DANN over training",
+        "Q1.",
+        "Q2.",
+        "Q3.",
+        "Q4.",
+        "5. Conditional GANs",
+        "5b. Remedies",
+        "6. Choosing a checkpoint without target labels",
+    ):
         assert section in md
     figures = re.findall(r"\]\((figures/[^)]+\.png)\)", md)
-    assert {"figures/tsne.png", "figures/lambda-sweep.png", "figures/pseudo-labels.png", "figures/dann-curves.png",
-            "figures/gans-samples.png", "figures/methods.png", "figures/model-selection.png", "figures/gans-losses.png", "figures/gan-zy-grid.png"} <= set(figures)
+    assert {
+        "figures/tsne.png",
+        "figures/lambda-sweep.png",
+        "figures/pseudo-labels.png",
+        "figures/dann-curves.png",
+        "figures/gans-samples.png",
+        "figures/methods.png",
+        "figures/model-selection.png",
+        "figures/gans-losses.png",
+        "figures/gan-zy-grid.png",
+    } <= set(figures)
     assert all((study / f).stat().st_size > 1000 for f in figures)
     results = json.loads((study / "results.json").read_text())
     assert results["failed_runs"] == [] and results["machine"]["cpu_count"] >= 1 and results["software"]["torch"]
@@ -66,12 +86,16 @@ def test_smoke_study_writes_every_part_of_the_report(study):
     assert results["model_selection"]["validators"]["snd"]["checkpoints_scored"] > 0
     from advlab.report.study import COMPARED_METHODS
 
-    assert set(COMPARED_METHODS) <= set(results["methods"]) and all(results["methods"][m]["target_acc"] for m in COMPARED_METHODS)
+    assert set(COMPARED_METHODS) <= set(results["methods"]) and all(
+        results["methods"][m]["target_acc"] for m in COMPARED_METHODS
+    )
 
 
 def test_a_second_invocation_reuses_every_finished_run(study, tmp_path):
     study = Path(shutil.copytree(study, tmp_path / "study", symlinks=True))  # the shared study stays as it was built
-    result = run_cli("reproduce", "--profile", "smoke", "--out", str(study), "--jobs", "2", "--threads", "1", timeout=600)
+    result = run_cli(
+        "reproduce", "--profile", "smoke", "--out", str(study), "--jobs", "2", "--threads", "1", timeout=600
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.count(": skipped") == len(list((study / "runs").iterdir()))
     assert "2 at a time, 1 thread each" in result.stdout
@@ -90,8 +114,21 @@ def test_report_opens_offline_in_headless_chromium_with_every_image_loaded(study
         pytest.skip("no Chromium on this machine (.ci/run installs it from the Debian packages where it can)")
     page = tmp_path / "report.html"  # a copy elsewhere: nothing may be fetched from beside the original
     page.write_text((study / "report.html").read_text().replace("<head>", "<head>" + PROBE, 1))
-    result = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files",
-                             "--virtual-time-budget=10000", "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--allow-file-access-from-files",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     probe = re.search(r'<pre id="advlab-probe">(.*?)</pre>', result.stdout, re.S)
     assert probe, result.stderr[-2000:]
     found = json.loads(probe.group(1).replace("&quot;", '"'))
@@ -120,8 +157,25 @@ def test_bad_arguments_are_one_line_errors(tmp_path, capsys):
 
 def test_sigterm_stops_the_study_and_its_runs_and_keeps_its_time(real_data, tmp_path):
     out = tmp_path / "study"
-    study = subprocess.Popen([sys.executable, "-m", "advlab.cli", "reproduce", "--profile", "smoke", "--out", str(out), "--jobs", "2",
-                              "--data-dir", str(real_data)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    study = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "advlab.cli",
+            "reproduce",
+            "--profile",
+            "smoke",
+            "--out",
+            str(out),
+            "--jobs",
+            "2",
+            "--data-dir",
+            str(real_data),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 600
     while not list((out / "runs").glob("*/last.pt")) and time.monotonic() < deadline and study.poll() is None:
         time.sleep(0.1)  # until a run is training

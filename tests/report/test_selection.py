@@ -14,7 +14,10 @@ def fake_run(root: Path, name: str, rows: list[tuple[float, float, float]]) -> P
     """rows: (target_acc, val_snd, source_val_acc) per epoch."""
     run = root / name
     run.mkdir(parents=True)
-    lines = [json.dumps({"epoch": i + 1, "target_acc": t, "val_snd": s, "source_val_acc": v}) for i, (t, s, v) in enumerate(rows)]
+    lines = [
+        json.dumps({"epoch": i + 1, "target_acc": t, "val_snd": s, "source_val_acc": v})
+        for i, (t, s, v) in enumerate(rows)
+    ]
     (run / "metrics.jsonl").write_text("\n".join(lines) + "\n")
     return run
 
@@ -33,7 +36,11 @@ def test_across_runs_pools_every_checkpoint(tmp_path):
     a = fake_run(tmp_path, "a", [(0.5, 1.0, 0.9), (0.8, 3.0, 0.8)])
     b = fake_run(tmp_path, "b", [(0.6, 2.0, 0.99), (0.9, 4.0, 0.7)])
     pooled = select([a, b], ["snd", "source_val"])["across_runs"]
-    assert pooled["checkpoints"] == 4 and pooled["validators"]["snd"]["pick"] == {"run": str(b), "epoch": 2, "target_acc": 0.9}
+    assert pooled["checkpoints"] == 4 and pooled["validators"]["snd"]["pick"] == {
+        "run": str(b),
+        "epoch": 2,
+        "target_acc": 0.9,
+    }
     assert pooled["validators"]["snd"]["weighted_spearman"] == pytest.approx(1.0)
     assert pooled["validators"]["source_val"]["pick"]["target_acc"] == 0.6
     assert pooled["mean_last_target_acc"] == pytest.approx(0.85)

@@ -33,6 +33,7 @@ def slurm(tmp_path_factory):
 def numbers(results: dict, root: Path) -> dict:
     """A report's results without what may differ between two launchers: times, dates,
     command lines, machine, and the study's own folder in paths."""
+
     def strip(value):
         if isinstance(value, dict):
             return {k: strip(v) for k, v in value.items() if "seconds" not in k}
@@ -40,7 +41,13 @@ def numbers(results: dict, root: Path) -> dict:
             return [strip(v) for v in value]
         return value.replace(str(root), "STUDY") if isinstance(value, str) else value
 
-    return strip({k: v for k, v in results.items() if k not in ("command", "date", "machine", "software", "revision", "launcher", "timing")})
+    return strip(
+        {
+            k: v
+            for k, v in results.items()
+            if k not in ("command", "date", "machine", "software", "revision", "launcher", "timing")
+        }
+    )
 
 
 def test_the_study_on_slurm_reports_the_local_launchers_numbers(slurm, tmp_path_factory, tmp_path):
@@ -52,8 +59,24 @@ def test_the_study_on_slurm_reports_the_local_launchers_numbers(slurm, tmp_path_
         pytest.skip(f"real MNIST / MNIST-M not found under {REAL_DATA} (set ADVLAB_DATA to the shared data folder)")
 
     out = tmp_path / "on-slurm"
-    command = [sys.executable, "-m", "advlab.cli", "reproduce", "--profile", "smoke", "--out", str(out), "--launcher", "slurm",
-               "--cpus-per-run", str(default_threads(2)), "--time-limit", "30", "--data-dir", str(REAL_DATA)]  # the local study's threads
+    command = [
+        sys.executable,
+        "-m",
+        "advlab.cli",
+        "reproduce",
+        "--profile",
+        "smoke",
+        "--out",
+        str(out),
+        "--launcher",
+        "slurm",
+        "--cpus-per-run",
+        str(default_threads(2)),
+        "--time-limit",
+        "30",
+        "--data-dir",
+        str(REAL_DATA),
+    ]  # the local study's threads
 
     def cli(*extra: str, timeout: float = 120) -> subprocess.CompletedProcess:
         return subprocess.run([*command, *extra], env=slurm.env, capture_output=True, text=True, timeout=timeout)
@@ -98,7 +121,19 @@ def test_scancel_loses_at_most_the_unfinished_epoch_and_the_next_invocation_resu
 
     source = write_domain_npz(tmp_path / "source.npz", 3000, 200, colour=False, seed=0)
     target = write_domain_npz(tmp_path / "target.npz", 3000, 200, colour=True, seed=10)
-    args = ("adapt", "--method", "dann", "--source", str(source), "--target", str(target), "--epochs", "3", "--val-size", "100")
+    args = (
+        "adapt",
+        "--method",
+        "dann",
+        "--source",
+        str(source),
+        "--target",
+        str(target),
+        "--epochs",
+        "3",
+        "--val-size",
+        "100",
+    )
     run = Run("dann-s0", args)
     options = SlurmOptions(cpus_per_run=1, poll_seconds=0.5, time_limit_min=30)
     with slurm.active():
@@ -115,12 +150,14 @@ def test_scancel_loses_at_most_the_unfinished_epoch_and_the_next_invocation_resu
         checkpoint = load_checkpoint(tmp_path / "runs" / "dann-s0" / "last.pt")
         assert 1 <= checkpoint["epoch"] == len(kept) < 3  # every finished epoch kept; only the one in flight lost
         assert not (tmp_path / "runs" / "dann-s0" / "summary.json").exists()
-        assert not (tmp_path / "runs" / "dann-s0" / "failed.txt").exists()  # cancelled is not failed: it will be resumed
+        assert not (
+            tmp_path / "runs" / "dann-s0" / "failed.txt"
+        ).exists()  # cancelled is not failed: it will be resumed
 
         resumed = launch([run], tmp_path, options, None, quiet=True)
         assert resumed.submitted == 1 and [o.status for o in resumed.outcomes] == ["done"]
     after = metrics.read_text().splitlines()
-    assert len(after) == 3 and after[:len(kept)] == kept
+    assert len(after) == 3 and after[: len(kept)] == kept
     # the same as a run never cancelled (threads as in the job)
     whole = tmp_path / "whole"
     result = run_cli(*args, "--out", str(whole), "--threads", "1", "--quiet", timeout=300)
@@ -129,11 +166,15 @@ def test_scancel_loses_at_most_the_unfinished_epoch_and_the_next_invocation_resu
 
 
 def untimed(lines: list[str]) -> list[dict]:
-    return [{k: v for k, v in json.loads(line).items() if "seconds" not in k and "per_second" not in k} for line in lines]
+    return [
+        {k: v for k, v in json.loads(line).items() if "seconds" not in k and "per_second" not in k} for line in lines
+    ]
 
 
-@pytest.mark.skipif(not os.environ.get("ADVLAB_LONG_TESTS"), reason="takes over 2 minutes (Slurm holds a requeued job for 120 s); "
-                                                                   "set ADVLAB_LONG_TESTS=1 to run it")
+@pytest.mark.skipif(
+    not os.environ.get("ADVLAB_LONG_TESTS"),
+    reason="takes over 2 minutes (Slurm holds a requeued job for 120 s); set ADVLAB_LONG_TESTS=1 to run it",
+)
 def test_a_requeued_job_as_on_preemption_resumes_its_run_under_the_same_job(slurm, tmp_path):
     from advlab.report.slurm import SlurmOptions, launch
     from advlab.report.study import Run
@@ -141,15 +182,31 @@ def test_a_requeued_job_as_on_preemption_resumes_its_run_under_the_same_job(slur
 
     source = write_domain_npz(tmp_path / "source.npz", 3000, 200, colour=False, seed=0)
     target = write_domain_npz(tmp_path / "target.npz", 3000, 200, colour=True, seed=10)
-    args = ("adapt", "--method", "dann", "--source", str(source), "--target", str(target), "--epochs", "4", "--val-size", "100")
+    args = (
+        "adapt",
+        "--method",
+        "dann",
+        "--source",
+        str(source),
+        "--target",
+        str(target),
+        "--epochs",
+        "4",
+        "--val-size",
+        "100",
+    )
     with slurm.active():
-        job = launch([Run("dann-s0", args)], tmp_path, SlurmOptions(cpus_per_run=1, wait=False), None, quiet=True).in_queue["dann-s0"]
+        job = launch(
+            [Run("dann-s0", args)], tmp_path, SlurmOptions(cpus_per_run=1, wait=False), None, quiet=True
+        ).in_queue["dann-s0"]
         metrics = tmp_path / "runs" / "dann-s0" / "metrics.jsonl"
         deadline = time.monotonic() + 600
         while not (metrics.exists() and metrics.read_text().strip()) and time.monotonic() < deadline:
             time.sleep(0.1)
         slurm.run("scontrol", "requeue", job)  # what a pre-emption with PreemptMode=REQUEUE does
-        waited = launch([Run("dann-s0", args)], tmp_path, SlurmOptions(cpus_per_run=1, poll_seconds=1), None, quiet=True)
+        waited = launch(
+            [Run("dann-s0", args)], tmp_path, SlurmOptions(cpus_per_run=1, poll_seconds=1), None, quiet=True
+        )
         assert waited.submitted == 0 and [o.status for o in waited.outcomes] == ["done"]
     assert "--resume" in (tmp_path / "logs" / "dann-s0.log").read_text()
     whole = tmp_path / "whole"

@@ -26,15 +26,42 @@ def test_full_profile_has_three_seeds_and_the_practicals_epochs():
     full = PROFILES["full"]
     assert full.seeds == (0, 1, 2) and full.epochs == 20 and full.gan_epochs == 5 and full.train_subset is None
     names = {r.name for r in plan(full)}
-    assert {"dann-s2", "source_only-s1", "target_only-s0", "dann_no_grl-s2", "dann-long-s1", "pl-dann-s2", "gan-conditional-s2"} <= names
+    assert {
+        "dann-s2",
+        "source_only-s1",
+        "target_only-s0",
+        "dann_no_grl-s2",
+        "dann-long-s1",
+        "pl-dann-s2",
+        "gan-conditional-s2",
+    } <= names
     assert {f"{m}-s{seed}" for m in COMPARED_METHODS for seed in (0, 1, 2)} <= names
-    assert {f"sweep-lambda{v}" for v in ("0", "0.03", "0.1", "0.3", "1", "3")} | {"sweep-gamma2", "sweep-gamma10"} <= names
+    assert {f"sweep-lambda{v}" for v in ("0", "0.03", "0.1", "0.3", "1", "3")} | {
+        "sweep-gamma2",
+        "sweep-gamma10",
+    } <= names
 
 
 def tiny_run(tiny_domains, name: str, *extra: str, after: tuple[str, ...] = ()) -> Run:
     source, target = tiny_domains
-    return Run(name, ("adapt", "--source", str(source), "--target", str(target), "--epochs", "1", "--batch-size", "32",
-                      "--val-size", "50", *extra), after)
+    return Run(
+        name,
+        (
+            "adapt",
+            "--source",
+            str(source),
+            "--target",
+            str(target),
+            "--epochs",
+            "1",
+            "--batch-size",
+            "32",
+            "--val-size",
+            "50",
+            *extra,
+        ),
+        after,
+    )
 
 
 def test_finished_runs_are_skipped_and_errors_are_kept(tiny_domains, tmp_path):

@@ -25,13 +25,37 @@ TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
 
 def args(domains, out: Path, *extra: str) -> list[str]:
     source, target = domains
-    return ["adapt", "--source", str(source), "--target", str(target), "--out", str(out), "--val-size", "50", "--batch-size", "32",
-            "--train-subset", "320", "--test-subset", "100", "--threads", "1", "--quiet", *extra]
+    return [
+        "adapt",
+        "--source",
+        str(source),
+        "--target",
+        str(target),
+        "--out",
+        str(out),
+        "--val-size",
+        "50",
+        "--batch-size",
+        "32",
+        "--train-subset",
+        "320",
+        "--test-subset",
+        "100",
+        "--threads",
+        "1",
+        "--quiet",
+        *extra,
+    ]
 
 
 def torchrun(n: int, argv: list[str], **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([*TORCHRUN, "--nproc-per-node", str(n), "-m", "advlab.cli", *argv], capture_output=True, text=True,
-                          timeout=300, **kwargs)
+    return subprocess.run(
+        [*TORCHRUN, "--nproc-per-node", str(n), "-m", "advlab.cli", *argv],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        **kwargs,
+    )
 
 
 def metrics(out: Path) -> list[dict]:
@@ -45,7 +69,11 @@ def close(a: dict, b: dict, keys=("loss_cls", "source_acc", "target_acc", "sourc
 def test_a_batch_is_shared_out_in_equal_consecutive_parts():
     batch = Batch(torch.arange(8), torch.arange(8) * 10, torch.arange(8) + 100, None)
     first, second = batch.shard(0, 2), batch.shard(1, 2)
-    assert first.xs.tolist() == [0, 1, 2, 3] and second.ys.tolist() == [40, 50, 60, 70] and second.xt.tolist() == [104, 105, 106, 107]
+    assert (
+        first.xs.tolist() == [0, 1, 2, 3]
+        and second.ys.tolist() == [40, 50, 60, 70]
+        and second.xt.tolist() == [104, 105, 106, 107]
+    )
     assert first.yt is None and batch.shard(0, 1) is batch
 
 
@@ -69,8 +97,12 @@ def test_a_dead_rank_ends_the_run_and_it_resumes_to_the_same_result(tiny_domains
     kept; --resume under torchrun then ends where an uninterrupted two-process run does."""
     assert torchrun(2, args(tiny_domains, tmp_path / "whole", "--epochs", "12")).returncode == 0
     out = tmp_path / "killed"
-    job = subprocess.Popen([*TORCHRUN, "--nproc-per-node", "2", "-m", "advlab.cli", *args(tiny_domains, out, "--epochs", "12")],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    job = subprocess.Popen(
+        [*TORCHRUN, "--nproc-per-node", "2", "-m", "advlab.cli", *args(tiny_domains, out, "--epochs", "12")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not ((out / "metrics.jsonl").exists() and len(metrics(out)) >= 2):
         time.sleep(0.02)
@@ -89,6 +121,9 @@ def test_a_dead_rank_ends_the_run_and_it_resumes_to_the_same_result(tiny_domains
 
 def test_a_batch_statistic_loss_is_refused_over_several_processes(tiny_domains, tmp_path):
     result = torchrun(2, args(tiny_domains, tmp_path / "dan", "--method", "dan"))
-    assert result.returncode != 0 and "dan's loss is a statistic of the whole batch (MMD between the two batches)" in result.stderr
+    assert (
+        result.returncode != 0
+        and "dan's loss is a statistic of the whole batch (MMD between the two batches)" in result.stderr
+    )
     result = torchrun(2, args(tiny_domains, tmp_path / "odd", "--batch-size", "31"))
     assert "batch size 31 must be a multiple of the 2 processes" in result.stderr

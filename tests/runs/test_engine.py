@@ -44,15 +44,35 @@ def test_check_finite_and_the_message_it_becomes(tmp_path):
     with pytest.raises(NonFiniteLoss) as caught:
         check_finite(torch.tensor(float("inf")))
     run = open_run(tmp_path / "r", resume=False, record="m", kind="adapt")
-    assert "loss became inf" in str(diverged(caught.value, "epoch 1", run, 0)) and "no epoch had finished" in str(diverged(caught.value, "epoch 1", run, 0))
-    assert isinstance(diverged(caught.value, "epoch 3", run, 2), DivergedError) and "(epoch 2) is kept" in str(diverged(caught.value, "epoch 3", run, 2))
+    assert "loss became inf" in str(diverged(caught.value, "epoch 1", run, 0)) and "no epoch had finished" in str(
+        diverged(caught.value, "epoch 1", run, 0)
+    )
+    assert isinstance(diverged(caught.value, "epoch 3", run, 2), DivergedError) and "(epoch 2) is kept" in str(
+        diverged(caught.value, "epoch 3", run, 2)
+    )
 
 
 def test_run_epochs_calls_begin_step_and_end_in_order():
     calls = []
-    run_epochs(1, 3, 2, step=lambda e, i: calls.append(("step", e, i)), end_epoch=lambda e, s: calls.append(("end", e)),
-               quiet=True, begin=lambda e: calls.append(("begin", e)))
-    assert calls == [("begin", 1), ("step", 1, 0), ("step", 1, 1), ("end", 1), ("begin", 2), ("step", 2, 0), ("step", 2, 1), ("end", 2)]
+    run_epochs(
+        1,
+        3,
+        2,
+        step=lambda e, i: calls.append(("step", e, i)),
+        end_epoch=lambda e, s: calls.append(("end", e)),
+        quiet=True,
+        begin=lambda e: calls.append(("begin", e)),
+    )
+    assert calls == [
+        ("begin", 1),
+        ("step", 1, 0),
+        ("step", 1, 1),
+        ("end", 1),
+        ("begin", 2),
+        ("step", 2, 0),
+        ("step", 2, 1),
+        ("end", 2),
+    ]
 
 
 def test_open_run_never_takes_a_folder_of_user_files(tmp_path):

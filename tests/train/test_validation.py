@@ -10,7 +10,10 @@ from advlab.train.validation import VALIDATORS, make_probe, score_validators
 
 
 def test_probe_is_fixed_by_the_seed_and_holds_no_target_labels():
-    target, source = torch.arange(50).view(50, 1, 1, 1).to(torch.uint8), torch.arange(60).view(60, 1, 1, 1).to(torch.uint8)
+    target, source = (
+        torch.arange(50).view(50, 1, 1, 1).to(torch.uint8),
+        torch.arange(60).view(60, 1, 1, 1).to(torch.uint8),
+    )
     a = make_probe(target, source, source[:5], torch.zeros(5, dtype=torch.long), size=20, seed=3)
     b = make_probe(target, source, source[:5], torch.zeros(5, dtype=torch.long), size=20, seed=3)
     assert torch.equal(a.target, b.target) and len(a.target) == 20 and len(a.source_train) == 20
@@ -20,7 +23,9 @@ def test_probe_is_fixed_by_the_seed_and_holds_no_target_labels():
 def test_every_validator_is_scored():
     g = torch.Generator().manual_seed(0)
     images = lambda n, c: torch.randint(0, 256, (n, c, 28, 28), dtype=torch.uint8, generator=g)
-    probe = make_probe(images(80, 3), images(80, 1), images(30, 1), torch.randint(0, 10, (30,), generator=g), size=60, seed=0)
+    probe = make_probe(
+        images(80, 3), images(80, 1), images(30, 1), torch.randint(0, 10, (30,), generator=g), size=60, seed=0
+    )
     scores = score_validators(GaninNet(10, "per_image").eval(), probe, torch.device("cpu"), seed=0)
     assert {key for name, key in VALIDATORS.items() if name != "source_val"} <= set(scores)
     assert all(isinstance(v, float) for v in scores.values()) and scores["validation_seconds"] >= 0
@@ -29,10 +34,39 @@ def test_every_validator_is_scored():
 def test_select_by_a_validator_reports_the_epoch_it_scores_best(tiny_domains, tmp_path):
     source, target = tiny_domains
     out = tmp_path / "r"
-    assert main(["adapt", "--source", str(source), "--target", str(target), "--out", str(out), "--epochs", "3", "--batch-size", "32",
-                 "--val-size", "50", "--threads", "1", "--quiet", "--select", "snd", "--validation-size", "200"]) == 0
+    assert (
+        main(
+            [
+                "adapt",
+                "--source",
+                str(source),
+                "--target",
+                str(target),
+                "--out",
+                str(out),
+                "--epochs",
+                "3",
+                "--batch-size",
+                "32",
+                "--val-size",
+                "50",
+                "--threads",
+                "1",
+                "--quiet",
+                "--select",
+                "snd",
+                "--validation-size",
+                "200",
+            ]
+        )
+        == 0
+    )
     history = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     best = max(history, key=lambda h: h["val_snd"])
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["selected_by"] == "snd" and summary["selected_epoch"] == best["epoch"] and summary["target_acc"] == best["target_acc"]
+    assert (
+        summary["selected_by"] == "snd"
+        and summary["selected_epoch"] == best["epoch"]
+        and summary["target_acc"] == best["target_acc"]
+    )
     assert (out / "best.pt").exists() and torch.load(out / "best.pt", weights_only=True)["epoch"] == best["epoch"]

@@ -28,10 +28,26 @@ BUILTIN = ("mnist", "mnist_m", "stacked_mnist")
 
 MNIST_MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/")
 MNIST_FILES = {
-    "train_images": RemoteFile("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873", tuple(m + "train-images-idx3-ubyte.gz" for m in MNIST_MIRRORS)),
-    "train_labels": RemoteFile("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432", tuple(m + "train-labels-idx1-ubyte.gz" for m in MNIST_MIRRORS)),
-    "test_images": RemoteFile("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3", tuple(m + "t10k-images-idx3-ubyte.gz" for m in MNIST_MIRRORS)),
-    "test_labels": RemoteFile("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c", tuple(m + "t10k-labels-idx1-ubyte.gz" for m in MNIST_MIRRORS)),
+    "train_images": RemoteFile(
+        "train-images-idx3-ubyte.gz",
+        "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+        tuple(m + "train-images-idx3-ubyte.gz" for m in MNIST_MIRRORS),
+    ),
+    "train_labels": RemoteFile(
+        "train-labels-idx1-ubyte.gz",
+        "d53e105ee54ea40749a09fcbcd1e9432",
+        tuple(m + "train-labels-idx1-ubyte.gz" for m in MNIST_MIRRORS),
+    ),
+    "test_images": RemoteFile(
+        "t10k-images-idx3-ubyte.gz",
+        "9fb629c4189551a2d022fa330f9573f3",
+        tuple(m + "t10k-images-idx3-ubyte.gz" for m in MNIST_MIRRORS),
+    ),
+    "test_labels": RemoteFile(
+        "t10k-labels-idx1-ubyte.gz",
+        "ec29112dd5afa0611ce80d1b7f02629c",
+        tuple(m + "t10k-labels-idx1-ubyte.gz" for m in MNIST_MIRRORS),
+    ),
 }
 MNIST_COUNTS = {"train": 60000, "test": 10000}
 MNIST_M_FILE = RemoteFile(
@@ -49,7 +65,7 @@ class Split:
     def __len__(self) -> int:
         return len(self.y)
 
-    def subset(self, n: int | None) -> "Split":
+    def subset(self, n: int | None) -> Split:
         return self if n is None or n >= len(self) else Split(self.x[:n], self.y[:n])
 
 
@@ -95,7 +111,9 @@ def _present_or_download(folder: Path, remote: RemoteFile, quiet: bool) -> Path:
     try:
         return download(_mirrored(remote), folder, quiet=quiet)
     except PermissionError:
-        raise DataError(f"{folder} is not writable; cannot download {remote.filename} there (set --data-dir or ADVLAB_DATA)") from None
+        raise DataError(
+            f"{folder} is not writable; cannot download {remote.filename} there (set --data-dir or ADVLAB_DATA)"
+        ) from None
 
 
 MAX_CLASSES = 1000  # a label of 1e9 would otherwise ask for a billion-way classifier
@@ -107,7 +125,9 @@ def _splits_to_domain(name: str, splits: dict[str, tuple[np.ndarray, np.ndarray]
         if len(x) == 0 or min(x.shape[2:]) == 0:
             raise DataError(f"{name}: its {split} split holds no images (shape {tuple(x.shape)})")
         if y.max() >= MAX_CLASSES:
-            raise DataError(f"{name}: label {int(y.max())} in its {split} split; labels are class indices 0..{MAX_CLASSES - 1} (at most {MAX_CLASSES} classes)")
+            raise DataError(
+                f"{name}: label {int(y.max())} in its {split} split; labels are class indices 0..{MAX_CLASSES - 1} (at most {MAX_CLASSES} classes)"
+            )
         x = to_size(torch.from_numpy(np.ascontiguousarray(x)), IMAGE_SIZE, geometry)
         out[split] = Split(x, torch.from_numpy(y.astype(np.int64)))
     num_classes = int(max(out["train"].y.max(), out["test"].y.max())) + 1
@@ -122,7 +142,9 @@ def load_mnist(root: Path, quiet: bool = False) -> dict[str, tuple[np.ndarray, n
         x = read_idx_images(paths[f"{split}_images"])
         y = read_idx_labels(paths[f"{split}_labels"])
         if len(x) != count or len(y) != count or x.shape[1:] != (28, 28):
-            raise DataError(f"MNIST {split}: expected {count} images of 28x28 and {count} labels, got images {x.shape} and {len(y)} labels")
+            raise DataError(
+                f"MNIST {split}: expected {count} images of 28x28 and {count} labels, got images {x.shape} and {len(y)} labels"
+            )
         splits[split] = (x[:, None], y)
     return splits
 
@@ -155,7 +177,12 @@ def load_mnist_m(root: Path, quiet: bool = False) -> dict[str, tuple[np.ndarray,
     splits = read_mnist_m_folder(source) if unpacked else read_mnist_m_archive(source)
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        arrays = {"x_train": splits["train"][0], "y_train": splits["train"][1], "x_test": splits["test"][0], "y_test": splits["test"][1]}
+        arrays = {
+            "x_train": splits["train"][0],
+            "y_train": splits["train"][1],
+            "x_test": splits["test"][0],
+            "y_test": splits["test"][1],
+        }
         atomic_write(cached, lambda f: np.savez(f, **arrays))
     except OSError as e:
         if not quiet:
@@ -176,4 +203,6 @@ def load_domain(spec: str, data_dir: str | Path | None = None, geometry: str = "
         return _splits_to_domain(path.stem, read_npz(path), geometry)
     if path.is_dir():
         return _splits_to_domain(path.name, read_image_folder(path), geometry)
-    raise DataError(f"unknown data set {spec!r}: use one of {', '.join(BUILTIN)}, a folder with train/ and test/, or an .npz file")
+    raise DataError(
+        f"unknown data set {spec!r}: use one of {', '.join(BUILTIN)}, a folder with train/ and test/, or an .npz file"
+    )

@@ -63,4 +63,6 @@ def _fetch_verified(url: str, remote: RemoteFile, out, quiet: bool, timeout: flo
     if total is not None and received != total:
         raise OSError(f"transfer cut short after {received} of {total} bytes")
     if digest.hexdigest() != remote.md5:
-        raise DataError(f"checksum mismatch for {remote.filename} from {url}: md5 {digest.hexdigest()}, expected {remote.md5}")
+        raise DataError(
+            f"checksum mismatch for {remote.filename} from {url}: md5 {digest.hexdigest()}, expected {remote.md5}"
+        )

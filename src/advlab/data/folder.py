@@ -42,7 +42,11 @@ def read_image_folder(root: str | Path) -> dict[str, tuple[np.ndarray, np.ndarra
             raise DataError(f"{split_dir}: classes {unknown} are not in train/")
         images, labels = [], []
         for label, name in enumerate(classes):
-            files = sorted(p for p in (split_dir / name).glob("*") if p.suffix.lower() in IMAGE_SUFFIXES) if (split_dir / name).is_dir() else []
+            files = (
+                sorted(p for p in (split_dir / name).glob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+                if (split_dir / name).is_dir()
+                else []
+            )
             if split == "train" and not files:  # class folders define the classes: an empty one would vanish silently
                 raise DataError(f"{split_dir / name}: class folder holds no images")
             for path in files:

@@ -43,7 +43,9 @@ def read_idx(path: str | Path, expected_magic: int) -> np.ndarray:
     shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     expected = header + int(np.prod(shape))
     if len(data) != expected:
-        raise DataError(f"{path}: payload is {len(data) - header} bytes, header promises {expected - header} (truncated or corrupt)")
+        raise DataError(
+            f"{path}: payload is {len(data) - header} bytes, header promises {expected - header} (truncated or corrupt)"
+        )
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape).copy()
 
 

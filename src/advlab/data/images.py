@@ -23,11 +23,15 @@ def decode_image(data: bytes, name: str, mode: str = "RGB") -> np.ndarray:
             with Image.open(io.BytesIO(data)) as im:
                 return np.asarray(im.convert(mode)).reshape(im.height, im.width, -1)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise DataError(f"cannot decode image {name}: too many pixels for an image data set (a decompression bomb?)") from None
+        raise DataError(
+            f"cannot decode image {name}: too many pixels for an image data set (a decompression bomb?)"
+        ) from None
     except UnidentifiedImageError:
         raise DataError(f"cannot decode image {name}: not an image file Pillow can read") from None
     except (OSError, ValueError) as e:
-        raise DataError(f"cannot decode image {name}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+        raise DataError(
+            f"cannot decode image {name}: {str(e).splitlines()[0] if str(e) else type(e).__name__}"
+        ) from None
 
 
 def to_size(images: torch.Tensor, size: int, geometry: str) -> torch.Tensor:

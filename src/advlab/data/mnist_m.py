@@ -23,7 +23,9 @@ def _parse_labels(raw: bytes, source: str) -> dict[str, int]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise DataError(f"{source}: not a text label list (byte {e.start} is not UTF-8); is this the MNIST-M release?") from None
+        raise DataError(
+            f"{source}: not a text label list (byte {e.start} is not UTF-8); is this the MNIST-M release?"
+        ) from None
     labels = {}
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -54,8 +56,10 @@ def _check_member(member: tarfile.TarInfo, archive: Path) -> None:
     path = PurePosixPath(member.name)
     if member.issym() or member.islnk():
         kind = "symbolic" if member.issym() else "hard"
-        raise DataError(f"{archive}: refusing archive member {member.name!r} (a {kind} link to {member.linkname!r}; "
-                        "the release holds only images and label lists)")
+        raise DataError(
+            f"{archive}: refusing archive member {member.name!r} (a {kind} link to {member.linkname!r}; "
+            "the release holds only images and label lists)"
+        )
     if path.is_absolute() or ".." in path.parts:
         raise DataError(f"{archive}: refusing archive member {member.name!r} (it would land outside the target folder)")
 

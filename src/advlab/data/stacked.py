@@ -25,8 +25,10 @@ def stack_digits(x: np.ndarray, y: np.ndarray, n: int, seed: int) -> tuple[np.nd
 def stacked_mnist(mnist: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Both splits, the training one from MNIST's training digits and the test one from its
     test digits (fixed seeds: every run trains on the same images)."""
-    return {"train": stack_digits(*mnist["train"], TRAIN_IMAGES, seed=0),
-            "test": stack_digits(*mnist["test"], TEST_IMAGES, seed=1)}
+    return {
+        "train": stack_digits(*mnist["train"], TRAIN_IMAGES, seed=0),
+        "test": stack_digits(*mnist["test"], TEST_IMAGES, seed=1),
+    }
 
 
 def digit_triples(labels: np.ndarray) -> np.ndarray:

@@ -15,10 +15,18 @@ from advlab.runs.hardware import PRECISIONS, device_problem
 
 @dataclass
 class GanConfig:
-    variant: str = option("conditional", "a registered variant: " + "; ".join(f"{v.name} ({v.about})" for v in VARIANTS.values()), tuple(VARIANTS))
+    variant: str = option(
+        "conditional",
+        "a registered variant: " + "; ".join(f"{v.name} ({v.about})" for v in VARIANTS.values()),
+        tuple(VARIANTS),
+    )
     loss: str | None = option(None, "GAN loss, ns (non-saturating) or hinge (default: the variant's)", LOSSES)
-    d_conditioning: str | None = option(None, "how D sees y: channels, projection or none (default: the variant's)", D_CONDITIONINGS)
-    pack: int | None = option(None, "D judges PACK samples at a time, stacked as channels (PacGAN; default: the variant's)")
+    d_conditioning: str | None = option(
+        None, "how D sees y: channels, projection or none (default: the variant's)", D_CONDITIONINGS
+    )
+    pack: int | None = option(
+        None, "D judges PACK samples at a time, stacked as channels (PacGAN; default: the variant's)"
+    )
     spectral_norm: bool | None = option(None, "spectral normalisation of D's layers (default: the variant's)")
     dataset: str = option("mnist", "training images: mnist, an image folder or an .npz (as in advlab adapt)")
     data_dir: str | None = option(None, "where built-in data sets live (else $ADVLAB_DATA, else ~/.cache/advlab/data)")
@@ -29,8 +37,13 @@ class GanConfig:
     g_width: int = option(32, "G's channels at 14x14 (2x that at 7x7)")
     d_width: int = option(24, "D's channels at 14x14 (2x that at 7x7)")
     lr: float = option(2e-4, "Adam learning rate of G and D")
-    mismatch: float | None = option(None, f"weight of the matching-aware D term, real images under a wrong label count as fake (default: the variant's, {DEFAULT_MISMATCH} for conditional, else 0)")
-    ema: float = option(0.999, "decay of the moving average of G's weights that draws the samples and metrics (0: G itself)")
+    mismatch: float | None = option(
+        None,
+        f"weight of the matching-aware D term, real images under a wrong label count as fake (default: the variant's, {DEFAULT_MISMATCH} for conditional, else 0)",
+    )
+    ema: float = option(
+        0.999, "decay of the moving average of G's weights that draws the samples and metrics (0: G itself)"
+    )
     beta1: float = option(0.5, "Adam beta1")
     beta2: float = option(0.999, "Adam beta2")
     grid_columns: int = option(8, "columns (fixed z vectors) of the z x y grid")
@@ -38,7 +51,11 @@ class GanConfig:
     seed: int = option(0, "seed for initialisation, batch order and noise")
     threads: int | None = option(None, "CPU threads (default: all cores)")
     device: str = option("cpu", "cpu, cuda, or auto (cuda when available) for training and the metrics' evaluator")
-    precision: str = option("fp32", "fp32, bf16 (autocast) or auto (bf16 on CUDA and on CPUs with avx512_bf16/amx_bf16, else fp32)", PRECISIONS)
+    precision: str = option(
+        "fp32",
+        "fp32, bf16 (autocast) or auto (bf16 on CUDA and on CPUs with avx512_bf16/amx_bf16, else fp32)",
+        PRECISIONS,
+    )
     out: str | None = option(None, "run directory (default runs/gan-<variant>-s<seed>)")
 
     def validate(self) -> None:
@@ -49,10 +66,16 @@ class GanConfig:
         check(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "Adam betas must be in [0, 1)")
         check(self.z_dim > 0 and self.g_width > 0 and self.d_width > 0, "z dim and widths must be > 0")
         check(self.grid_columns > 0, f"grid columns must be > 0, got {self.grid_columns}")
-        check(self.mismatch is None or (self.mismatch >= 0 and math.isfinite(self.mismatch)), f"mismatch weight must be >= 0, got {self.mismatch}")
+        check(
+            self.mismatch is None or (self.mismatch >= 0 and math.isfinite(self.mismatch)),
+            f"mismatch weight must be >= 0, got {self.mismatch}",
+        )
         for problem in self.spec.problems():
             check(False, problem)
-        check(self.batch_size % self.spec.pack == 0, f"batch size {self.batch_size} must be a multiple of pack {self.spec.pack}")
+        check(
+            self.batch_size % self.spec.pack == 0,
+            f"batch size {self.batch_size} must be a multiple of pack {self.spec.pack}",
+        )
         check(0 <= self.ema < 1, f"ema decay must be in [0, 1), got {self.ema}")
         check(self.eval_samples >= 0, f"eval samples must be >= 0, got {self.eval_samples}")
         check(self.train_subset is None or self.train_subset > 0, f"train subset must be > 0, got {self.train_subset}")
@@ -64,8 +87,13 @@ class GanConfig:
     @property
     def spec(self) -> Variant:
         """The variant with this run's own choices applied: what the loop trains."""
-        spec = VARIANTS[self.variant].with_options(loss=self.loss, d_conditioning=self.d_conditioning, pack=self.pack,
-                                                   spectral_norm=self.spectral_norm, mismatch=self.mismatch)
+        spec = VARIANTS[self.variant].with_options(
+            loss=self.loss,
+            d_conditioning=self.d_conditioning,
+            pack=self.pack,
+            spectral_norm=self.spectral_norm,
+            mismatch=self.mismatch,
+        )
         if self.mismatch is None and not spec.d_sees_label:  # the variant's own weight needs the D it was chosen for
             spec = spec.with_options(mismatch=0.0)
         return spec

@@ -8,7 +8,14 @@ from advlab.data.domains import load_domain
 from advlab.data.stacked import MODES
 from advlab.gan.evaluator import build_evaluator, load_evaluator, to_unit_range
 from advlab.metrics.accuracy import batched
-from advlab.metrics.generative import conditional_accuracy, coverage, frechet_distance_of, inception_score, kl_from_uniform, mode_coverage
+from advlab.metrics.generative import (
+    conditional_accuracy,
+    coverage,
+    frechet_distance_of,
+    inception_score,
+    kl_from_uniform,
+    mode_coverage,
+)
 from advlab.models.dcgan import Generator
 from advlab.models.lenet import LeNet
 
@@ -21,7 +28,9 @@ def _device_of(module: torch.nn.Module) -> torch.device:
 
 
 @torch.no_grad()
-def generate(generator: Generator, n: int, seed: int, batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor | None]:
+def generate(
+    generator: Generator, n: int, seed: int, batch_size: int = 1000
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     """n images (on the CPU); for a conditional generator, classes 0..9 in turn (so exactly
     balanced). z is drawn on the CPU wherever G is, so a device changes no sample's noise."""
     generator.eval()
@@ -61,7 +70,11 @@ def why_no_metrics(dataset: str, g_args: dict, evaluator: dict | None = None) ->
     learned (see gan/evaluator.py); G must make images of that data's channels and classes.
     Stacked-MNIST is read channel by channel by the MNIST evaluator (its protocol)."""
     if dataset == "stacked_mnist":
-        return None if g_args.get("channels") == 3 else f"a Stacked-MNIST G makes 3-channel images, this one {g_args.get('channels')}"
+        return (
+            None
+            if g_args.get("channels") == 3
+            else f"a Stacked-MNIST G makes 3-channel images, this one {g_args.get('channels')}"
+        )
     if evaluator is None:
         return None
     if g_args.get("channels", 1) != evaluator.get("channels", 1):
@@ -78,8 +91,13 @@ def unscorable(generator: Generator, dataset: str, data_dir: str | None, quiet: 
     return why_no_metrics(dataset, generator.constructor_args(), evaluator)
 
 
-def evaluate_stacked(generator: Generator, data_dir: str | None = None, n: int = STACKED_SAMPLES, seed: int = 0,
-                     device: str | torch.device = "cpu") -> dict:
+def evaluate_stacked(
+    generator: Generator,
+    data_dir: str | None = None,
+    n: int = STACKED_SAMPLES,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+) -> dict:
     """Stacked-MNIST mode coverage (VEEGAN / PacGAN protocol): n samples, each channel read by
     the MNIST LeNet; the modes (digit triples) hit at least once, and the KL divergence of the
     mode histogram from uniform. The protocol draws 26,000 samples."""
@@ -89,8 +107,15 @@ def evaluate_stacked(generator: Generator, data_dir: str | None = None, n: int =
     return mode_coverage(digits @ torch.tensor([100, 10, 1]), MODES) | {"eval_samples": n}
 
 
-def evaluate_run(generator: Generator, dataset: str, data_dir: str | None, n: int, seed: int, fingerprint: str | None = None,
-                 device: str | torch.device = "cpu") -> dict:
+def evaluate_run(
+    generator: Generator,
+    dataset: str,
+    data_dir: str | None,
+    n: int,
+    seed: int,
+    fingerprint: str | None = None,
+    device: str | torch.device = "cpu",
+) -> dict:
     """The metrics that fit what the GAN learned: Stacked-MNIST's modes, or the metrics of its
     data set's own evaluator (trained on demand, with progress). `device`: where the
     evaluator runs (G is wherever it is); the statistics are computed on the CPU."""
@@ -99,8 +124,16 @@ def evaluate_run(generator: Generator, dataset: str, data_dir: str | None, n: in
     return evaluate_generator(generator, data_dir, n, seed, dataset=dataset, fingerprint=fingerprint, device=device)
 
 
-def evaluate_generator(generator: Generator, data_dir: str | None = None, n: int = 10000, seed: int = 0, reference: dict | None = None,
-                       dataset: str = "mnist", fingerprint: str | None = None, device: str | torch.device = "cpu") -> dict:
+def evaluate_generator(
+    generator: Generator,
+    data_dir: str | None = None,
+    n: int = 10000,
+    seed: int = 0,
+    reference: dict | None = None,
+    dataset: str = "mnist",
+    fingerprint: str | None = None,
+    device: str | torch.device = "cpu",
+) -> dict:
     evaluator = load_evaluator(data_dir, quiet=True, dataset=dataset, fingerprint=fingerprint, device=device)
     reference = reference or real_reference(data_dir, evaluator, n, dataset)
     images, labels = generate(generator, n, seed)

@@ -22,8 +22,8 @@ from advlab.errors import AdvlabError
 from advlab.metrics.accuracy import accuracy, batched
 from advlab.models.lenet import LeNet
 from advlab.runs.checkpoint import load_checkpoint, save_checkpoint
-from advlab.runs.files import atomic_write
 from advlab.runs.engine import run_epochs
+from advlab.runs.files import atomic_write
 from advlab.runs.sampling import IndexStream
 
 MIN_TEST_ACCURACY = 0.993
@@ -65,11 +65,21 @@ def _shifted(x: torch.Tensor, generator: torch.Generator, max_shift: int = 2) ->
     cols = (torch.arange(w)[None] + dx[:, None])[:, None, :]
     if c == 1:  # MNIST's path, kept as it was (the cached evaluator's weights depend on it)
         return padded[torch.arange(n)[:, None, None], 0, rows, cols].unsqueeze(1)
-    return padded[torch.arange(n)[:, None, None, None], torch.arange(c)[None, :, None, None], rows[:, None], cols[:, None]]
+    return padded[
+        torch.arange(n)[:, None, None, None], torch.arange(c)[None, :, None, None], rows[:, None], cols[:, None]
+    ]
 
 
-def train_evaluator(train: Split, test: Split, seed: int = 0, epochs: int = 5, batch_size: int = 128, quiet: bool = False,
-                    num_classes: int = 10, device: str | torch.device = "cpu") -> tuple[LeNet, float]:
+def train_evaluator(
+    train: Split,
+    test: Split,
+    seed: int = 0,
+    epochs: int = 5,
+    batch_size: int = 128,
+    quiet: bool = False,
+    num_classes: int = 10,
+    device: str | torch.device = "cpu",
+) -> tuple[LeNet, float]:
     """The LeNet, trained on `device`; batches and their random shifts are drawn on the CPU
     and moved there, so the CPU's result does not depend on the device option existing."""
     torch.manual_seed(seed)
@@ -85,7 +95,9 @@ def train_evaluator(train: Split, test: Split, seed: int = 0, epochs: int = 5, b
 
     def step(epoch: int, i: int) -> None:
         idx = stream.indices(epoch * steps + i)
-        loss = F.cross_entropy(model(_shifted(to_unit_range(train.x[idx]), generator).to(device)), train.y[idx].to(device))
+        loss = F.cross_entropy(
+            model(_shifted(to_unit_range(train.x[idx]), generator).to(device)), train.y[idx].to(device)
+        )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -96,8 +108,14 @@ def train_evaluator(train: Split, test: Split, seed: int = 0, epochs: int = 5, b
     return model.cpu(), test_acc
 
 
-def build_evaluator(data_dir: str | None = None, seed: int = 0, force: bool = False, quiet: bool = False, dataset: str = "mnist",
-                    device: str | torch.device = "cpu") -> dict:
+def build_evaluator(
+    data_dir: str | None = None,
+    seed: int = 0,
+    force: bool = False,
+    quiet: bool = False,
+    dataset: str = "mnist",
+    device: str | torch.device = "cpu",
+) -> dict:
     """Train (unless cached) and cache the evaluator of `dataset`; returns its record (path,
     sha256, test accuracy, the data's fingerprint, channels and classes)."""
     if dataset == "mnist" and not force:  # its name needs no fingerprint: a cached one is found without reading MNIST
@@ -111,32 +129,56 @@ def build_evaluator(data_dir: str | None = None, seed: int = 0, force: bool = Fa
     if path.exists() and record_path.exists() and not force:
         return json.loads(record_path.read_text())
     if not quiet:
-        print(f"training the evaluator of {dataset} ({len(domain.train)} images, {domain.num_classes} classes) for the GAN metrics", flush=True)
+        print(
+            f"training the evaluator of {dataset} ({len(domain.train)} images, {domain.num_classes} classes) for the GAN metrics",
+            flush=True,
+        )
     started = time.perf_counter()
-    model, test_acc = train_evaluator(domain.train, domain.test, seed, quiet=quiet, num_classes=domain.num_classes, device=device)
+    model, test_acc = train_evaluator(
+        domain.train, domain.test, seed, quiet=quiet, num_classes=domain.num_classes, device=device
+    )
     if dataset == "mnist" and test_acc < MIN_TEST_ACCURACY:
         raise AdvlabError(f"evaluator reached only {test_acc:.4f} test accuracy (< {MIN_TEST_ACCURACY}); not cached")
     path.parent.mkdir(parents=True, exist_ok=True)
     save_checkpoint({"model": model.state_dict(), "seed": seed, "test_acc": test_acc}, path)
-    record = {"path": str(path), "sha256": _sha256(path), "test_acc": test_acc, "seed": seed, "seconds": time.perf_counter() - started,
-              "dataset": dataset, "fingerprint": fingerprint, "channels": int(domain.train.x.shape[1]), "num_classes": domain.num_classes,
-              "trained_on": torch.device(device).type}
+    record = {
+        "path": str(path),
+        "sha256": _sha256(path),
+        "test_acc": test_acc,
+        "seed": seed,
+        "seconds": time.perf_counter() - started,
+        "dataset": dataset,
+        "fingerprint": fingerprint,
+        "channels": int(domain.train.x.shape[1]),
+        "num_classes": domain.num_classes,
+        "trained_on": torch.device(device).type,
+    }
     atomic_write(record_path, json.dumps(record, indent=2) + "\n")
     return record
 
 
-def load_evaluator(data_dir: str | None = None, seed: int = 0, quiet: bool = False, dataset: str = "mnist",
-                   fingerprint: str | None = None, device: str | torch.device = "cpu") -> LeNet:
+def load_evaluator(
+    data_dir: str | None = None,
+    seed: int = 0,
+    quiet: bool = False,
+    dataset: str = "mnist",
+    fingerprint: str | None = None,
+    device: str | torch.device = "cpu",
+) -> LeNet:
     """The cached evaluator of `dataset`, trained first if there is none; its sha256 is checked,
     and, given the fingerprint of the data a GAN learned, that it is that data's."""
     record = build_evaluator(data_dir, seed, quiet=quiet, dataset=dataset, device=device)
     path = Path(record["path"])
     if not path.exists() or _sha256(path) != record["sha256"]:
-        raise AdvlabError(f"cached evaluator {path} does not match its recorded sha256; run 'advlab classifier --force'")
+        raise AdvlabError(
+            f"cached evaluator {path} does not match its recorded sha256; run 'advlab classifier --force'"
+        )
     known = record.get("fingerprint")
     if fingerprint and known and fingerprint != known:
-        raise AdvlabError(f"the GAN learned other data than {dataset} holds now (fingerprint {fingerprint}, the evaluator's {known}); "
-                          "its metrics would be another data set's")
+        raise AdvlabError(
+            f"the GAN learned other data than {dataset} holds now (fingerprint {fingerprint}, the evaluator's {known}); "
+            "its metrics would be another data set's"
+        )
     model = LeNet(record.get("num_classes", 10), record.get("channels", 1))
     model.load_state_dict(load_checkpoint(path)["model"])
     model.test_acc = record["test_acc"]

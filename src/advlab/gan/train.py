@@ -17,14 +17,24 @@ import torch
 
 from advlab.config import load_yaml, resolve, to_yaml
 from advlab.data.domains import load_domain
-from advlab.gan.config import GanConfig
 from advlab.errors import AdvlabError
+from advlab.gan.config import GanConfig
 from advlab.gan.evaluate import evaluate_run, unscorable
 from advlab.gan.evaluator import data_fingerprint, to_unit_range
 from advlab.gan.losses import fake_term, generator_term, real_term
 from advlab.models.dcgan import Discriminator, Generator
 from advlab.runs.checkpoint import load_checkpoint, save_checkpoint
-from advlab.runs.engine import CHECKPOINT, MARKER, NonFiniteLoss, check_finite, check_resume, diverged, open_run, run_epochs, set_threads
+from advlab.runs.engine import (
+    CHECKPOINT,
+    MARKER,
+    NonFiniteLoss,
+    check_finite,
+    check_resume,
+    diverged,
+    open_run,
+    run_epochs,
+    set_threads,
+)
 from advlab.runs.hardware import autocast, resolve_device, resolve_precision
 from advlab.runs.rundir import RunDir
 from advlab.runs.sampling import IndexStream, step_generator
@@ -112,8 +122,10 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
     if cfg.batch_size > len(train):
         raise AdvlabError(f"batch size {cfg.batch_size} is larger than the {len(train)} training images")
     if cfg.spec.d_conditioning == "channels" and domain.num_classes > MAX_LABEL_CHANNELS:
-        raise AdvlabError(f"{cfg.dataset} has {domain.num_classes} classes: D conditioned by channels would stack {domain.num_classes} label "
-                          "maps on every image; use --d-conditioning projection (or an unconditional variant)")
+        raise AdvlabError(
+            f"{cfg.dataset} has {domain.num_classes} classes: D conditioned by channels would stack {domain.num_classes} label "
+            "maps on every image; use --d-conditioning projection (or an unconditional variant)"
+        )
     g, d = build_models(cfg, domain.num_classes, train.x.shape[1])
     device = resolve_device(cfg.device)
     precision = resolve_precision(cfg.precision, device)
@@ -151,7 +163,9 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
     def begin(epoch: int) -> None:
         sums.zero_()
 
-    def game_step(real: torch.Tensor, y: torch.Tensor, z: torch.Tensor, noise: torch.Generator) -> tuple[torch.Tensor, ...]:
+    def game_step(
+        real: torch.Tensor, y: torch.Tensor, z: torch.Tensor, noise: torch.Generator
+    ) -> tuple[torch.Tensor, ...]:
         """One round of the game: D's update, then G's (two paragraphs, as in pytorch/examples)."""
         fake = g(z, y)
 
@@ -186,7 +200,18 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
         if average:
             average.update(it)
 
-        values = torch.stack([loss_d.detach(), loss_g.detach(), torch.sigmoid(d_real).mean().detach(), torch.sigmoid(d_fake).mean().detach()]).float().cpu()
+        values = (
+            torch.stack(
+                [
+                    loss_d.detach(),
+                    loss_g.detach(),
+                    torch.sigmoid(d_real).mean().detach(),
+                    torch.sigmoid(d_fake).mean().detach(),
+                ]
+            )
+            .float()
+            .cpu()
+        )
         try:
             check_finite(values, "a loss")
         except NonFiniteLoss as e:
@@ -195,8 +220,14 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
         row = values.tolist()
         writer.writerow([it + 1, epoch + 1, *(f"{v:.5f}" for v in row)])
         recent_d = (recent_d + [row[0]])[-COLLAPSE_WINDOW:]
-        if len(recent_d) == COLLAPSE_WINDOW and max(recent_d) < COLLAPSE_D_LOSS and not any("D loss" in w for w in warnings):
-            warnings.append(f"iteration {it + 1}: D loss stayed below {COLLAPSE_D_LOSS} for {COLLAPSE_WINDOW} iterations (D wins outright; G is likely failing or collapsed)")
+        if (
+            len(recent_d) == COLLAPSE_WINDOW
+            and max(recent_d) < COLLAPSE_D_LOSS
+            and not any("D loss" in w for w in warnings)
+        ):
+            warnings.append(
+                f"iteration {it + 1}: D loss stayed below {COLLAPSE_D_LOSS} for {COLLAPSE_WINDOW} iterations (D wins outright; G is likely failing or collapsed)"
+            )
             print(f"warning: {warnings[-1]}", flush=True)
         return {"loss_d": f"{row[0]:.3f}", "loss_g": f"{row[1]:.3f}"} if i % 20 == 0 else None
 
@@ -205,13 +236,24 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
         log.flush()
         seconds += epoch_seconds
         draw_grids(sampler, cfg, run, f"samples_epoch{epoch + 1:03d}.png", zy=False)
-        state = {"g": g.state_dict(), "d": d.state_dict(), "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
-                 "g_sampler": sampler.state_dict(), "g_args": g.constructor_args(),
-                 "epoch": epoch + 1, "warnings": warnings, "seconds": seconds}
+        state = {
+            "g": g.state_dict(),
+            "d": d.state_dict(),
+            "opt_g": opt_g.state_dict(),
+            "opt_d": opt_d.state_dict(),
+            "g_sampler": sampler.state_dict(),
+            "g_args": g.constructor_args(),
+            "epoch": epoch + 1,
+            "warnings": warnings,
+            "seconds": seconds,
+        }
         save_checkpoint(state, last_ckpt)
         m = (sums / steps).tolist()
-        print(f"epoch {epoch + 1:>3}/{cfg.epochs} | loss_D {m[0]:.3f} loss_G {m[1]:.3f} | D(x) {m[2]:.3f} D(G(z)) {m[3]:.3f} "
-              f"| {epoch_seconds:.1f}s {steps * cfg.batch_size / epoch_seconds:.0f} img/s", flush=True)
+        print(
+            f"epoch {epoch + 1:>3}/{cfg.epochs} | loss_D {m[0]:.3f} loss_G {m[1]:.3f} | D(x) {m[2]:.3f} D(G(z)) {m[3]:.3f} "
+            f"| {epoch_seconds:.1f}s {steps * cfg.batch_size / epoch_seconds:.0f} img/s",
+            flush=True,
+        )
 
     try:
         run_epochs(start_epoch, cfg.epochs, steps, step, end, quiet, begin=begin, images_per_step=cfg.batch_size)
@@ -248,7 +290,9 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
         if why:
             summary["no_metrics"] = why
         else:
-            summary |= evaluate_run(sampler, cfg.dataset, cfg.data_dir, cfg.eval_samples, cfg.seed, summary["data_fingerprint"], device)
+            summary |= evaluate_run(
+                sampler, cfg.dataset, cfg.data_dir, cfg.eval_samples, cfg.seed, summary["data_fingerprint"], device
+            )
     run.write_json("summary.json", summary)
     return summary
 
@@ -266,8 +310,12 @@ def load_generator(run_dir: str | Path) -> tuple[Generator, GanConfig]:
     cfg = resolve(GanConfig, {}, run_dir / "config.yaml")
     state = load_checkpoint(run_dir / CHECKPOINT)
     # runs from before the checkpoint carried G's arguments were all 10-class grey MNIST
-    args = state.get("g_args") or {"z_dim": cfg.z_dim, "num_classes": 10 if cfg.spec.g_sees_label else 0, "width": cfg.g_width, "channels": 1}
+    args = state.get("g_args") or {
+        "z_dim": cfg.z_dim,
+        "num_classes": 10 if cfg.spec.g_sees_label else 0,
+        "width": cfg.g_width,
+        "channels": 1,
+    }
     g = Generator(**args)
     g.load_state_dict(state["g_sampler"])
     return g, cfg
-

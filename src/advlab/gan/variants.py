@@ -51,9 +51,13 @@ class Variant:
         if self.pack < 1:
             out.append(f"pack must be >= 1, got {self.pack}")
         if self.d_sees_label and not self.g_sees_label:
-            out.append(f"a D conditioned on y ({self.d_conditioning}) needs a G that sees y; variant {self.name} has none")
+            out.append(
+                f"a D conditioned on y ({self.d_conditioning}) needs a G that sees y; variant {self.name} has none"
+            )
         if self.mismatch and not self.d_sees_label:
-            out.append(f"a mismatch weight needs a D that sees y, not variant {self.name} (D conditioning {self.d_conditioning})")
+            out.append(
+                f"a mismatch weight needs a D that sees y, not variant {self.name} (D conditioning {self.d_conditioning})"
+            )
         return out
 
     def with_options(self, **overrides) -> Variant:
@@ -61,17 +65,41 @@ class Variant:
         return dataclasses.replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
 
-VARIANTS: dict[str, Variant] = {v.name: v for v in (
-    # the practical's three
-    Variant("conditional", "cDCGAN: y concatenated to z in G and stacked as channels in D (matching-aware D)", True, "channels",
-            mismatch=DEFAULT_MISMATCH),
-    Variant("unconditional", "DCGAN: no label anywhere", False),
-    Variant("no_label_in_d", "ablation: G gets y, D sees only the image", True),
-    # the remedies, each a known cure for what plain DCGAN gets wrong
-    Variant("pacgan2", "DCGAN whose D judges 2 samples at a time (PacGAN2): against dropped modes", False, pack=2),
-    Variant("sngan", "DCGAN with spectral norm in D and the hinge loss (SNGAN): a steadier game", False, loss="hinge", spectral_norm=True),
-    Variant("projection", "cDCGAN with a projection D (Miyato & Koyama 2018), spectral norm and the hinge loss", True, "projection",
-            loss="hinge", spectral_norm=True),
-)}
-PRACTICAL = ("conditional", "unconditional", "no_label_in_d")  # the seed practical's comparison keeps its plain variants
+VARIANTS: dict[str, Variant] = {
+    v.name: v
+    for v in (
+        # the practical's three
+        Variant(
+            "conditional",
+            "cDCGAN: y concatenated to z in G and stacked as channels in D (matching-aware D)",
+            True,
+            "channels",
+            mismatch=DEFAULT_MISMATCH,
+        ),
+        Variant("unconditional", "DCGAN: no label anywhere", False),
+        Variant("no_label_in_d", "ablation: G gets y, D sees only the image", True),
+        # the remedies, each a known cure for what plain DCGAN gets wrong
+        Variant("pacgan2", "DCGAN whose D judges 2 samples at a time (PacGAN2): against dropped modes", False, pack=2),
+        Variant(
+            "sngan",
+            "DCGAN with spectral norm in D and the hinge loss (SNGAN): a steadier game",
+            False,
+            loss="hinge",
+            spectral_norm=True,
+        ),
+        Variant(
+            "projection",
+            "cDCGAN with a projection D (Miyato & Koyama 2018), spectral norm and the hinge loss",
+            True,
+            "projection",
+            loss="hinge",
+            spectral_norm=True,
+        ),
+    )
+}
+PRACTICAL = (
+    "conditional",
+    "unconditional",
+    "no_label_in_d",
+)  # the seed practical's comparison keeps its plain variants
 REMEDIES = ("pacgan2", "sngan", "projection")  # beside it in the study: each against its plain counterpart

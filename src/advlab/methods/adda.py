@@ -31,27 +31,46 @@ class ADDA(Method):
     name = "adda"
     about = "adversarial discriminative DA: source pre-training, then a target encoder against a discriminator (Tzeng et al. 2017)"
     options = {
-        "adda_source_epochs": (int | None, option(None, "adda: epochs of source pre-training before adaptation (default: half the epochs; 0 with --init)")),
+        "adda_source_epochs": (
+            int | None,
+            option(
+                None, "adda: epochs of source pre-training before adaptation (default: half the epochs; 0 with --init)"
+            ),
+        ),
         "adda_lr": (float, option(2e-4, "adda: Adam learning rate of the target encoder and the discriminator")),
     }
 
     def __init__(self, model, cfg):
         super().__init__(model, cfg)
-        self.source_epochs = cfg.adda_source_epochs if cfg.adda_source_epochs is not None else (0 if cfg.init else cfg.epochs // 2)
+        self.source_epochs = (
+            cfg.adda_source_epochs if cfg.adda_source_epochs is not None else (0 if cfg.init else cfg.epochs // 2)
+        )
 
     @classmethod
     def check(cls, cfg) -> None:
         check(cfg.adda_lr > 0 and math.isfinite(cfg.adda_lr), f"adda lr must be > 0, got {cfg.adda_lr}")
         if cfg.method == cls.name and cfg.adda_source_epochs is not None:
-            check(0 <= cfg.adda_source_epochs < cfg.epochs, f"adda source epochs must be in [0, epochs), got {cfg.adda_source_epochs}")
-            check(cfg.adda_source_epochs > 0 or cfg.init is not None, "adda without source pre-training needs --init RUN_DIR (a finished source_only run)")
+            check(
+                0 <= cfg.adda_source_epochs < cfg.epochs,
+                f"adda source epochs must be in [0, epochs), got {cfg.adda_source_epochs}",
+            )
+            check(
+                cfg.adda_source_epochs > 0 or cfg.init is not None,
+                "adda without source pre-training needs --init RUN_DIR (a finished source_only run)",
+            )
 
     def build_heads(self):
         encoder = copy.deepcopy(self.model.features).requires_grad_(False)
-        return {"source_encoder": encoder, "discriminator": DomainDiscriminator(self.model.feature_dim, DISCRIMINATOR_HIDDEN)}
+        return {
+            "source_encoder": encoder,
+            "discriminator": DomainDiscriminator(self.model.feature_dim, DISCRIMINATOR_HIDDEN),
+        }
 
     def head_args(self):
-        return {"discriminator": {"in_features": self.model.feature_dim, "hidden": list(DISCRIMINATOR_HIDDEN)}, "source_encoder": "copy of features"}
+        return {
+            "discriminator": {"in_features": self.model.feature_dim, "hidden": list(DISCRIMINATOR_HIDDEN)},
+            "source_encoder": "copy of features",
+        }
 
     def optimizers(self, make):
         adam = dict(lr=self.cfg.adda_lr, betas=(0.5, 0.999))
@@ -83,7 +102,9 @@ class ADDA(Method):
 
         # the target encoder makes its features pass for source ones (inverted label)
         discriminator.requires_grad_(False)
-        fooled = F.binary_cross_entropy_with_logits(discriminator(target_features).squeeze(1), torch.zeros(len(target_features), device=target_features.device))
+        fooled = F.binary_cross_entropy_with_logits(
+            discriminator(target_features).squeeze(1), torch.zeros(len(target_features), device=target_features.device)
+        )
         try:
             update(fooled, optimizers["encoder"])
         finally:

@@ -7,8 +7,9 @@ inherit `train_step`; methods with several players (MCD, ADDA) write their own s
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Iterable
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -102,7 +103,9 @@ class Method:
     def loss(self, batch: Batch, info: StepInfo) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         raise NotImplementedError
 
-    def train_step(self, batch: Batch, info: StepInfo, optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
+    def train_step(
+        self, batch: Batch, info: StepInfo, optimizers: dict[str, torch.optim.Optimizer]
+    ) -> dict[str, torch.Tensor]:
         """One update: the loss, checked finite before it touches any weight, then one step."""
         loss, parts = self.loss(batch, info)
         update(loss, optimizers["model"])

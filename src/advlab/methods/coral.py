@@ -35,7 +35,12 @@ class CORAL(Method):
     name = "coral"
     batch_statistic = "the batches' covariances"
     about = "Deep CORAL: match source and target covariances of the logits or features (Sun & Saenko 2016)"
-    options = {"coral_layer": (str, option("logits", "coral: where covariances are matched: logits (the paper's fc8) or features", LAYERS))}
+    options = {
+        "coral_layer": (
+            str,
+            option("logits", "coral: where covariances are matched: logits (the paper's fc8) or features", LAYERS),
+        )
+    }
 
     @classmethod
     def check(cls, cfg) -> None:

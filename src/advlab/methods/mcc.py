@@ -40,7 +40,10 @@ class MCC(Method):
 
     @classmethod
     def check(cls, cfg) -> None:
-        check(cfg.mcc_temperature > 0 and math.isfinite(cfg.mcc_temperature), f"mcc temperature must be > 0, got {cfg.mcc_temperature}")
+        check(
+            cfg.mcc_temperature > 0 and math.isfinite(cfg.mcc_temperature),
+            f"mcc temperature must be > 0, got {cfg.mcc_temperature}",
+        )
 
     def loss(self, batch: Batch, info: StepInfo):
         n = len(batch.xs)

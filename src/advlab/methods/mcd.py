@@ -28,7 +28,9 @@ def classifier_discrepancy(logits1: torch.Tensor, logits2: torch.Tensor) -> torc
 
 class MCD(Method):
     name = "mcd"
-    about = "maximum classifier discrepancy: two classifiers disagree on target, G_f makes them agree (Saito et al. 2018)"
+    about = (
+        "maximum classifier discrepancy: two classifiers disagree on target, G_f makes them agree (Saito et al. 2018)"
+    )
     options = {"mcd_num_k": (int, option(4, "mcd: generator updates per batch in step C"))}
 
     @classmethod

@@ -25,7 +25,9 @@ from advlab.models.ganin import label_predictor
 from advlab.nn import grad_reverse
 
 
-def disparity_discrepancy(y_s: torch.Tensor, y_s_adv: torch.Tensor, y_t: torch.Tensor, y_t_adv: torch.Tensor, margin: float) -> torch.Tensor:
+def disparity_discrepancy(
+    y_s: torch.Tensor, y_s_adv: torch.Tensor, y_t: torch.Tensor, y_t_adv: torch.Tensor, margin: float
+) -> torch.Tensor:
     """MDD's D_gamma for logits of the main (y) and the adversarial (y_adv) classifier."""
     source = F.cross_entropy(y_s_adv, y_s.argmax(dim=1))
     p_t = torch.softmax(y_t_adv, dim=1).gather(1, y_t.argmax(dim=1, keepdim=True)).squeeze(1)
@@ -44,7 +46,10 @@ class MDD(Method):
     @classmethod
     def check(cls, cfg) -> None:
         check(cfg.mdd_margin > 0 and math.isfinite(cfg.mdd_margin), f"mdd margin must be > 0, got {cfg.mdd_margin}")
-        check(cfg.mdd_reversal >= 0 and math.isfinite(cfg.mdd_reversal), f"mdd reversal must be >= 0, got {cfg.mdd_reversal}")
+        check(
+            cfg.mdd_reversal >= 0 and math.isfinite(cfg.mdd_reversal),
+            f"mdd reversal must be >= 0, got {cfg.mdd_reversal}",
+        )
 
     def build_heads(self):
         return {"adversarial": label_predictor(self.model.feature_dim, self.model.num_classes)}

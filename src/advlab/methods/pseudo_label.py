@@ -50,7 +50,9 @@ def round_share(round_index: int, rounds: int) -> float:
 
 
 @torch.no_grad()
-def pseudo_label(model: GaninNet, images: torch.Tensor, threshold: float, share: float, device: torch.device) -> Selection:
+def pseudo_label(
+    model: GaninNet, images: torch.Tensor, threshold: float, share: float, device: torch.device
+) -> Selection:
     model.eval()
     probs = torch.softmax(batched(model, images, device=device), dim=1)
     model.train()
@@ -88,7 +90,9 @@ class PseudoLabel(Method):
             share = round_share(epoch // self.epochs_per_round, self.cfg.rounds)
             self.selection = pseudo_label(self.model, target_images, self.cfg.pl_threshold, share, device)
             if len(self.selection) < self.cfg.batch_size:
-                raise AdvlabError(f"only {len(self.selection)} target images reach confidence {self.cfg.pl_threshold}; lower --pl-threshold")
+                raise AdvlabError(
+                    f"only {len(self.selection)} target images reach confidence {self.cfg.pl_threshold}; lower --pl-threshold"
+                )
 
     def target_pool(self):
         return self.selection.indices, self.selection.labels
@@ -112,12 +116,17 @@ class PseudoLabel(Method):
     def summary(self, history):
         rounds = [
             {k: h[k] for k in ("pl_round", "pl_selected_share", "pl_label_acc", "source_acc", "target_acc")}
-            for h in history if "pl_round" in h and h["epoch"] % self.epochs_per_round == 0
+            for h in history
+            if "pl_round" in h and h["epoch"] % self.epochs_per_round == 0
         ]
         return {"pseudo_label_rounds": rounds or None}
 
     def state_dict(self):
-        return {"pseudo_labels": {"indices": self.selection.indices, "labels": self.selection.labels}} if self.selection else {}
+        return (
+            {"pseudo_labels": {"indices": self.selection.indices, "labels": self.selection.labels}}
+            if self.selection
+            else {}
+        )
 
     def load_state_dict(self, state):
         if "pseudo_labels" in state:

@@ -17,7 +17,9 @@ def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
 
 def per_class_accuracy(logits: torch.Tensor, labels: torch.Tensor, num_classes: int) -> list[float]:
     correct = logits.argmax(1) == labels
-    return [correct[labels == c].float().mean().item() if (labels == c).any() else float("nan") for c in range(num_classes)]
+    return [
+        correct[labels == c].float().mean().item() if (labels == c).any() else float("nan") for c in range(num_classes)
+    ]
 
 
 def domain_accuracy(source_logits: torch.Tensor, target_logits: torch.Tensor) -> float:

@@ -9,7 +9,11 @@ def mean_std(values: list) -> dict | None:
     """{mean, std (sample), values}; None when there is no value or any is missing."""
     if not values or any(v is None for v in values):
         return None
-    return {"mean": statistics.mean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0, "values": values}
+    return {
+        "mean": statistics.mean(values),
+        "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+        "values": values,
+    }
 
 
 def fmt(stat: dict | None, digits: int = 4) -> str:

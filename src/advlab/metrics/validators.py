@@ -62,7 +62,9 @@ def batch_nuclear_norm(target_logits: torch.Tensor) -> float:
     return (torch.linalg.matrix_norm(p, ord="nuc") / len(p)).item()
 
 
-def importance_weights(source_train_features: np.ndarray, source_val_features: np.ndarray, target_features: np.ndarray, seed: int = 0) -> np.ndarray:
+def importance_weights(
+    source_train_features: np.ndarray, source_val_features: np.ndarray, target_features: np.ndarray, seed: int = 0
+) -> np.ndarray:
     """Density ratios p_t(x)/p_s(x) of the source validation images, from a logistic
     regression telling source training features from target features (DEV's weights;
     P(t|x)/P(s|x) times n_s/n_t)."""
@@ -104,5 +106,7 @@ def class_ami(target_features: np.ndarray, target_logits: torch.Tensor, seed: in
 
     predicted = torch.as_tensor(target_logits).argmax(1).numpy()
     k = torch.as_tensor(target_logits).shape[1]
-    clusters = KMeans(n_clusters=k, n_init=1, random_state=seed).fit_predict(np.asarray(target_features, dtype=np.float64))
+    clusters = KMeans(n_clusters=k, n_init=1, random_state=seed).fit_predict(
+        np.asarray(target_features, dtype=np.float64)
+    )
     return float(adjusted_mutual_info_score(clusters, predicted))

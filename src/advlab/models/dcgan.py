@@ -64,8 +64,15 @@ class Discriminator(nn.Module):
     value (Miyato et al. 2018) and drops the batch norm, as SNGAN's D does.
     """
 
-    def __init__(self, num_classes: int = 10, width: int = 64, channels: int = 1, conditioning: str | None = None,
-                 pack: int = 1, spectral_norm: bool = False):
+    def __init__(
+        self,
+        num_classes: int = 10,
+        width: int = 64,
+        channels: int = 1,
+        conditioning: str | None = None,
+        pack: int = 1,
+        spectral_norm: bool = False,
+    ):
         super().__init__()
         self.conditioning = conditioning or ("channels" if num_classes else "none")
         self.num_classes = num_classes if self.conditioning != "none" else 0
@@ -92,7 +99,9 @@ class Discriminator(nn.Module):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         if self.pack > 1:  # M consecutive samples become one input of M x the channels
-            x = x.reshape(len(x) // self.pack, self.pack * x.shape[1], *x.shape[2:]).contiguous(memory_format=torch.channels_last)
+            x = x.reshape(len(x) // self.pack, self.pack * x.shape[1], *x.shape[2:]).contiguous(
+                memory_format=torch.channels_last
+            )
             y = y.view(-1, self.pack) if y is not None else None
         if self.conditioning == "none":
             return self.net(x).squeeze(1)
@@ -110,7 +119,12 @@ class Discriminator(nn.Module):
         labels = y.view(len(x), -1)
         for m in range(labels.shape[1]):
             per_class = self.class_maps(x, weight, m).permute(0, 2, 3, 1)  # (classes, h, w, width): contiguous
-            label_part = per_class.flatten(1).index_select(0, labels[:, m]).view(len(x), *per_class.shape[1:]).permute(0, 3, 1, 2)
+            label_part = (
+                per_class.flatten(1)
+                .index_select(0, labels[:, m])
+                .view(len(x), *per_class.shape[1:])
+                .permute(0, 3, 1, 2)
+            )
             image_part = image_part.add_(label_part)
         return self.net[1:](image_part).squeeze(1)
 
@@ -121,4 +135,10 @@ class Discriminator(nn.Module):
         weight = first.weight if weight is None else weight
         k, start = self.num_classes, self.pack * self.channels + m * self.num_classes
         one_hot = torch.eye(k, dtype=x.dtype, device=x.device)[:, :, None, None].expand(-1, -1, *x.shape[-2:])
-        return F.conv2d(one_hot.contiguous(memory_format=torch.channels_last), weight[:, start:start + k], None, first.stride, first.padding)
+        return F.conv2d(
+            one_hot.contiguous(memory_format=torch.channels_last),
+            weight[:, start : start + k],
+            None,
+            first.stride,
+            first.padding,
+        )

@@ -43,7 +43,9 @@ class TestImages:
     @torch.no_grad()
     def features(self, model: GaninNet) -> tuple[torch.Tensor, torch.Tensor]:
         model = model.to(self.device)
-        return batched(model.embed, self.source.x, device=self.device), batched(model.embed, self.target.x, device=self.device)
+        return batched(model.embed, self.source.x, device=self.device), batched(
+            model.embed, self.target.x, device=self.device
+        )
 
     @property
     def is_target(self) -> np.ndarray:

@@ -72,8 +72,10 @@ class Document:
         return "\n".join(lines)
 
     def to_html(self) -> str:
-        parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(self.title)}</title>",
-                 f"<style>{STYLE}</style></head><body><h1>{html.escape(self.title)}</h1>"]
+        parts = [
+            f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(self.title)}</title>",
+            f"<style>{STYLE}</style></head><body><h1>{html.escape(self.title)}</h1>",
+        ]
         for kind, value in self.blocks:
             if kind == "heading":
                 level, text = value
@@ -90,8 +92,10 @@ class Document:
             elif kind == "figure":
                 path, caption = value
                 data = base64.b64encode(path.read_bytes()).decode()
-                parts.append(f"<figure><img src='data:image/png;base64,{data}' alt='{html.escape(caption)}'>"
-                             f"<figcaption>{_inline_html(caption)}</figcaption></figure>")
+                parts.append(
+                    f"<figure><img src='data:image/png;base64,{data}' alt='{html.escape(caption)}'>"
+                    f"<figcaption>{_inline_html(caption)}</figcaption></figure>"
+                )
         parts.append("</body></html>")
         return "\n".join(parts)
 

@@ -47,9 +47,18 @@ class StudyResult:
     planned: int
 
 
-def reproduce(profile_name: str, out: Path, jobs: int = 1, data_dir: str | None = None, quiet: bool = False,
-              threads: int | None = None, device: str | None = None, launcher: str = "local",
-              cluster: SlurmOptions | None = None, report_only: bool = False) -> StudyResult:
+def reproduce(
+    profile_name: str,
+    out: Path,
+    jobs: int = 1,
+    data_dir: str | None = None,
+    quiet: bool = False,
+    threads: int | None = None,
+    device: str | None = None,
+    launcher: str = "local",
+    cluster: SlurmOptions | None = None,
+    report_only: bool = False,
+) -> StudyResult:
     """Run the study and write its report.
 
     `threads`: torch threads per run (default: the cores shared among the `jobs` runs);
@@ -82,15 +91,21 @@ def reproduce(profile_name: str, out: Path, jobs: int = 1, data_dir: str | None 
     out.mkdir(parents=True, exist_ok=True)
     marker = out / "profile.txt"  # finished runs are reused by name: never mix two profiles' runs
     if marker.exists() and marker.read_text().strip() != profile.name:
-        raise AdvlabError(f"{out} holds a '{marker.read_text().strip()}' study; give the {profile.name} profile another --out")
+        raise AdvlabError(
+            f"{out} holds a '{marker.read_text().strip()}' study; give the {profile.name} profile another --out"
+        )
     marker.write_text(profile.name + "\n")
     command = ["advlab", "reproduce", "--profile", profile.name, "--out", str(out)]
     if report_only:
         return _report(out, profile, runs, command + ["--report-only"], [], launcher, quiet, device)
     at_once = jobs if launcher == "local" else cluster.array_limit
     if not quiet:
-        where = f"{jobs} at a time, {count(threads or default_threads(jobs), 'thread')} each" if launcher == "local" else \
-            f"as {launcher} jobs of {count(cluster.cpus_per_run, 'CPU')}" + (f" and {count(cluster.gpus_per_run, 'GPU')}" if cluster.gpus_per_run else "")
+        where = (
+            f"{jobs} at a time, {count(threads or default_threads(jobs), 'thread')} each"
+            if launcher == "local"
+            else f"as {launcher} jobs of {count(cluster.cpus_per_run, 'CPU')}"
+            + (f" and {count(cluster.gpus_per_run, 'GPU')}" if cluster.gpus_per_run else "")
+        )
         print(f"advlab reproduce --profile {profile.name}: {len(runs)} runs in {out}/runs, {where}", flush=True)
     clock = StudyClock(out, at_once)
     prepare_shared(profile, data_dir, quiet, device)
@@ -107,14 +122,24 @@ def reproduce(profile_name: str, out: Path, jobs: int = 1, data_dir: str | None 
         command += ["--device", device] if device else []
         failures = [f"{o.name}: {o.error}" for o in outcomes if o.status == "failed"]
         if in_queue:  # submitted without waiting: the report comes when they are done
-            return StudyResult(None, None, failures, [f"{n}: {in_queue_note(j)}" for n, j in in_queue.items()], len(runs))
+            return StudyResult(
+                None, None, failures, [f"{n}: {in_queue_note(j)}" for n, j in in_queue.items()], len(runs)
+            )
         return _report(out, profile, runs, command, outcomes, launcher, quiet, device)
     finally:
         clock.stop()  # this invocation's time includes the report's build
 
 
-def _report(out: Path, profile: Profile, runs: list, command: list[str], outcomes: list[Outcome], launcher: str,
-            quiet: bool, device: str | None = None) -> StudyResult:
+def _report(
+    out: Path,
+    profile: Profile,
+    runs: list,
+    command: list[str],
+    outcomes: list[Outcome],
+    launcher: str,
+    quiet: bool,
+    device: str | None = None,
+) -> StudyResult:
     """Build the report; runs neither finished nor failed for good are named as unfinished."""
     failed = {o.name: o.error for o in outcomes if o.status == "failed"}
     unfinished = []
@@ -123,8 +148,18 @@ def _report(out: Path, profile: Profile, runs: list, command: list[str], outcome
         if over is not None and over.status == "failed":
             failed.setdefault(r.name, over.error)
         elif over is None and r.name not in failed:
-            unfinished.append(f"{r.name}: " + ("started, not finished" if run_dir(out, r.name).exists() else "not started"))
+            unfinished.append(
+                f"{r.name}: " + ("started, not finished" if run_dir(out, r.name).exists() else "not started")
+            )
     failures = [f"{n}: {e}" for n, e in failed.items()]
-    md, page = build_report(out, profile, shlex.join(command), failures, say=None if quiet else lambda line: print(line, flush=True),
-                            unfinished=unfinished, launcher=launcher, device=str(resolve_device(device or "cpu")))
+    md, page = build_report(
+        out,
+        profile,
+        shlex.join(command),
+        failures,
+        say=None if quiet else lambda line: print(line, flush=True),
+        unfinished=unfinished,
+        launcher=launcher,
+        device=str(resolve_device(device or "cpu")),
+    )
     return StudyResult(md, page, failures, unfinished, len(runs))

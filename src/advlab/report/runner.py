@@ -46,7 +46,10 @@ class Told:
             self.on_outcome(outcome)
         if not self.quiet:
             note = f" ({outcome.error})" if outcome.error else ""
-            print(f"[{len(self.outcomes)}/{self.total}] {outcome.name}: {outcome.status} {outcome.seconds:.0f}s{note}", flush=True)
+            print(
+                f"[{len(self.outcomes)}/{self.total}] {outcome.name}: {outcome.status} {outcome.seconds:.0f}s{note}",
+                flush=True,
+            )
 
 
 def run_dir(root: Path, name: str) -> Path:
@@ -108,8 +111,15 @@ def already_over(run: Run, runs_dir: Path) -> Outcome | None:
     return None
 
 
-def execute(run: Run, root: Path, threads: int, data_dir: str | None, processes: Processes | None = None,
-            device: str | None = None, runs_dir: Path | None = None) -> Outcome:
+def execute(
+    run: Run,
+    root: Path,
+    threads: int,
+    data_dir: str | None,
+    processes: Processes | None = None,
+    device: str | None = None,
+    runs_dir: Path | None = None,
+) -> Outcome:
     """Run one run to its end as an `advlab` process. Its directory is DIR/runs/NAME, or
     RUNS_DIR/NAME where a benchmark keeps its runs elsewhere; its log goes to DIR/logs."""
     runs_dir = runs_dir or root / "runs"
@@ -172,9 +182,17 @@ def epoch_in_flight(run: Run, root: Path, runs_dir: Path | None = None) -> str:
     return f"epoch {min(current, int(total)) if total.isdigit() else current}/{total}"
 
 
-def run_all(runs: list[Run], root: Path, jobs: int, data_dir: str | None, quiet: bool = False,
-            on_outcome: Callable[[Outcome], None] | None = None, threads: int | None = None,
-            status_every: float = 60.0, device: str | None = None) -> list[Outcome]:
+def run_all(
+    runs: list[Run],
+    root: Path,
+    jobs: int,
+    data_dir: str | None,
+    quiet: bool = False,
+    on_outcome: Callable[[Outcome], None] | None = None,
+    threads: int | None = None,
+    status_every: float = 60.0,
+    device: str | None = None,
+) -> list[Outcome]:
     """Runs in waves: first those that start from nothing, then those that start from them.
 
     `on_outcome` hears of each run as it ends (the study's clock keeps the times); unless
@@ -202,9 +220,14 @@ def run_all(runs: list[Run], root: Path, jobs: int, data_dir: str | None, quiet:
                     report(future.result())
                 if not quiet and time.perf_counter() - last_status >= status_every:
                     last_status = time.perf_counter()
-                    running = [f"{futures[f].name} ({epoch_in_flight(futures[f], root)})" for f in pending if f.running()]
-                    print(f"... {len(outcomes)}/{total} runs ended, {(last_status - started) / 60:.1f} min; "
-                          f"running: {', '.join(running) or 'none'}", flush=True)
+                    running = [
+                        f"{futures[f].name} ({epoch_in_flight(futures[f], root)})" for f in pending if f.running()
+                    ]
+                    print(
+                        f"... {len(outcomes)}/{total} runs ended, {(last_status - started) / 60:.1f} min; "
+                        f"running: {', '.join(running) or 'none'}",
+                        flush=True,
+                    )
         except BaseException:
             processes.stop_all()
             pool.shutdown(wait=True, cancel_futures=True)

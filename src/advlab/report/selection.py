@@ -33,8 +33,15 @@ def read_checkpoints(run_dir: Path) -> list[Checkpoint]:
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     if not rows:
         raise AdvlabError(f"{run_dir} has no finished epoch yet")
-    return [Checkpoint(str(run_dir), r["epoch"], r["target_acc"],
-                       {name: r[key] for name, key in VALIDATORS.items() if r.get(key) is not None}) for r in rows]
+    return [
+        Checkpoint(
+            str(run_dir),
+            r["epoch"],
+            r["target_acc"],
+            {name: r[key] for name, key in VALIDATORS.items() if r.get(key) is not None},
+        )
+        for r in rows
+    ]
 
 
 def pick(checkpoints: list[Checkpoint], validator: str) -> Checkpoint | None:
@@ -50,8 +57,13 @@ def per_run(checkpoints: list[Checkpoint], validators: list[str]) -> dict[str, A
     for name in validators:
         chosen = pick(checkpoints, name)
         picks[name] = None if chosen is None else {"epoch": chosen.epoch, "target_acc": chosen.target_acc}
-    return {"run": last.run, "epochs": len(checkpoints), "last": {"epoch": last.epoch, "target_acc": last.target_acc},
-            "oracle_analysis_only": {"epoch": oracle.epoch, "target_acc": oracle.target_acc}, "picks": picks}
+    return {
+        "run": last.run,
+        "epochs": len(checkpoints),
+        "last": {"epoch": last.epoch, "target_acc": last.target_acc},
+        "oracle_analysis_only": {"epoch": oracle.epoch, "target_acc": oracle.target_acc},
+        "picks": picks,
+    }
 
 
 def across_runs(runs: list[list[Checkpoint]], validators: list[str]) -> dict[str, Any]:
@@ -60,8 +72,12 @@ def across_runs(runs: list[list[Checkpoint]], validators: list[str]) -> dict[str
     pool = [c for run in runs for c in run]
     lasts = [run[-1] for run in runs]
     best_last = max(lasts, key=lambda c: c.target_acc)
-    out: dict[str, Any] = {"checkpoints": len(pool), "oracle_analysis_only": _where(max(pool, key=lambda c: c.target_acc)),
-                           "mean_last_target_acc": float(np.mean([c.target_acc for c in lasts])), "validators": {}}
+    out: dict[str, Any] = {
+        "checkpoints": len(pool),
+        "oracle_analysis_only": _where(max(pool, key=lambda c: c.target_acc)),
+        "mean_last_target_acc": float(np.mean([c.target_acc for c in lasts])),
+        "validators": {},
+    }
     out["best_last_analysis_only"] = _where(best_last)
     for name in validators:
         scored = [c for c in pool if name in c.scores]
@@ -70,9 +86,13 @@ def across_runs(runs: list[list[Checkpoint]], validators: list[str]) -> dict[str
             continue
         out["validators"][name] = {
             "pick": _where(pick(scored, name)),
-            "weighted_spearman": weighted_spearman([c.scores[name] for c in scored], [c.target_acc for c in scored]) if len(scored) > 2 else None,
+            "weighted_spearman": weighted_spearman([c.scores[name] for c in scored], [c.target_acc for c in scored])
+            if len(scored) > 2
+            else None,
             "checkpoints_scored": len(scored),
-            "mean_pick_per_run": float(np.mean([chosen.target_acc for chosen in map(lambda run: pick(run, name), runs) if chosen])),
+            "mean_pick_per_run": float(
+                np.mean([chosen.target_acc for chosen in map(lambda run: pick(run, name), runs) if chosen])
+            ),
         }
     return out
 
@@ -101,18 +121,30 @@ def table(result: dict[str, Any]) -> str:
         lines.append(f"  {'rule':<12} {'epoch':>5}  target acc")
         lines.append(f"  {'last':<12} {r['last']['epoch']:>5}  {r['last']['target_acc']:.4f}")
         for name, p in r["picks"].items():
-            lines.append(f"  {name:<12} {p['epoch']:>5}  {p['target_acc']:.4f}" if p else f"  {name:<12} {'-':>5}  (not recorded in this run)")
+            lines.append(
+                f"  {name:<12} {p['epoch']:>5}  {p['target_acc']:.4f}"
+                if p
+                else f"  {name:<12} {'-':>5}  (not recorded in this run)"
+            )
         o = r["oracle_analysis_only"]
         lines.append(f"  {'oracle*':<12} {o['epoch']:>5}  {o['target_acc']:.4f}")
     pooled = result.get("across_runs")
     if pooled:
-        lines.append(f"\nacross {len(result['runs'])} runs ({pooled['checkpoints']} checkpoints): mean target acc of the last epochs {pooled['mean_last_target_acc']:.4f}")
-        lines.append(f"  {'validator':<12} {'mean of per-run picks':>21}  {'pick among all':>14}  {'weighted Spearman':>17}")
+        lines.append(
+            f"\nacross {len(result['runs'])} runs ({pooled['checkpoints']} checkpoints): mean target acc of the last epochs {pooled['mean_last_target_acc']:.4f}"
+        )
+        lines.append(
+            f"  {'validator':<12} {'mean of per-run picks':>21}  {'pick among all':>14}  {'weighted Spearman':>17}"
+        )
         for name, v in pooled["validators"].items():
             if v is None:
                 lines.append(f"  {name:<12} (not recorded in these runs)")
                 continue
-            rho = f"{v['weighted_spearman']:.3f}" if v["weighted_spearman"] is not None and not np.isnan(v["weighted_spearman"]) else "-"
+            rho = (
+                f"{v['weighted_spearman']:.3f}"
+                if v["weighted_spearman"] is not None and not np.isnan(v["weighted_spearman"])
+                else "-"
+            )
             lines.append(f"  {name:<12} {v['mean_pick_per_run']:>21.4f}  {v['pick']['target_acc']:>14.4f}  {rho:>17}")
         o = pooled["oracle_analysis_only"]
         lines.append(f"  {'oracle*':<12} {'':>21}  {o['target_acc']:>14.4f}")
@@ -136,10 +168,13 @@ def figure(result: dict[str, Any], run_dirs: list[Path], path: Path) -> Path:
         scored = [c for c in pool if name in c.scores]
         ax.scatter([c.scores[name] for c in scored], [c.target_acc for c in scored], s=8, alpha=0.6)
         rho = result.get("across_runs", {}).get("validators", {}).get(name, {}) or {}
-        ax.set_title(name + (f"  (wρ {rho['weighted_spearman']:.2f})" if rho.get("weighted_spearman") is not None else ""), fontsize=9)
+        ax.set_title(
+            name + (f"  (wρ {rho['weighted_spearman']:.2f})" if rho.get("weighted_spearman") is not None else ""),
+            fontsize=9,
+        )
         ax.set_xlabel("score", fontsize=8)
         ax.set_ylabel("target acc (analysis)", fontsize=8)
-    for ax in list(axes.flat)[len(names):]:
+    for ax in list(axes.flat)[len(names) :]:
         ax.axis("off")
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -90,7 +90,9 @@ class RunJob:
     last checkpoint. (Duck-typed like submitit.helpers.Checkpointable, so that importing
     this module does not need submitit.)"""
 
-    def __call__(self, run: Run, root: str, threads: int, data_dir: str | None, device: str | None, runs_dir: str | None = None) -> Outcome:
+    def __call__(
+        self, run: Run, root: str, threads: int, data_dir: str | None, device: str | None, runs_dir: str | None = None
+    ) -> Outcome:
         return execute(run, Path(root), threads, data_dir, device=device, runs_dir=Path(runs_dir) if runs_dir else None)
 
     def checkpoint(self, *args, **kwargs):
@@ -109,8 +111,13 @@ class SlurmJobs:
     def executor(self, after: list[str]):
         o = self.options
         executor = _submitit().SlurmExecutor(folder=self.folder, max_num_timeout=o.max_requeues)
-        executor.update_parameters(job_name="advlab", time=o.time_limit_min, cpus_per_task=o.cpus_per_run,
-                                   array_parallelism=o.array_limit, stderr_to_stdout=True)
+        executor.update_parameters(
+            job_name="advlab",
+            time=o.time_limit_min,
+            cpus_per_task=o.cpus_per_run,
+            array_parallelism=o.array_limit,
+            stderr_to_stdout=True,
+        )
         if o.partition:
             executor.update_parameters(partition=o.partition)
         if o.gpus_per_run:
@@ -124,7 +131,9 @@ class SlurmJobs:
         line per array task."""
         if shutil.which("squeue") is None:
             raise AdvlabError("the slurm launcher needs Slurm's squeue on PATH (run it on the cluster's login node)")
-        result = subprocess.run(["squeue", "-h", "-r", "-u", getpass.getuser(), "-o", "%i %T"], capture_output=True, text=True)
+        result = subprocess.run(
+            ["squeue", "-h", "-r", "-u", getpass.getuser(), "-o", "%i %T"], capture_output=True, text=True
+        )
         if result.returncode != 0:
             raise AdvlabError(f"squeue failed: {(result.stderr.strip().splitlines() or ['no message'])[-1]}")
         return dict(line.split(maxsplit=1) for line in result.stdout.splitlines() if line.strip())
@@ -196,8 +205,13 @@ def _job_outcome(folder: Path, job_id: str, run: Run, runs_dir: Path) -> Outcome
     if ended is not None:
         return Outcome(run.name, "done" if ended.status == "skipped" else ended.status, 0.0, ended.error)
     log = folder / f"{job_id}_0_log.out"
-    return Outcome(run.name, "stopped", 0.0, f"job {job_id} ended before the run finished (cancelled, killed or out of time; "
-                                            f"its log: {log}); run the same command again to resume it")
+    return Outcome(
+        run.name,
+        "stopped",
+        0.0,
+        f"job {job_id} ended before the run finished (cancelled, killed or out of time; "
+        f"its log: {log}); run the same command again to resume it",
+    )
 
 
 @dataclass
@@ -209,9 +223,18 @@ class Launched:
     submitted: int
 
 
-def launch(runs: list[Run], root: Path, options: SlurmOptions, data_dir: str | None, device: str | None = None,
-           quiet: bool = False, on_outcome: Callable[[Outcome], None] | None = None, scheduler: str = "slurm",
-           status_every: float = 60.0, runs_dir: Path | None = None) -> Launched:
+def launch(
+    runs: list[Run],
+    root: Path,
+    options: SlurmOptions,
+    data_dir: str | None,
+    device: str | None = None,
+    quiet: bool = False,
+    on_outcome: Callable[[Outcome], None] | None = None,
+    scheduler: str = "slurm",
+    status_every: float = 60.0,
+    runs_dir: Path | None = None,
+) -> Launched:
     """Submit every run that is neither finished nor queued; unless `options.wait` is off,
     wait until all of them have left the queue. Runs keep their directories under DIR/runs
     (or `runs_dir`), the jobs' files under DIR/slurm and the runs' logs under DIR/logs."""
@@ -234,7 +257,9 @@ def launch(runs: list[Run], root: Path, options: SlurmOptions, data_dir: str | N
         if free:
             executor = jobs.executor([])
             with executor.batch():
-                handles = [executor.submit(RunJob(), r, str(root), threads, data_dir, device, str(runs_dir)) for r in free]
+                handles = [
+                    executor.submit(RunJob(), r, str(root), threads, data_dir, device, str(runs_dir)) for r in free
+                ]
             for r, h in zip(free, handles):
                 record[r.name] = queue[h.job_id] = h.job_id
         for r in held:
@@ -246,7 +271,9 @@ def launch(runs: list[Run], root: Path, options: SlurmOptions, data_dir: str | N
     def pending_runs(record: dict[str, str], queue: dict[str, str]) -> list[Run]:
         """Runs neither over nor in the queue whose parents are not in the queue (or may wait there)."""
         todo = [r for r in runs if r.name not in done_names and record.get(r.name) not in queue]
-        parents_busy = {r.name for r in todo if any(record.get(a) in queue for a in r.after)} if not jobs.dependencies else set()
+        parents_busy = (
+            {r.name for r in todo if any(record.get(a) in queue for a in r.after)} if not jobs.dependencies else set()
+        )
         return [r for r in todo if r.name not in parents_busy]
 
     done_names: set[str] = set()
@@ -264,8 +291,11 @@ def launch(runs: list[Run], root: Path, options: SlurmOptions, data_dir: str | N
         submitted += submit([r for r in pending_runs(record, queue) if set(r.after) & names], record, queue)
     ours = {record[r.name]: r for r in runs if r.name not in done_names and record.get(r.name) in queue}
     if not quiet:
-        print(f"slurm launcher ({jobs.name}): {submitted} runs submitted, {len(ours) - submitted} already in the queue, "
-              f"{len(done_names)} over before this invocation; jobs under {folder}", flush=True)
+        print(
+            f"slurm launcher ({jobs.name}): {submitted} runs submitted, {len(ours) - submitted} already in the queue, "
+            f"{len(done_names)} over before this invocation; jobs under {folder}",
+            flush=True,
+        )
     while options.wait and (ours or pending_runs(record, queue)):
         time.sleep(options.poll_seconds)
         queue = jobs.alive()
@@ -282,9 +312,14 @@ def launch(runs: list[Run], root: Path, options: SlurmOptions, data_dir: str | N
                     ours.update({record[r.name]: r for r in ready})
         if not quiet and time.perf_counter() - last_status >= status_every:
             last_status = time.perf_counter()
-            running = [f"{r.name} ({epoch_in_flight(r, root, runs_dir)})" for j, r in ours.items() if queue.get(j) == "RUNNING"]
-            print(f"... {len(outcomes)}/{len(runs)} runs over, {(last_status - started) / 60:.1f} min; "
-                  f"{len(ours) - len(running)} queued; running: {', '.join(running) or 'none'}", flush=True)
+            running = [
+                f"{r.name} ({epoch_in_flight(r, root, runs_dir)})" for j, r in ours.items() if queue.get(j) == "RUNNING"
+            ]
+            print(
+                f"... {len(outcomes)}/{len(runs)} runs over, {(last_status - started) / 60:.1f} min; "
+                f"{len(ours) - len(running)} queued; running: {', '.join(running) or 'none'}",
+                flush=True,
+            )
     return Launched(outcomes, {r.name: j for j, r in ours.items()}, submitted)
 
 
@@ -301,4 +336,3 @@ def environment_problem() -> str | None:
     if shutil.which("sbatch") is None:
         return "the slurm launcher needs Slurm's sbatch on PATH (run it on the cluster's login node)"
     return None
-

@@ -40,21 +40,58 @@ class Profile:
 
 PROFILES = {
     "quick": Profile(
-        "quick", "8k training images per domain, a few epochs (the sweep one), one seed, GANs one epoch on 20k images: the shape of every result in minutes (the GANs are far from converged)",
-        seeds=(0,), epochs=3, long_epochs=4, sweep_epochs=1, pl_rounds=2, pl_epochs_per_round=1, pl_threshold=0.9,
-        pl_threshold_sweep=(0.8, 0.95), gan_epochs=1, gan_seeds=(0,), gan_eval_samples=2000, embed_samples=500,
-        train_subset=8000, test_subset=2000, gan_train_subset=20000,
+        "quick",
+        "8k training images per domain, a few epochs (the sweep one), one seed, GANs one epoch on 20k images: the shape of every result in minutes (the GANs are far from converged)",
+        seeds=(0,),
+        epochs=3,
+        long_epochs=4,
+        sweep_epochs=1,
+        pl_rounds=2,
+        pl_epochs_per_round=1,
+        pl_threshold=0.9,
+        pl_threshold_sweep=(0.8, 0.95),
+        gan_epochs=1,
+        gan_seeds=(0,),
+        gan_eval_samples=2000,
+        embed_samples=500,
+        train_subset=8000,
+        test_subset=2000,
+        gan_train_subset=20000,
     ),
     "full": Profile(
-        "full", "the practicals' settings: all images, 20 epochs (30 for the longer schedule), GANs 5 epochs, 3 seeds",
-        seeds=(0, 1, 2), epochs=20, long_epochs=30, sweep_epochs=6, pl_rounds=2, pl_epochs_per_round=2, pl_threshold=0.9,
-        pl_threshold_sweep=(0.8, 0.95, 0.99), gan_epochs=5, gan_seeds=(0, 1, 2), gan_eval_samples=10000, embed_samples=2000,
+        "full",
+        "the practicals' settings: all images, 20 epochs (30 for the longer schedule), GANs 5 epochs, 3 seeds",
+        seeds=(0, 1, 2),
+        epochs=20,
+        long_epochs=30,
+        sweep_epochs=6,
+        pl_rounds=2,
+        pl_epochs_per_round=2,
+        pl_threshold=0.9,
+        pl_threshold_sweep=(0.8, 0.95, 0.99),
+        gan_epochs=5,
+        gan_seeds=(0, 1, 2),
+        gan_eval_samples=10000,
+        embed_samples=2000,
     ),
     "smoke": Profile(
-        "smoke", "for tests only: a few hundred images, one epoch; the numbers mean nothing",
-        seeds=(0,), epochs=1, long_epochs=2, sweep_epochs=1, pl_rounds=1, pl_epochs_per_round=1, pl_threshold=0.0,
-        pl_threshold_sweep=(0.1,), gan_epochs=1, gan_seeds=(0,), gan_eval_samples=0, embed_samples=150,
-        train_subset=600, test_subset=300, gan_train_subset=640,
+        "smoke",
+        "for tests only: a few hundred images, one epoch; the numbers mean nothing",
+        seeds=(0,),
+        epochs=1,
+        long_epochs=2,
+        sweep_epochs=1,
+        pl_rounds=1,
+        pl_epochs_per_round=1,
+        pl_threshold=0.0,
+        pl_threshold_sweep=(0.1,),
+        gan_epochs=1,
+        gan_seeds=(0,),
+        gan_eval_samples=0,
+        embed_samples=150,
+        train_subset=600,
+        test_subset=300,
+        gan_train_subset=640,
     ),
 }
 
@@ -67,7 +104,9 @@ class Run:
 
 
 def _adapt(p: Profile, method: str, seed: int, epochs: int, *extra: str) -> tuple[str, ...]:
-    subsets = (["--train-subset", str(p.train_subset)] if p.train_subset else []) + (["--test-subset", str(p.test_subset)] if p.test_subset else [])
+    subsets = (["--train-subset", str(p.train_subset)] if p.train_subset else []) + (
+        ["--test-subset", str(p.test_subset)] if p.test_subset else []
+    )
     return ("adapt", "--method", method, "--seed", str(seed), "--epochs", str(epochs), *subsets, *extra)
 
 
@@ -79,22 +118,65 @@ def plan(p: Profile) -> list[Run]:
     runs = [Run(f"{m}-s{s}", _adapt(p, m, s, p.epochs)) for s in p.seeds for m in MAIN_METHODS]
     runs += [Run(f"{m}-s{s}", _adapt(p, m, s, p.epochs)) for s in p.seeds for m in COMPARED_METHODS]
     runs += [Run(f"dann-long-s{s}", _adapt(p, "dann", s, p.long_epochs)) for s in p.seeds]
-    runs += [Run(f"sweep-lambda{lam:g}", _adapt(p, "dann", 0, p.sweep_epochs, "--lambda-schedule", "constant", "--lambda-max", f"{lam:g}"))
-             for lam in SWEEP_CONSTANT_LAMBDAS]
-    runs += [Run(f"sweep-gamma{gamma:g}", _adapt(p, "dann", 0, p.sweep_epochs, "--gamma", f"{gamma:g}")) for gamma in SWEEP_RAMP_GAMMAS]
+    runs += [
+        Run(
+            f"sweep-lambda{lam:g}",
+            _adapt(p, "dann", 0, p.sweep_epochs, "--lambda-schedule", "constant", "--lambda-max", f"{lam:g}"),
+        )
+        for lam in SWEEP_CONSTANT_LAMBDAS
+    ]
+    runs += [
+        Run(f"sweep-gamma{gamma:g}", _adapt(p, "dann", 0, p.sweep_epochs, "--gamma", f"{gamma:g}"))
+        for gamma in SWEEP_RAMP_GAMMAS
+    ]
 
     def pseudo(init: str, seed: int, threshold: float) -> Run:
         epochs = p.pl_rounds * p.pl_epochs_per_round
         extra = ("--init", f"{{runs}}/{init}-s{seed}", "--rounds", str(p.pl_rounds), "--pl-threshold", f"{threshold:g}")
-        return Run(pseudo_label_name(init, seed, threshold, p), _adapt(p, "pseudo_label", seed, epochs, *extra), after=(f"{init}-s{seed}",))
+        return Run(
+            pseudo_label_name(init, seed, threshold, p),
+            _adapt(p, "pseudo_label", seed, epochs, *extra),
+            after=(f"{init}-s{seed}",),
+        )
 
     runs += [pseudo(init, s, p.pl_threshold) for init in PSEUDO_LABEL_INITS for s in p.seeds]
     runs += [pseudo("dann", p.seeds[0], t) for t in p.pl_threshold_sweep if t != p.pl_threshold]
     gan_subset = ["--train-subset", str(p.gan_train_subset)] if p.gan_train_subset else []
-    runs += [Run(f"gan-{v}-s{s}", ("gan", "--" + v.replace("_", "-"), "--seed", str(s), "--epochs", str(p.gan_epochs),
-                                   "--eval-samples", str(p.gan_eval_samples), *gan_subset))
-             for v in PRACTICAL for s in p.gan_seeds]
-    runs += [Run(f"gan-{v}-s{s}", ("gan", "--variant", v, "--seed", str(s), "--epochs", str(p.gan_epochs),
-                                   "--eval-samples", str(p.gan_eval_samples), *gan_subset))
-             for v in REMEDIES for s in p.gan_seeds]
+    runs += [
+        Run(
+            f"gan-{v}-s{s}",
+            (
+                "gan",
+                "--" + v.replace("_", "-"),
+                "--seed",
+                str(s),
+                "--epochs",
+                str(p.gan_epochs),
+                "--eval-samples",
+                str(p.gan_eval_samples),
+                *gan_subset,
+            ),
+        )
+        for v in PRACTICAL
+        for s in p.gan_seeds
+    ]
+    runs += [
+        Run(
+            f"gan-{v}-s{s}",
+            (
+                "gan",
+                "--variant",
+                v,
+                "--seed",
+                str(s),
+                "--epochs",
+                str(p.gan_epochs),
+                "--eval-samples",
+                str(p.gan_eval_samples),
+                *gan_subset,
+            ),
+        )
+        for v in REMEDIES
+        for s in p.gan_seeds
+    ]
     return runs

@@ -56,5 +56,9 @@ def totals(timing: dict) -> dict:
     per_run: dict[str, float] = {}
     for r in timing["runs"]:
         per_run[r["run"]] = per_run.get(r["run"], 0.0) + r["seconds"]
-    return {"wall_seconds": sum(i["seconds"] for i in timing["invocations"]), "invocations": len(timing["invocations"]),
-            "run_seconds": sum(per_run.values()), "per_run": per_run}
+    return {
+        "wall_seconds": sum(i["seconds"] for i in timing["invocations"]),
+        "invocations": len(timing["invocations"]),
+        "run_seconds": sum(per_run.values()),
+        "per_run": per_run,
+    }

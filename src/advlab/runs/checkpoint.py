@@ -50,4 +50,6 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
-        raise AdvlabError(f"cannot load checkpoint {path}: corrupt or not an advlab checkpoint ({_first_line(e)})") from None
+        raise AdvlabError(
+            f"cannot load checkpoint {path}: corrupt or not an advlab checkpoint ({_first_line(e)})"
+        ) from None

@@ -12,8 +12,9 @@ import dataclasses
 import fcntl
 import time
 import weakref
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import IO, Any, Callable, Mapping
+from typing import IO, Any
 
 import torch
 
@@ -29,7 +30,6 @@ LOCK = ".lock"
 def set_threads(threads: int | None) -> None:
     if threads:
         torch.set_num_threads(threads)
-
 
 
 def open_run(path: str | Path, resume: bool, record: str, kind: str) -> RunDir:
@@ -48,13 +48,17 @@ def open_run(path: str | Path, resume: bool, record: str, kind: str) -> RunDir:
     # empty, or only a lock (what a run killed at its very start leaves), is ours too
     ours = bool(entries & {MARKER, CHECKPOINT, record}) or entries <= {LOCK}
     if not ours:
-        raise AdvlabError(f"--out {path} holds files advlab did not write; give a new or empty folder (nothing was changed)")
+        raise AdvlabError(
+            f"--out {path} holds files advlab did not write; give a new or empty folder (nothing was changed)"
+        )
     made_by = marker.read_text().strip() if marker.exists() else kind
     if made_by != kind:
         raise AdvlabError(f"{path} holds an advlab {made_by} run, not an advlab {kind} run; choose another --out")
     run = RunDir(path)
     run.lock = _lock(run)
-    weakref.finalize(run, run.lock.close)  # released with the RunDir (or at exit), never left to the garbage collector's warning
+    weakref.finalize(
+        run, run.lock.close
+    )  # released with the RunDir (or at exit), never left to the garbage collector's warning
     if not resume and (run.file(CHECKPOINT).exists() or run.file(record).exists()):
         raise AdvlabError(f"{run.path} already holds a run; pass --resume to continue it, or choose another --out")
     for stale in run.path.glob(".*.tmp"):  # half-written files of a process killed mid-write (we hold the lock)
@@ -72,7 +76,9 @@ def _lock(run: RunDir) -> IO:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         handle.close()
-        raise AdvlabError(f"another advlab process is training in {run.path} right now; wait for it or stop it first") from None
+        raise AdvlabError(
+            f"another advlab process is training in {run.path} right now; wait for it or stop it first"
+        ) from None
     return handle
 
 
@@ -85,12 +91,20 @@ def check_resume(run: RunDir, saved: Any, new: Any, epochs_done: int) -> None:
     change it is an error naming it (the run's config.yaml and metrics stay its own).
     `--epochs` may grow, to extend a finished or stopped run, never below what is done."""
     before, after = dataclasses.asdict(saved), dataclasses.asdict(new)
-    changed = [f"--{k.replace('_', '-')} {before.get(k)!r} -> {v!r}" for k, v in after.items() if k not in FREE_ON_RESUME and before.get(k) != v]
+    changed = [
+        f"--{k.replace('_', '-')} {before.get(k)!r} -> {v!r}"
+        for k, v in after.items()
+        if k not in FREE_ON_RESUME and before.get(k) != v
+    ]
     if changed:
-        raise AdvlabError(f"--resume continues the run in {run.path} as it was started, but these options differ from its config.yaml: "
-                          f"{'; '.join(changed)} (start a new run with another --out)")
+        raise AdvlabError(
+            f"--resume continues the run in {run.path} as it was started, but these options differ from its config.yaml: "
+            f"{'; '.join(changed)} (start a new run with another --out)"
+        )
     if new.epochs < epochs_done:
-        raise AdvlabError(f"{run.path} has done {epochs_done} epochs; --epochs {new.epochs} would undo them (--epochs may only grow on --resume)")
+        raise AdvlabError(
+            f"{run.path} has done {epochs_done} epochs; --epochs {new.epochs} would undo them (--epochs may only grow on --resume)"
+        )
 
 
 class NonFiniteLoss(ArithmeticError):
@@ -108,7 +122,11 @@ def check_finite(loss: torch.Tensor, name: str = "loss") -> None:
 
 
 def diverged(error: NonFiniteLoss, where: str, run: RunDir, epochs_done: int) -> DivergedError:
-    kept = f"the last good checkpoint (epoch {epochs_done}) is kept in {run.path}" if epochs_done else f"no epoch had finished, so no checkpoint was written in {run.path}"
+    kept = (
+        f"the last good checkpoint (epoch {epochs_done}) is kept in {run.path}"
+        if epochs_done
+        else f"no epoch had finished, so no checkpoint was written in {run.path}"
+    )
     return DivergedError(f"{error} at {where}; stopped, {kept}")
 
 
@@ -141,7 +159,11 @@ def run_epochs(
                 shown = step(epoch, i)
                 bar.update(1)
                 if shown:
-                    bar.set_postfix(shown | {"img/s": f"{bar.n / max(time.perf_counter() - started, 1e-9) * images_per_step:.0f}"} if images_per_step else shown)
+                    bar.set_postfix(
+                        shown | {"img/s": f"{bar.n / max(time.perf_counter() - started, 1e-9) * images_per_step:.0f}"}
+                        if images_per_step
+                        else shown
+                    )
         finally:
             bar.close()
         end_epoch(epoch, time.perf_counter() - started)

@@ -8,4 +8,13 @@ from tqdm import tqdm
 
 
 def progress(total: int, desc: str, quiet: bool, unit: str = "step") -> tqdm:
-    return tqdm(total=total, desc=desc, unit=unit, disable=quiet, leave=False, file=sys.stderr, dynamic_ncols=True, mininterval=0.5)
+    return tqdm(
+        total=total,
+        desc=desc,
+        unit=unit,
+        disable=quiet,
+        leave=False,
+        file=sys.stderr,
+        dynamic_ncols=True,
+        mininterval=0.5,
+    )

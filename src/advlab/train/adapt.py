@@ -48,7 +48,9 @@ def prepare_data(cfg: AdaptConfig, quiet: bool) -> Data:
     source = load_domain(cfg.source, cfg.data_dir, cfg.geometry, quiet)
     target = load_domain(cfg.target, cfg.data_dir, cfg.geometry, quiet)
     if source.num_classes != target.num_classes:
-        raise AdvlabError(f"source {source.name} has {source.num_classes} classes but target {target.name} has {target.num_classes}")
+        raise AdvlabError(
+            f"source {source.name} has {source.num_classes} classes but target {target.name} has {target.num_classes}"
+        )
     source_train, source_val = split_validation(source, cfg.val_size, cfg.seed)
     return Data(
         source_train.subset(cfg.train_subset),
@@ -91,7 +93,10 @@ def evaluate(method: Method, data: Data, device: torch.device) -> dict[str, Any]
         domain = method.domain_logits(features, logits)
         return logits if domain is None else torch.cat([logits, domain.unsqueeze(1)], dim=1)
 
-    s_out, t_out = batched(outputs, data.source_test.x, device=device), batched(outputs, data.target_test.x, device=device)
+    s_out, t_out = (
+        batched(outputs, data.source_test.x, device=device),
+        batched(outputs, data.target_test.x, device=device),
+    )
     c = data.num_classes
     has_domain = s_out.shape[1] > c
     out = {
@@ -117,12 +122,18 @@ def load_initial_weights(cfg: AdaptConfig, model: GaninNet) -> None:
     """The weights `--init` names: the checkpoint that run itself reported (last or best)."""
     initial, init_cfg = load_run_model(cfg.init, require_finished=True)
     if init_cfg.normalization != cfg.normalization:
-        raise AdvlabError(f"--init {cfg.init} was trained with {init_cfg.normalization} normalisation, this run uses {cfg.normalization}")
+        raise AdvlabError(
+            f"--init {cfg.init} was trained with {init_cfg.normalization} normalisation, this run uses {cfg.normalization}"
+        )
     if (init_cfg.source, init_cfg.target) != (cfg.source, cfg.target):
-        raise AdvlabError(f"--init {cfg.init} was trained on {init_cfg.source} -> {init_cfg.target}, this run is {cfg.source} -> {cfg.target}; "
-                          f"pass the same --source and --target")
+        raise AdvlabError(
+            f"--init {cfg.init} was trained on {init_cfg.source} -> {init_cfg.target}, this run is {cfg.source} -> {cfg.target}; "
+            f"pass the same --source and --target"
+        )
     if initial.num_classes != model.num_classes:
-        raise AdvlabError(f"--init {cfg.init} has {initial.num_classes} classes, this run's domains have {model.num_classes}")
+        raise AdvlabError(
+            f"--init {cfg.init} has {initial.num_classes} classes, this run's domains have {model.num_classes}"
+        )
     model.load_state_dict(initial.state_dict())
 
 
@@ -137,7 +148,9 @@ class LabelAudit:
         return (labels == self.labels[indices]).float().mean().item()
 
 
-def checkpoint_state(method: Method, optimizers: dict[str, torch.optim.Optimizer], epoch: int, history: list[dict[str, Any]]) -> dict[str, Any]:
+def checkpoint_state(
+    method: Method, optimizers: dict[str, torch.optim.Optimizer], epoch: int, history: list[dict[str, Any]]
+) -> dict[str, Any]:
     """Everything a resume needs, and what rebuilds the model without the config."""
     return {
         "method": method.name,
@@ -161,10 +174,14 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
     world = join(device)  # one process, or this one's place in a torchrun job
     if world.size > 1:
         if METHODS[cfg.method].batch_statistic:
-            raise AdvlabError(f"{cfg.method}'s loss is a statistic of the whole batch ({METHODS[cfg.method].batch_statistic}); "
-                              f"split over {world.size} processes it would be another loss: run it in one process")
+            raise AdvlabError(
+                f"{cfg.method}'s loss is a statistic of the whole batch ({METHODS[cfg.method].batch_statistic}); "
+                f"split over {world.size} processes it would be another loss: run it in one process"
+            )
         if cfg.batch_size % world.size:
-            raise AdvlabError(f"batch size {cfg.batch_size} must be a multiple of the {world.size} processes that share each batch")
+            raise AdvlabError(
+                f"batch size {cfg.batch_size} must be a multiple of the {world.size} processes that share each batch"
+            )
         quiet = quiet or not world.main
     # only rank 0 keeps the record; the others read a checkpoint to resume from and write nothing
     run = open_run(cfg.run_dir(), resume, "metrics.jsonl", "adapt") if world.main else MutedRun(cfg.run_dir())
@@ -208,8 +225,10 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
     driver = data.source_train if needs.source else data.target_train
     steps = len(driver) // cfg.batch_size
     if steps == 0:
-        raise AdvlabError(f"batch size {cfg.batch_size} is larger than the {len(driver)} training images an epoch walks through "
-                          f"({_training_images_said(cfg, needs.source)})")
+        raise AdvlabError(
+            f"batch size {cfg.batch_size} is larger than the {len(driver)} training images an epoch walks through "
+            f"({_training_images_said(cfg, needs.source)})"
+        )
     streams = {
         "source": IndexStream(len(data.source_train), cfg.batch_size, cfg.seed * 2 + 1),
         "target": IndexStream(len(data.target_train), cfg.batch_size, cfg.seed * 2 + 2),
@@ -219,10 +238,23 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
     total_steps = cfg.epochs * steps
     images_per_step = cfg.batch_size * (needs.source + needs.target)
     audit = LabelAudit(data.target_train.y)
-    probe = make_probe(data.target_train.x, data.source_train.x, data.source_val.x, data.source_val.y, cfg.validation_size, cfg.seed) if cfg.validation_size else None
+    probe = (
+        make_probe(
+            data.target_train.x,
+            data.source_train.x,
+            data.source_val.x,
+            data.source_val.y,
+            cfg.validation_size,
+            cfg.seed,
+        )
+        if cfg.validation_size
+        else None
+    )
     if cfg.select == "class_ami" and len(probe.target) <= data.num_classes:
-        raise AdvlabError(f"select class_ami needs more than {data.num_classes} validation images (k-means makes one cluster per class); "
-                          f"the target has {len(probe.target)} for --validation-size {cfg.validation_size}")
+        raise AdvlabError(
+            f"select class_ami needs more than {data.num_classes} validation images (k-means makes one cluster per class); "
+            f"the target has {len(probe.target)} for --validation-size {cfg.validation_size}"
+        )
     selected_key = VALIDATORS.get(cfg.select)
     now: dict[str, Any] = {}  # this epoch's running values, shared by the step and the epoch's end
 
@@ -257,7 +289,9 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
             with autocast(precision, device):  # the training step only: evaluation and validators stay fp32
                 parts = method.train_step(batch, StepInfo(global_step, p, lam, epoch), optimizers)
         except NonFiniteLoss as e:
-            raise diverged(e, f"epoch {epoch + 1}, step {i + 1} (lr {now['lr']:.3g}, lambda {lam:.3g})", run, epoch) from None
+            raise diverged(
+                e, f"epoch {epoch + 1}, step {i + 1} (lr {now['lr']:.3g}, lambda {lam:.3g})", run, epoch
+            ) from None
         sums = now["sums"]
         for name, value in parts.items():
             value = mean_over_ranks(value)

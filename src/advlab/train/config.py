@@ -25,36 +25,59 @@ from advlab.train.validation import SELECT_CHOICES
 class _CommonOptions:
     """The options every method shares; each method's own are added below."""
 
-    method: str = option("dann", "adaptation method: " + "; ".join(f"{m.name}: {m.about}" for m in METHODS.values()), tuple(METHODS))
+    method: str = option(
+        "dann", "adaptation method: " + "; ".join(f"{m.name}: {m.about}" for m in METHODS.values()), tuple(METHODS)
+    )
     source: str = option("mnist", "labelled source domain: mnist, mnist_m, an image folder or an .npz")
     target: str = option("mnist_m", "target domain (its labels are used only to report accuracy)")
     data_dir: str | None = option(None, "where built-in data sets live (else $ADVLAB_DATA, else ~/.cache/advlab/data)")
     geometry: str = option("crop", "how larger images become 28x28: centre crop or bilinear resize", GEOMETRIES)
     normalization: str = option("per_image", "input normalisation inside the model", NORMALIZATIONS)
-    augment: str = option("invert", "augmentation of labelled training images: none, or invert a random half", AUGMENTATIONS)
+    augment: str = option(
+        "invert", "augmentation of labelled training images: none, or invert a random half", AUGMENTATIONS
+    )
     epochs: int = option(12, "passes over the source training set")
     batch_size: int = option(64, "images per domain per step")
     optimizer: str = option("sgd", "sgd (momentum) or adam", ("sgd", "adam"))
     lr: float = option(0.01, "initial learning rate mu_0")
     momentum: float = option(0.9, "SGD momentum")
     weight_decay: float = option(0.0, "L2 weight decay")
-    lr_schedule: str = option("anneal", "anneal: mu_0/(1+alpha p)^beta; step: x0.1 at 50% and 75%; constant", LR_SCHEDULES)
+    lr_schedule: str = option(
+        "anneal", "anneal: mu_0/(1+alpha p)^beta; step: x0.1 at 50% and 75%; constant", LR_SCHEDULES
+    )
     lr_alpha: float = option(10.0, "alpha of the annealing schedule")
     lr_beta: float = option(0.75, "beta of the annealing schedule")
-    lambda_schedule: str = option("ramp", "ramp: lambda_max (2/(1+exp(-gamma p)) - 1); constant: lambda_max", LAMBDA_SCHEDULES)
+    lambda_schedule: str = option(
+        "ramp", "ramp: lambda_max (2/(1+exp(-gamma p)) - 1); constant: lambda_max", LAMBDA_SCHEDULES
+    )
     gamma: float = option(10.0, "gamma of the lambda ramp")
     lambda_max: float = option(1.0, "scale of the reversal factor lambda")
-    init: str | None = option(None, "start from the weights of this finished advlab adapt run (its selected checkpoint)")
-    trade_off: float = option(1.0, "weight of the adaptation loss of cdan, cdan_e, dan, coral, mcc, mdd and mcd, times lambda(p) (dann's weight is lambda itself)")
+    init: str | None = option(
+        None, "start from the weights of this finished advlab adapt run (its selected checkpoint)"
+    )
+    trade_off: float = option(
+        1.0,
+        "weight of the adaptation loss of cdan, cdan_e, dan, coral, mcc, mdd and mcd, times lambda(p) (dann's weight is lambda itself)",
+    )
     val_size: int = option(1000, "source training images held out as a validation split (never target)")
-    select: str = option("last", "reported checkpoint: the last epoch, or the epoch a label-free validator scores best (source_val: source validation accuracy; entropy, im, snd, bnm, dev, devn, class_ami read no target label)", SELECT_CHOICES)
-    validation_size: int = option(1000, "target training images (labels never read) the label-free validators score every epoch; 0: none")
+    select: str = option(
+        "last",
+        "reported checkpoint: the last epoch, or the epoch a label-free validator scores best (source_val: source validation accuracy; entropy, im, snd, bnm, dev, devn, class_ami read no target label)",
+        SELECT_CHOICES,
+    )
+    validation_size: int = option(
+        1000, "target training images (labels never read) the label-free validators score every epoch; 0: none"
+    )
     train_subset: int | None = option(None, "use only the first N training images of each domain (quick runs)")
     test_subset: int | None = option(None, "evaluate on only the first N test images of each domain")
     seed: int = option(0, "seed for initialisation and batch order")
     threads: int | None = option(None, "CPU threads (default: all cores)")
     device: str = option("cpu", "cpu, cuda, or auto (cuda when available)")
-    precision: str = option("fp32", "fp32, bf16 (autocast) or auto (bf16 on CUDA and on CPUs with avx512_bf16/amx_bf16, else fp32)", PRECISIONS)
+    precision: str = option(
+        "fp32",
+        "fp32, bf16 (autocast) or auto (bf16 on CUDA and on CPUs with avx512_bf16/amx_bf16, else fp32)",
+        PRECISIONS,
+    )
     out: str | None = option(None, "run directory (default runs/<method>-<source>-<target>-s<seed>)")
 
     def validate(self) -> None:
@@ -71,17 +94,28 @@ class _CommonOptions:
         check(self.lr_schedule in LR_SCHEDULES, f"lr schedule must be one of {', '.join(LR_SCHEDULES)}")
         check(self.lambda_schedule in LAMBDA_SCHEDULES, f"lambda schedule must be one of {', '.join(LAMBDA_SCHEDULES)}")
         check(self.gamma >= 0 and math.isfinite(self.gamma), f"gamma must be >= 0, got {self.gamma}")
-        check(self.lambda_max >= 0 and math.isfinite(self.lambda_max), f"lambda max must be >= 0, got {self.lambda_max}")
+        check(
+            self.lambda_max >= 0 and math.isfinite(self.lambda_max), f"lambda max must be >= 0, got {self.lambda_max}"
+        )
         check(self.lr_alpha >= 0 and self.lr_beta >= 0, "lr alpha and beta must be >= 0")
         check(self.trade_off >= 0 and math.isfinite(self.trade_off), f"trade off must be >= 0, got {self.trade_off}")
-        check(not METHODS[self.method].needs_init or self.init is not None, f"method {self.method} starts from a trained model: pass --init RUN_DIR")
+        check(
+            not METHODS[self.method].needs_init or self.init is not None,
+            f"method {self.method} starts from a trained model: pass --init RUN_DIR",
+        )
         for method in METHODS.values():
             method.check(self)
         check(self.val_size >= 0, f"val size must be >= 0, got {self.val_size}")
         check(self.select in SELECT_CHOICES, f"select must be one of {', '.join(SELECT_CHOICES)}, got {self.select!r}")
-        check(self.select not in ("source_val", "dev", "devn") or self.val_size > 1, f"select {self.select} needs a source validation split (val size > 1)")
+        check(
+            self.select not in ("source_val", "dev", "devn") or self.val_size > 1,
+            f"select {self.select} needs a source validation split (val size > 1)",
+        )
         check(self.validation_size >= 0, f"validation size must be >= 0, got {self.validation_size}")
-        check(self.select in ("last", "source_val") or self.validation_size > 0, f"select {self.select} needs validation size > 0")
+        check(
+            self.select in ("last", "source_val") or self.validation_size > 0,
+            f"select {self.select} needs validation size > 0",
+        )
         for name in ("train_subset", "test_subset", "threads"):
             value = getattr(self, name)
             check(value is None or value > 0, f"{name.replace('_', ' ')} must be > 0, got {value}")
@@ -92,6 +126,7 @@ class _CommonOptions:
     def run_dir(self) -> Path:
         def short(spec: str) -> str:
             return Path(spec).stem if spec not in ("mnist", "mnist_m") else spec
+
         return Path(self.out or f"runs/{self.method}-{short(self.source)}-{short(self.target)}-s{self.seed}")
 
 
@@ -99,5 +134,8 @@ AdaptConfig = dataclasses.make_dataclass(
     "AdaptConfig",
     [(name, tp, field) for method in METHODS.values() for name, (tp, field) in method.options.items()],
     bases=(_CommonOptions,),
-    namespace={"__module__": __name__, "__doc__": "All options of `advlab adapt`: the common ones, then each method's."},
+    namespace={
+        "__module__": __name__,
+        "__doc__": "All options of `advlab adapt`: the common ones, then each method's.",
+    },
 )

@@ -27,7 +27,12 @@ def upgrade_legacy(state: dict[str, Any], method: str) -> dict[str, Any]:
     model = {k: v for k, v in state["model"].items() if not k.startswith(LEGACY_HEAD_PREFIX)}
     heads = {k: v for k, v in state["model"].items() if k.startswith(LEGACY_HEAD_PREFIX)}
     num_classes = int(model["classifier.4.weight"].shape[0])
-    upgraded = dict(state, model=model, heads=heads if method in ("dann", "dann_no_grl") else {}, model_args={"num_classes": num_classes})
+    upgraded = dict(
+        state,
+        model=model,
+        heads=heads if method in ("dann", "dann_no_grl") else {},
+        model_args={"num_classes": num_classes},
+    )
     if "optimizer" in state:
         upgraded["optimizers"] = {"model": state.pop("optimizer")} if method in ("dann", "dann_no_grl") else {}
     if "pseudo_labels" in state:
@@ -60,5 +65,7 @@ def load_run_model(run_dir: str | Path, require_finished: bool = False) -> tuple
     cfg = run_config(run_dir)
     state = upgrade_legacy(load_checkpoint(selected_checkpoint(run_dir, cfg)), cfg.method)
     if require_finished and cfg.select == "last" and int(state["epoch"]) != cfg.epochs:
-        raise AdvlabError(f"{run_dir} stopped after epoch {state['epoch']} of {cfg.epochs}; finish it with --resume first")
+        raise AdvlabError(
+            f"{run_dir} stopped after epoch {state['epoch']} of {cfg.epochs}; finish it with --resume first"
+        )
     return build_model(state, cfg.normalization).eval(), cfg

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 LR_SCHEDULES = ("anneal", "step", "constant")
 LAMBDA_SCHEDULES = ("ramp", "constant")

@@ -44,7 +44,14 @@ class Probe:
     source_val_labels: torch.Tensor
 
 
-def make_probe(target_train: torch.Tensor, source_train: torch.Tensor, source_val: torch.Tensor, source_val_labels: torch.Tensor, size: int, seed: int) -> Probe:
+def make_probe(
+    target_train: torch.Tensor,
+    source_train: torch.Tensor,
+    source_val: torch.Tensor,
+    source_val_labels: torch.Tensor,
+    size: int,
+    seed: int,
+) -> Probe:
     g = torch.Generator().manual_seed(seed + 7919)
     t = torch.randperm(len(target_train), generator=g)[:size].sort().values
     s = torch.randperm(len(source_train), generator=g)[:size].sort().values
@@ -82,7 +89,9 @@ def _score(model: torch.nn.Module, probe: Probe, device: torch.device, seed: int
     if len(probe.source_val) > 1:
         val_features = batched(model.embed, probe.source_val, device=device)
         losses = F.cross_entropy(model.classifier(val_features), probe.source_val_labels, reduction="none").numpy()
-        weights = v.importance_weights(*(pca.transform(f.numpy()) for f in (source_features, val_features, target_features)), seed)
+        weights = v.importance_weights(
+            *(pca.transform(f.numpy()) for f in (source_features, val_features, target_features)), seed
+        )
         out["val_dev"] = v.dev_score(weights, losses)
         out["val_devn"] = v.dev_score(weights, losses, "max")
     out["validation_seconds"] = time.perf_counter() - started

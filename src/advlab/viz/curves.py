@@ -40,7 +40,9 @@ def plot_losses(run_dirs: list[Path], path: Path, labels: list[str] | None = Non
         for j, (key, label) in enumerate((("loss_d", "loss D"), ("loss_g", "loss G"))):
             colour = colours[(2 * i + j) % len(colours)]
             ax_loss.plot(data["iteration"], data[key], color=colour, alpha=0.2, linewidth=0.5)
-            ax_loss.plot(data["iteration"], smooth(data[key], window), color=colour, linewidth=1.5, label=prefix + label)
+            ax_loss.plot(
+                data["iteration"], smooth(data[key], window), color=colour, linewidth=1.5, label=prefix + label
+            )
         for j, (key, label) in enumerate((("d_x", "D(x)"), ("d_g_z", "D(G(z))"))):
             colour = colours[(2 * i + j) % len(colours)]
             ax_d.plot(data["iteration"], smooth(data[key], window), color=colour, linewidth=1.5, label=prefix + label)

@@ -17,7 +17,13 @@ def tsne_2d(features: np.ndarray, seed: int = 0) -> np.ndarray:
     return TSNE(2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(features)
 
 
-def plot_embeddings(panels: dict[str, np.ndarray], is_target: np.ndarray, labels: np.ndarray, path: Path, notes: dict[str, str] | None = None) -> Path:
+def plot_embeddings(
+    panels: dict[str, np.ndarray],
+    is_target: np.ndarray,
+    labels: np.ndarray,
+    path: Path,
+    notes: dict[str, str] | None = None,
+) -> Path:
     """One column per model (2-D points in `panels`), coloured by domain (top) and class (bottom)."""
     fig, axes = plt.subplots(2, len(panels), figsize=(5 * len(panels), 9.5), squeeze=False)
     for col, (name, xy) in enumerate(panels.items()):
@@ -25,7 +31,9 @@ def plot_embeddings(panels: dict[str, np.ndarray], is_target: np.ndarray, labels
         for value, colour, label in ((0, "tab:blue", "source"), (1, "tab:red", "target")):
             m = is_target == value
             top.scatter(xy[m, 0], xy[m, 1], s=3, c=colour, alpha=0.5, label=label, rasterized=True)
-        points = bottom.scatter(xy[:, 0], xy[:, 1], s=3, c=labels, cmap="tab10", vmin=-0.5, vmax=9.5, alpha=0.6, rasterized=True)
+        points = bottom.scatter(
+            xy[:, 0], xy[:, 1], s=3, c=labels, cmap="tab10", vmin=-0.5, vmax=9.5, alpha=0.6, rasterized=True
+        )
         top.set_title(f"{name}: by domain" + (f"\n{notes[name]}" if notes and name in notes else ""))
         bottom.set_title(f"{name}: by class")
         for ax in (top, bottom):
