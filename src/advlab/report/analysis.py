@@ -13,6 +13,7 @@ from advlab.data.domains import load_domain
 from advlab.metrics.accuracy import batched
 from advlab.metrics.domain_distance import proxy_a_distance
 from advlab.models.ganin import GaninNet
+from advlab.runs.files import complete_lines
 from advlab.train.config import AdaptConfig
 from advlab.train.restore import load_run_model
 
@@ -23,8 +24,10 @@ def summary(run_dir: Path) -> dict | None:
 
 
 def history(run_dir: Path) -> list[dict]:
+    """A run's epoch records; of a run still training (a partial report), the epochs whose
+    line is complete."""
     path = run_dir / "metrics.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    return [json.loads(line) for line in complete_lines(path)] if path.exists() else []
 
 
 def load_adapt_model(run_dir: Path) -> tuple[GaninNet, AdaptConfig]:

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from advlab.report.study import Run
+from advlab.runs.files import complete_lines
+from advlab.runs.progress import reported, say
 
 
 @dataclass
@@ -46,10 +48,7 @@ class Told:
             self.on_outcome(outcome)
         if not self.quiet:
             note = f" ({outcome.error})" if outcome.error else ""
-            print(
-                f"[{len(self.outcomes)}/{self.total}] {outcome.name}: {outcome.status} {outcome.seconds:.0f}s{note}",
-                flush=True,
-            )
+            say(f"[{len(self.outcomes)}/{self.total}] {outcome.name}: {outcome.status} {outcome.seconds:.0f}s{note}")
 
 
 def run_dir(root: Path, name: str) -> Path:
@@ -170,16 +169,33 @@ def default_threads(jobs: int) -> int:
 
 
 def epoch_in_flight(run: Run, root: Path, runs_dir: Path | None = None) -> str:
-    """'epoch 3/20' for a run in flight, read from the files it writes as it goes."""
+    """'epoch 3/20' for a run in flight, read from the files it writes as it goes.
+
+    Those files are being written by another process while this reads them: only complete
+    lines count (a line is complete once its newline is there), and a file that cannot be
+    read at all gives 'epoch unknown/20'. It never raises: it only reports."""
     out = (runs_dir or root / "runs") / run.name
-    total = run.command[run.command.index("--epochs") + 1] if "--epochs" in run.command else "?"
-    current = 1
-    if (out / "metrics.jsonl").exists():  # adapt: a line per finished epoch
-        current += sum(1 for line in (out / "metrics.jsonl").read_text().splitlines() if line.strip())
-    elif (out / "losses.csv").exists():  # gan: a row per step, with its epoch
-        last = (out / "losses.csv").read_text().splitlines()[-1].split(",")
-        current = int(last[1]) if len(last) > 1 and last[1].isdigit() else 1
+    total = run.command[run.command.index("--epochs") + 1] if "--epochs" in run.command[:-1] else "?"
+    current = reported(lambda: _epoch_in_progress(out), None)
+    if current is None:
+        return f"epoch unknown/{total}"
     return f"epoch {min(current, int(total)) if total.isdigit() else current}/{total}"
+
+
+def _epoch_in_progress(out: Path) -> int:
+    if (out / "metrics.jsonl").exists():  # adapt: a line per finished epoch
+        return 1 + len(complete_lines(out / "metrics.jsonl"))
+    if (out / "losses.csv").exists():  # gan: a row per step, with its epoch (under a header)
+        rows = complete_lines(out / "losses.csv")[1:]
+        last = rows[-1].split(",") if rows else []
+        return int(last[1]) if len(last) > 1 and last[1].isdigit() else 1
+    return 1
+
+
+def status_line(runs: list[Run], root: Path, runs_dir: Path | None = None) -> str:
+    """'a (epoch 2/3), b (unknown)': the runs in flight; what cannot be read is 'unknown'."""
+    said = [f"{r.name} ({reported(functools.partial(epoch_in_flight, r, root, runs_dir), 'unknown')})" for r in runs]
+    return ", ".join(said) or "none"
 
 
 def run_all(
@@ -220,14 +236,9 @@ def run_all(
                     report(future.result())
                 if not quiet and time.perf_counter() - last_status >= status_every:
                     last_status = time.perf_counter()
-                    running = [
-                        f"{futures[f].name} ({epoch_in_flight(futures[f], root)})" for f in pending if f.running()
-                    ]
-                    print(
-                        f"... {len(outcomes)}/{total} runs ended, {(last_status - started) / 60:.1f} min; "
-                        f"running: {', '.join(running) or 'none'}",
-                        flush=True,
-                    )
+                    running = status_line([futures[f] for f in pending if f.running()], root)
+                    minutes = (last_status - started) / 60
+                    say(f"... {len(outcomes)}/{total} runs ended, {minutes:.1f} min; running: {running}")
         except BaseException:
             processes.stop_all()
             pool.shutdown(wait=True, cancel_futures=True)

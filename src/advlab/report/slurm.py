@@ -37,9 +37,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from advlab.errors import AdvlabError
-from advlab.report.runner import Outcome, Told, already_over, epoch_in_flight, execute
+from advlab.report.runner import Outcome, Told, already_over, execute, status_line
 from advlab.report.study import Run
 from advlab.runs.files import atomic_write
+from advlab.runs.progress import say
 
 JOBS_FILE = "jobs.json"
 
@@ -312,13 +313,11 @@ def launch(
                     ours.update({record[r.name]: r for r in ready})
         if not quiet and time.perf_counter() - last_status >= status_every:
             last_status = time.perf_counter()
-            running = [
-                f"{r.name} ({epoch_in_flight(r, root, runs_dir)})" for j, r in ours.items() if queue.get(j) == "RUNNING"
-            ]
-            print(
+            in_flight = [r for j, r in ours.items() if queue.get(j) == "RUNNING"]
+            running = status_line(in_flight, root, runs_dir)
+            say(
                 f"... {len(outcomes)}/{len(runs)} runs over, {(last_status - started) / 60:.1f} min; "
-                f"{len(ours) - len(running)} queued; running: {', '.join(running) or 'none'}",
-                flush=True,
+                f"{len(ours) - len(in_flight)} queued; running: {running}"
             )
     return Launched(outcomes, {r.name: j for j, r in ours.items()}, submitted)
 

@@ -33,3 +33,11 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], None] | bytes | s
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def complete_lines(path: str | Path) -> list[str]:
+    """The non-empty lines of a file that another process may be appending to right now,
+    less a last line still being written: a line counts once its newline is there (every
+    line advlab appends ends with one). Bytes that are not UTF-8 are replaced, not raised."""
+    lines = Path(path).read_bytes().decode("utf-8", errors="replace").split("\n")
+    return [line for line in lines[:-1] if line.strip()]
