@@ -155,6 +155,28 @@ def test_bad_arguments_are_one_line_errors(tmp_path, capsys):
     assert not (tmp_path / "s").exists()
 
 
+def test_reproduce_refuses_a_folder_of_the_users_files_or_a_run(tmp_path, capsys):
+    """--out of a folder holding a user's notes, or an adapt run, received a whole study."""
+    from advlab.cli import main
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "notes.txt").write_text("mine\n")
+    assert main(["reproduce", "--profile", "smoke", "--out", str(notes)]) == 2
+    said = capsys.readouterr().err.strip().splitlines()
+    assert len(said) == 1 and "holds files advlab did not write" in said[0], said
+    assert sorted(p.name for p in notes.iterdir()) == ["notes.txt"]  # nothing written beside them
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / ".advlab-run").write_text("adapt\n")
+    (run / "metrics.jsonl").write_text("")
+    assert main(["reproduce", "--profile", "smoke", "--out", str(run), "--report-only"]) == 2
+    said = capsys.readouterr().err.strip().splitlines()
+    assert len(said) == 1 and "holds an advlab adapt run, not a study" in said[0], said
+    assert sorted(p.name for p in run.iterdir()) == [".advlab-run", "metrics.jsonl"]
+
+
 def test_sigterm_stops_the_study_and_its_runs_and_keeps_its_time(real_data, tmp_path):
     out = tmp_path / "study"
     study = subprocess.Popen(

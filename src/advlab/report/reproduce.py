@@ -15,6 +15,7 @@ from advlab.report.runner import Outcome, already_over, default_threads, run_all
 from advlab.report.slurm import SlurmOptions, environment_problem, in_queue_note, launch
 from advlab.report.study import PROFILES, Profile, plan
 from advlab.report.timing import StudyClock
+from advlab.runs.engine import MARKER
 from advlab.runs.hardware import device_problem, resolve_device
 
 LAUNCHERS = ("local", "slurm", "submitit-local")  # the last: submitit's local executor, for the tests
@@ -45,6 +46,18 @@ class StudyResult:
     failures: list[str]
     unfinished: list[str]
     planned: int
+
+
+def refuse_foreign_folder(out: Path) -> None:
+    """A study goes into a new or empty folder, or one that holds a study (its profile.txt,
+    written before anything else): never beside a user's files or into a run directory."""
+    entries = {p.name for p in out.iterdir()} if out.is_dir() else set()
+    if not entries or "profile.txt" in entries:
+        return
+    if MARKER in entries:
+        made_by = (out / MARKER).read_text(errors="replace").strip() or "adapt"
+        raise AdvlabError(f"--out {out} holds an advlab {made_by} run, not a study; choose another --out")
+    raise AdvlabError(f"--out {out} holds files advlab did not write; give a new or empty folder (nothing was changed)")
 
 
 def reproduce(
@@ -84,6 +97,7 @@ def reproduce(
             raise AdvlabError(problem)
     if out.exists() and not out.is_dir():
         raise AdvlabError(f"--out {out} exists and is not a directory")
+    refuse_foreign_folder(out)
     profile = PROFILES[profile_name]
     runs = plan(profile)
     if report_only and not (out / "profile.txt").exists():
