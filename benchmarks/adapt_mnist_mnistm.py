@@ -232,18 +232,21 @@ def markdown(r: dict) -> str:
         d = res[m]
         dom = ms(d["domain_acc"], 3) if d["domain_acc"] else "–"
         lines.append(
-            f"| `{m}` | {ms(d['target_acc'])} | {ms(d['source_acc'])} | {dom} | {d['published']['icml_jmlr']} · {d['published']['arxiv_v1']} |"
+            f"| `{m}` | {ms(d['target_acc'])} | {ms(d['source_acc'])} | {dom} | {d['published']['icml_jmlr']} · "
+            f"{d['published']['arxiv_v1']} |"
         )
     lines += [
         "",
-        f"Throughput of the `dann` step ({t['threads']} threads, {t['batch_size_per_domain']} source + {t['batch_size_per_domain']} target images per step):",
+        f"Throughput of the `dann` step ({t['threads']} threads, {t['batch_size_per_domain']} source + "
+        f"{t['batch_size_per_domain']} target images per step):",
         "",
         "| loop | images / s |",
         "|---|---|",
         f"| per-sample `Dataset` + `DataLoader` (reference) | {t['reference_images_per_second']:.0f} |",
         f"| advlab (uint8 tensors, batches by indexing) | {t['advlab_images_per_second']:.0f} |",
         "",
-        f"Speed-up {t['speedup']:.2f}×; one full `dann` epoch ({t['dann_epoch_images']} images) took {t['dann_epoch_seconds']:.1f} s.",
+        f"Speed-up {t['speedup']:.2f}×; one full `dann` epoch ({t['dann_epoch_images']} images) took "
+        f"{t['dann_epoch_seconds']:.1f} s.",
         "",
     ]
     return "\n".join(lines)

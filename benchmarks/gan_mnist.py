@@ -150,21 +150,25 @@ def markdown(r: dict) -> str:
         "# GANs on MNIST, `advlab gan` defaults",
         "",
         f"{r['date']} · `{r['command']}` · {r['machine']['cpu_count']} CPU cores, torch {r['machine']['torch']} · "
-        f"{r['epochs']} epochs, seeds {r['seeds']} ({r['runs']}) · mean ± std · evaluator test accuracy {r['evaluator']['test_acc']:.4f}",
+        f"{r['epochs']} epochs, seeds {r['seeds']} ({r['runs']}) · mean ± std · evaluator test accuracy "
+        f"{r['evaluator']['test_acc']:.4f}",
         "",
         "| variant | cond_acc | fid_lenet | fid_floor | coverage | kl_uniform | IS (real data) | s / epoch |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for v, m in r["results"].items():
         lines.append(
-            f"| `{v}` | {ms(m['cond_acc'], 4)} | {ms(m['fid_lenet'], 2)} | {ms(m['fid_floor'], 2)} | {ms(m['coverage'], 1)} | "
-            f"{ms(m['kl_uniform'], 4)} | {ms(m['inception_score'], 2)} ({m['inception_score_real']['mean']:.2f}) | {ms(m['seconds_per_epoch'], 1)} |"
+            f"| `{v}` | {ms(m['cond_acc'], 4)} | {ms(m['fid_lenet'], 2)} | {ms(m['fid_floor'], 2)} | "
+            f"{ms(m['coverage'], 1)} | "
+            f"{ms(m['kl_uniform'], 4)} | {ms(m['inception_score'], 2)} ({m['inception_score_real']['mean']:.2f}) | "
+            f"{ms(m['seconds_per_epoch'], 1)} |"
         )
     t = r["epoch_timing"]
     runs = ", ".join(f"{x:.1f}" for x in t["runs_seconds"])
     lines += [
         "",
-        f"One cDCGAN epoch ({t['images_per_epoch']} images) on {t['threads']} threads, machine otherwise idle: {t['seconds_per_epoch']:.1f} s, "
+        f"One cDCGAN epoch ({t['images_per_epoch']} images) on {t['threads']} threads, machine otherwise idle: "
+        f"{t['seconds_per_epoch']:.1f} s, "
         f"the median of {runs} s. "
         "The s / epoch column is per run, one thread each, two runs at a time.",
     ]

@@ -9,7 +9,8 @@ Three groups, each against its own plain baseline:
   protocol's 26,000 samples, KL of the mode histogram.
 
 Each run is the real `advlab gan` in its own process, `--jobs` at a time with one thread
-each, seed by seed (a group that names more threads runs afterwards, one run at a time); finished runs are reused and unfinished ones resumed. Metrics are the
+each, seed by seed (a group that names more threads runs afterwards, one run at a time);
+finished runs are reused and unfinished ones resumed. Metrics are the
 final epoch's; epoch time is relative to the group's baseline in this invocation. Writes
 benchmarks/results/gan_variants.{json,md}.
 
@@ -64,7 +65,8 @@ GROUPS = {
         },
     },
     "wider": {  # the issue's budget for the conditional target: both cores, an epoch of at most 60 s
-        "title": "MNIST, conditional, wider nets (channels of G / D at 14×14: wider 48 / 32, widest 64 / 48), both cores, one run at a time",
+        "title": "MNIST, conditional, wider nets (channels of G / D at 14×14: wider 48 / 32, widest 64 / 48), "
+        "both cores, one run at a time",
         "epochs": 10,
         "dataset": "mnist",
         "eval_samples": 10000,
@@ -141,7 +143,8 @@ def run_one(group: str, config: str, seed: int, args: argparse.Namespace) -> Non
     with open(args.runs / f"{name}.log", "a") as log:
         result = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT)
     print(
-        f"{name}: {'done' if result.returncode == 0 else f'FAILED (exit {result.returncode})'} in {(time.perf_counter() - started) / 60:.1f} min",
+        f"{name}: {'done' if result.returncode == 0 else f'FAILED (exit {result.returncode})'} in "
+        f"{(time.perf_counter() - started) / 60:.1f} min",
         flush=True,
     )
 
@@ -186,7 +189,8 @@ def markdown(report: dict) -> str:
     lines = [
         "# GAN remedies against plain DCGAN's failures",
         "",
-        f"Final-epoch metrics, mean ± std over the seeds listed; {report['budget']['train_subset'] or 'all'} training images; "
+        f"Final-epoch metrics, mean ± std over the seeds listed; {report['budget']['train_subset'] or 'all'} training "
+        "images; "
         "epoch time relative to the group's first row, in this invocation (runs two at a time, one thread each, "
         "unless the group says otherwise).",
         "",

@@ -91,7 +91,8 @@ def markdown(report: dict) -> str:
     for setting, r in report["settings"].items():
         t, s = r["target_acc_mean_std"], r["source_acc_mean_std"]
         lines.append(
-            f"| `{setting}` | {','.join(map(str, r['seeds']))} | {t['mean']:.4f} ± {t['std']:.4f} | {s['mean']:.4f} ± {s['std']:.4f} |"
+            f"| `{setting}` | {','.join(map(str, r['seeds']))} | {t['mean']:.4f} ± {t['std']:.4f} | {s['mean']:.4f} ± "
+            f"{s['std']:.4f} |"
         )
     m = report["machine"]
     wall = sum(i["wall_minutes"] for i in report["invocations"])

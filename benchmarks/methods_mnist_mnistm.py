@@ -12,7 +12,7 @@ the ratios carry that noise). Writes benchmarks/results/methods_mnist_mnistm.{js
     python benchmarks/methods_mnist_mnistm.py --seeds 0 --epochs 1 --train-subset 2000   # smoke
     python benchmarks/methods_mnist_mnistm.py --table-only          # rebuild the tables from finished runs
     python benchmarks/methods_mnist_mnistm.py --keep-step-timing    # finish missing runs on a busy machine
-    python benchmarks/methods_mnist_mnistm.py --launcher slurm --cpus-per-run 2 --time-limit 120   # each run a Slurm job
+    python benchmarks/methods_mnist_mnistm.py --launcher slurm --cpus-per-run 2 --time-limit 120  # a Slurm job each
 
 With `--launcher slurm` each run is a Slurm job through submitit, as in `advlab reproduce
 --launcher slurm` (same run directories, so runs from either launcher are reused); the
@@ -220,7 +220,8 @@ def markdown(report: dict) -> str:
     for method, r in report["methods"].items():
         ratio = f"{r['epoch_time_vs_dann']:.2f}×" if r["epoch_time_vs_dann"] else "–"
         lines.append(
-            f"| `{method}` | {','.join(map(str, r['seeds'])) or '–'} | {fmt(r['target_acc_mean_std'])} | {fmt(r['source_acc_mean_std'])} | {ratio} | {r['published']} |"
+            f"| `{method}` | {','.join(map(str, r['seeds'])) or '–'} | {fmt(r['target_acc_mean_std'])} | "
+            f"{fmt(r['source_acc_mean_std'])} | {ratio} | {r['published']} |"
         )
     m = report["machine"]
     wall = sum(i["wall_minutes"] for i in report["invocations"])

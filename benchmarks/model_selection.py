@@ -60,7 +60,8 @@ def markdown(report: dict) -> str:
         lines += [
             f"## {title}: {part['runs']} runs",
             "",
-            "| validator | runs scored | mean target acc of its picks | vs last epoch | vs oracle | weighted Spearman | its pick among all checkpoints |",
+            "| validator | runs scored | mean target acc of its picks | vs last epoch | vs oracle | weighted Spearman "
+            "| its pick among all checkpoints |",
             "|---|---|---|---|---|---|---|",
         ]
         for name, r in part["validators"].items():
@@ -69,9 +70,11 @@ def markdown(report: dict) -> str:
                 if r["weighted_spearman"] is None or np.isnan(r["weighted_spearman"])
                 else f"{r['weighted_spearman']:.3f}"
             )
-            where = f"{Path(r['pick_among_all']['run']).name} ep {r['pick_among_all']['epoch']}: {r['pick_among_all']['target_acc']:.4f}"
+            pick = r["pick_among_all"]
+            where = f"{Path(pick['run']).name} ep {pick['epoch']}: {pick['target_acc']:.4f}"
             lines.append(
-                f"| `{name}` | {r['runs']} | {r['mean_pick']:.4f} | {r['vs_last']:+.4f} | {r['vs_oracle']:+.4f} | {rho} | {where} |"
+                f"| `{name}` | {r['runs']} | {r['mean_pick']:.4f} | {r['vs_last']:+.4f} | {r['vs_oracle']:+.4f} | "
+                f"{rho} | {where} |"
             )
         lines.append("")
     sweep = report.get("lambda_sweep_over_seeds")
@@ -82,18 +85,21 @@ def markdown(report: dict) -> str:
             f"Default setting (ramp, γ = 10) at its last epoch: {sweep['default_setting_last_epoch']:.4f}; "
             f"oracle (the best checkpoint of the sweep): {sweep['oracle']:.4f}; means over seeds.",
             "",
-            "| validator | seeds | target acc of its pick among all checkpoints | vs default | vs oracle | weighted Spearman |",
+            "| validator | seeds | target acc of its pick among all checkpoints | vs default | vs oracle | weighted "
+            "Spearman |",
             "|---|---|---|---|---|---|",
         ]
         for name, v in sweep.items():
             if isinstance(v, dict):
                 lines.append(
-                    f"| `{name}` | {v['seeds']} | {v['pick']:.4f} ± {v['pick_std']:.4f} | {v['pick'] - sweep['default_setting_last_epoch']:+.4f} | "
+                    f"| `{name}` | {v['seeds']} | {v['pick']:.4f} ± {v['pick_std']:.4f} | "
+                    f"{v['pick'] - sweep['default_setting_last_epoch']:+.4f} | "
                     f"{v['pick'] - sweep['oracle']:+.4f} | {v['weighted_spearman']:.3f} |"
                 )
         lines.append("")
     lines += [
-        "Oracle: the best target test accuracy of each run, analysis only. A validator's row covers the runs that recorded "
+        "Oracle: the best target test accuracy of each run, analysis only. A validator's row covers the runs that "
+        "recorded "
         "its score; `source_val` is recorded by every run.",
         "",
     ]

@@ -89,7 +89,8 @@ def main() -> int:
         m = rep["machine"]
         lines += [
             "",
-            f"2 processes × 1 thread run at {rep['two_processes_vs_two_threads']:.2f}× the speed of 1 process × 2 threads; "
+            f"2 processes × 1 thread run at {rep['two_processes_vs_two_threads']:.2f}× the speed of 1 process × 2 "
+            "threads; "
             f"{m['processor']}, {m['cpu_count']} cores, torch {m['torch']}, {rep['date']}.",
             "",
         ]

@@ -5,7 +5,7 @@ evaluation, no checkpoints); timing.json says how long each run's process took. 
 alone, spread perfectly over the study's parallel jobs, is a floor on the study's wall time
 that no scheduling or overhead cut can beat: only faster training steps or fewer of them can.
 
-    python benchmarks/study_time.py /path/to/study-full     # takes seconds; writes results/study_time_<profile>.json and .md
+    python benchmarks/study_time.py /path/to/study-full   # seconds; writes results/study_time_<profile>.{json,md}
 """
 
 from __future__ import annotations
@@ -63,7 +63,8 @@ def markdown(r: dict) -> str:
     lines = [
         f"# Where the `{r['profile']}` study's time went",
         "",
-        f"`python benchmarks/study_time.py {r['study']}` · {r['machine']['cpu_count']} CPU cores, torch {r['machine']['torch']}",
+        f"`python benchmarks/study_time.py {r['study']}` · {r['machine']['cpu_count']} CPU cores, torch "
+        f"{r['machine']['torch']}",
         "",
         "| runs | count | training minutes | process minutes |",
         "|---|---|---|---|",
@@ -71,9 +72,11 @@ def markdown(r: dict) -> str:
     for name, g in r["groups"].items():
         lines.append(f"| `{name}` | {g['runs']} | {g['train_minutes']:.1f} | {g['process_minutes']:.1f} |")
     lines += [
-        f"| all | {sum(g['runs'] for g in r['groups'].values())} | {r['train_minutes']:.1f} | {r['process_minutes']:.1f} |",
+        f"| all | {sum(g['runs'] for g in r['groups'].values())} | {r['train_minutes']:.1f} | "
+        f"{r['process_minutes']:.1f} |",
         "",
-        f"Spread perfectly over {r['jobs']} jobs, the training steps alone take {r['floor_wall_minutes']:.0f} minutes of wall time "
+        f"Spread perfectly over {r['jobs']} jobs, the training steps alone take {r['floor_wall_minutes']:.0f} minutes "
+        "of wall time "
         f"and the run processes {r['process_wall_minutes']:.0f} minutes. A process killed mid-way and resumed "
         "loses its unfinished piece from the second column, which can then fall below the first.",
     ]

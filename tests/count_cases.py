@@ -25,7 +25,8 @@ def main() -> int:
     faults = [n for n in nodes if "tests/faults/" in n or FAULT.search(n.split("::")[-1].split("[")[0])]
     bad = [n for n in nodes if n not in faults and BAD_INPUT.search(n.split("::")[-1])]
     print(
-        f"{len(nodes)} tests: {len(bad)} bad-input cases, {len(faults)} fault cases (kills, stops, resumes, full disk, NaN)"
+        f"{len(nodes)} tests: {len(bad)} bad-input cases, {len(faults)} fault cases (kills, stops, resumes, full "
+        "disk, NaN)"
     )
     if "-v" in sys.argv:
         print("\n".join(["", "bad input:", *bad, "", "faults:", *faults]))

@@ -53,7 +53,8 @@ def _strace_usable() -> str | None:
         text=True,
     )
     if probe.returncode != -9 and probe.returncode != 137:
-        return f"strace cannot inject faults here (ptrace not permitted?): exit {probe.returncode}, {probe.stderr.strip()[:200]}"
+        said = probe.stderr.strip()[:200]
+        return f"strace cannot inject faults here (ptrace not permitted?): exit {probe.returncode}, {said}"
     return None
 
 

@@ -154,8 +154,10 @@ def test_killing_the_study_process_ends_its_runs(tiny_domains, tmp_path):
 
     source, target = tiny_domains
     script = (
-        "import sys; from pathlib import Path; from advlab.report.runner import run_all; from advlab.report.study import Run\n"
-        f"run = Run('long', ('adapt', '--source', {str(source)!r}, '--target', {str(target)!r}, '--epochs', '1000', '--batch-size', '32', '--val-size', '50'))\n"
+        "import sys; from pathlib import Path; from advlab.report.runner import run_all; from advlab.report.study "
+        "import Run\n"
+        f"run = Run('long', ('adapt', '--source', {str(source)!r}, '--target', {str(target)!r}, '--epochs', '1000', "
+        "'--batch-size', '32', '--val-size', '50'))\n"
         f"run_all([run], Path({str(tmp_path)!r}), jobs=1, data_dir=None, quiet=True)\n"
     )
     study = subprocess.Popen([sys.executable, "-c", script])

@@ -126,7 +126,8 @@ def _splits_to_domain(name: str, splits: dict[str, tuple[np.ndarray, np.ndarray]
             raise DataError(f"{name}: its {split} split holds no images (shape {tuple(x.shape)})")
         if y.max() >= MAX_CLASSES:
             raise DataError(
-                f"{name}: label {int(y.max())} in its {split} split; labels are class indices 0..{MAX_CLASSES - 1} (at most {MAX_CLASSES} classes)"
+                f"{name}: label {int(y.max())} in its {split} split; labels are class indices 0..{MAX_CLASSES - 1} "
+                f"(at most {MAX_CLASSES} classes)"
             )
         x = to_size(torch.from_numpy(np.ascontiguousarray(x)), IMAGE_SIZE, geometry)
         out[split] = Split(x, torch.from_numpy(y.astype(np.int64)))
@@ -143,7 +144,8 @@ def load_mnist(root: Path, quiet: bool = False) -> dict[str, tuple[np.ndarray, n
         y = read_idx_labels(paths[f"{split}_labels"])
         if len(x) != count or len(y) != count or x.shape[1:] != (28, 28):
             raise DataError(
-                f"MNIST {split}: expected {count} images of 28x28 and {count} labels, got images {x.shape} and {len(y)} labels"
+                f"MNIST {split}: expected {count} images of 28x28 and {count} labels, got images {x.shape} and "
+                f"{len(y)} labels"
             )
         splits[split] = (x[:, None], y)
     return splits

@@ -56,7 +56,8 @@ class Variant:
             )
         if self.mismatch and not self.d_sees_label:
             out.append(
-                f"a mismatch weight needs a D that sees y, not variant {self.name} (D conditioning {self.d_conditioning})"
+                f"a mismatch weight needs a D that sees y, not variant {self.name} (D conditioning "
+                f"{self.d_conditioning})"
             )
         return out
 

@@ -171,8 +171,10 @@ def _provenance(doc: Document, results: dict, p: Profile) -> None:
     t = results["timing"]
     sittings = f" over {t['invocations']} invocations of it" if t["invocations"] > 1 else ""
     doc.paragraph(
-        f"Profile **{p.name}**: {p.about}. Made {results['date']} by `{results['command']}`: {t['wall_seconds'] / 60:.1f} minutes "
-        f"of wall time{sittings}, {t['run_seconds'] / 60:.1f} minutes of run time ({' or '.join(map(str, t['jobs']))} runs at a time; "
+        f"Profile **{p.name}**: {p.about}. Made {results['date']} by `{results['command']}`: "
+        f"{t['wall_seconds'] / 60:.1f} minutes "
+        f"of wall time{sittings}, {t['run_seconds'] / 60:.1f} minutes of run time ({' or '.join(map(str, t['jobs']))} "
+        "runs at a time; "
         f"each run's time is in the last section), advlab {sw['advlab']} (revision {results['revision'] or 'unknown'})."
     )
     doc.paragraph(
@@ -185,13 +187,15 @@ def _provenance(doc: Document, results: dict, p: Profile) -> None:
         else "all training and test images"
     )
     doc.paragraph(
-        f"Adaptation runs: {subsets}; seeds {list(p.seeds)}; {count(p.epochs, 'epoch')} (longer schedule {p.long_epochs}); "
+        f"Adaptation runs: {subsets}; seeds {list(p.seeds)}; {count(p.epochs, 'epoch')} (longer schedule "
+        f"{p.long_epochs}); "
         f"every accuracy is the final epoch's (no checkpoint is picked with target labels), mean ± std over seeds. "
         f"GANs: {p.gan_epochs} epoch(s), seeds {list(p.gan_seeds)}. Each run's command and log are in runs/ and logs/."
     )
     if results["launcher"] != "local":
         doc.paragraph(
-            f"The runs ran as {results['launcher']} jobs (one job per run); the machine above is the one that built this report."
+            f"The runs ran as {results['launcher']} jobs (one job per run); the machine above is the one that built "
+            "this report."
         )
     if results["failed_runs"]:
         doc.paragraph(
@@ -201,7 +205,8 @@ def _provenance(doc: Document, results: dict, p: Profile) -> None:
         )
     if results["unfinished_runs"]:
         doc.paragraph(
-            f"**This report is partial**: {count(len(results['unfinished_runs']), 'run')} had not finished when it was built "
+            f"**This report is partial**: {count(len(results['unfinished_runs']), 'run')} had not finished when it "
+            "was built "
             "(shown as missing below): " + "; ".join(f"`{f}`" for f in results["unfinished_runs"]) + "."
         )
 
@@ -242,7 +247,8 @@ def _adaptation_table(doc: Document, study: Study, results: dict) -> None:
     low, high = PUBLISHED["source_only"]
     where = "above" if so > high else "below" if so < low else "within"
     doc.paragraph(
-        f"Both runs use advlab's input pipeline (centre crop, per-image normalisation, random inversion of the labelled "
+        "Both runs use advlab's input pipeline (centre crop, per-image normalisation, random inversion of the "
+        "labelled "
         f"source images), which uses no target data; with it source only reaches {so:.4f}, {where} the published "
         f"{low:.2f}–{high:.2f}."
     )
@@ -341,7 +347,9 @@ def _embeddings(doc: Document, study: Study, results: dict, figures: Path) -> Te
     if so and da:
         words = f"The proxy A-distance of DANN's features is {fmt(da, 3)} against {fmt(so, 3)} for source only: "
         if len(so["values"]) < 2 or len(da["values"]) < 2:
-            words += f"{relation(da['mean'], so['mean'], 'higher', 'lower')} by {abs(da['mean'] - so['mean']):.3f}, from one seed, so with no spread to judge it by."
+            gap = abs(da["mean"] - so["mean"])
+            words += f"{relation(da['mean'], so['mean'], 'higher', 'lower')} by {gap:.3f}, from one seed, "
+            words += "so with no spread to judge it by."
         elif da["mean"] + da["std"] < so["mean"] - so["std"]:
             words += "clearly lower (mean ± std do not overlap): reversal made the domains harder to tell apart."
         else:
@@ -372,7 +380,8 @@ def _training_curves(doc: Document, study: Study, results: dict, figures: Path) 
     final = study.stat(names, "target_acc")
     results["dann_long"] = {"epochs": cfg.epochs, "target_acc": final, "source_acc": study.stat(names, "source_acc")}
     doc.answer(
-        f"After {count(cfg.epochs, 'epoch')} DANN's final target accuracy is {fmt(final)} over {count(len(names), 'seed')}, "
+        f"After {count(cfg.epochs, 'epoch')} DANN's final target accuracy is {fmt(final)} over "
+        f"{count(len(names), 'seed')}, "
         f"{relation(final['mean'], PUBLISHED['dann'][1])} the first paper version's {PUBLISHED['dann'][1]:.4f}."
     )
 
@@ -404,7 +413,8 @@ def _no_reversal(doc: Document, study: Study, results: dict, images: TestImages 
         return
     words = (
         f"Without reversal the target accuracy is {t['dann_no_grl']:.4f}, against {t['dann']:.4f} with it and "
-        f"{t['source_only']:.4f} for source only: {relation(t['dann_no_grl'], t['dann'], 'better than', 'worse than')} DANN"
+        f"{t['source_only']:.4f} for source only: "
+        f"{relation(t['dann_no_grl'], t['dann'], 'better than', 'worse than')} DANN"
         f" and {relation(t['dann_no_grl'], t['source_only'])} source only."
     )
     if d["dann"] is not None and d["dann_no_grl"] is not None:
@@ -437,11 +447,13 @@ def _source_cost(doc: Document, study: Study, results: dict) -> None:
     )
     if len(so["values"]) < 2:
         doc.answer(
-            f"DANN changes source accuracy by {signed(-drop)} ({so['mean']:.4f} → {da['mean']:.4f}); with one seed there is no spread to weigh it against."
+            f"DANN changes source accuracy by {signed(-drop)} ({so['mean']:.4f} → {da['mean']:.4f}); with one seed "
+            "there is no spread to weigh it against."
         )
     else:
         doc.answer(
-            f"DANN costs {drop:.4f} of source accuracy ({so['mean']:.4f} → {da['mean']:.4f}); the seeds' spread is {spread:.4f}, "
+            f"DANN costs {drop:.4f} of source accuracy ({so['mean']:.4f} → {da['mean']:.4f}); the seeds' spread is "
+            f"{spread:.4f}, "
             f"so the drop {'exceeds' if abs(drop) > spread else 'does not exceed'} the seed-to-seed variation"
             f"{' (it is a gain, not a cost)' if drop < 0 else ''}."
         )
@@ -501,7 +513,8 @@ def _lambda_sweep(doc: Document, study: Study, results: dict, figures: Path) -> 
     path = plot_lambda_sweep(pts, figures / "lambda-sweep.png")
     doc.figure(
         path,
-        f"Final-epoch accuracy against a constant λ ({count(study.profile.sweep_epochs, 'epoch')}, seed 0); dashed lines: the ramp schedules; circles: unstable.",
+        f"Final-epoch accuracy against a constant λ ({count(study.profile.sweep_epochs, 'epoch')}, seed 0); dashed "
+        "lines: the ramp schedules; circles: unstable.",
     )
     constant = [p for p in pts if p["schedule"] == "constant" and not p["unstable"]]
     ramp = [p for p in pts if p["schedule"] == "ramp"]
@@ -510,7 +523,8 @@ def _lambda_sweep(doc: Document, study: Study, results: dict, figures: Path) -> 
     if constant:
         best = max(constant, key=lambda p: p["target_acc"])
         zero = next((p for p in constant if p["lambda"] == 0), None)
-        words += f"Among stable constant settings, λ = {best['lambda']:g} gives the highest target accuracy ({best['target_acc']:.4f})"
+        words += f"Among stable constant settings, λ = {best['lambda']:g} gives the highest target accuracy "
+        words += f"({best['target_acc']:.4f})"
         words += f", against {zero['target_acc']:.4f} at λ = 0 (no adaptation)." if zero else "."
     words += (
         (" Training becomes unstable at " + ", ".join(p["label"] for p in unstable) + ".")
@@ -527,9 +541,12 @@ def _pseudo_labels(doc: Document, study: Study, results: dict, figures: Path) ->
     p = study.profile
     doc.heading("Q4. Pseudo-labelling (self-training)")
     doc.paragraph(
-        f"From each trained model: {p.pl_rounds} round(s) of {p.pl_epochs_per_round} epoch(s). Each round labels the target "
-        f"training images the current model predicts with confidence ≥ {p.pl_threshold:g}, class-balanced (each predicted class "
-        "gives the same share of its most confident images; the share grows to all by the last round), and trains on source plus "
+        f"From each trained model: {p.pl_rounds} round(s) of {p.pl_epochs_per_round} epoch(s). Each round labels the "
+        "target "
+        f"training images the current model predicts with confidence ≥ {p.pl_threshold:g}, class-balanced (each "
+        "predicted class "
+        "gives the same share of its most confident images; the share grows to all by the last round), and trains on "
+        "source plus "
         "those images. The threshold is fixed in advance; target labels only score the pseudo-labels for this report."
     )
     doc.paragraph(study.commands([pseudo_label_name(i, p.seeds[0], p.pl_threshold, p) for i in PSEUDO_LABEL_INITS]))
@@ -607,7 +624,8 @@ def _pseudo_labels(doc: Document, study: Study, results: dict, figures: Path) ->
     path = plot_pseudo_label_rounds(curves, sweep, figures / "pseudo-labels.png")
     doc.figure(
         path,
-        "Pseudo-labelling: target accuracy and pseudo-label accuracy per round (left), and the threshold sweep (right).",
+        "Pseudo-labelling: target accuracy and pseudo-label accuracy per round (left), and the threshold sweep "
+        "(right).",
     )
     words = []
     for init, v in q4.items():
@@ -615,7 +633,8 @@ def _pseudo_labels(doc: Document, study: Study, results: dict, figures: Path) ->
             continue
         end = v["rounds"][-1]["target_acc"]
         words.append(
-            f"from `{init}` target accuracy goes {v['start']['mean']:.4f} → {fmt(end)} ({points(end['mean'], v['start']['mean'])})"
+            f"from `{init}` target accuracy goes {v['start']['mean']:.4f} → {fmt(end)} "
+            f"({points(end['mean'], v['start']['mean'])})"
         )
     doc.answer(f"With the threshold fixed at {p.pl_threshold:g}, " + "; ".join(words) + ".")
 
@@ -662,7 +681,8 @@ def _gans(doc: Document, study: Study, results: dict, figures: Path) -> None:
         )
         doc.figure(
             losses,
-            f"Loss dynamics of the {len(PRACTICAL)} variants: D and G losses (faint raw, bold smoothed), and mean D(x), D(G(z)).",
+            f"Loss dynamics of the {len(PRACTICAL)} variants: D and G losses (faint raw, bold smoothed), and mean "
+            "D(x), D(G(z)).",
         )
         zy = study.dir(f"gan-conditional-s{p.gan_seeds[0]}") / "zy_grid.png"
         if zy.exists():
@@ -740,7 +760,8 @@ def _gan_remedies(doc: Document, study: Study, results: dict, figures: Path) -> 
             c = mean(table[v]["coverage"])
             if not VARIANTS[v].g_sees_label and c is not None:
                 words.append(
-                    f"`{v}` covers {c:.1f} classes ({relation(c, plain, 'more than', 'fewer than')} DCGAN's {plain:.1f})"
+                    f"`{v}` covers {c:.1f} classes ({relation(c, plain, 'more than', 'fewer than')} DCGAN's "
+                    f"{plain:.1f})"
                 )
     for v in shown:
         f = mean(table[v]["fid_lenet"])
@@ -761,7 +782,8 @@ def _model_selection(doc: Document, study: Study, results: dict, figures: Path) 
     ]
     dirs = [study.dir(n) for n in names if (study.dir(n) / "summary.json").exists()]
     doc.paragraph(
-        "Every adaptation run of sections 1–4 (target_only and pseudo-labelling left out: one reads target labels, the other "
+        "Every adaptation run of sections 1–4 (target_only and pseudo-labelling left out: one reads target labels, "
+        "the other "
         "starts from a picked run) scored itself each epoch with the label-free validators (`val_*` in metrics.jsonl). "
         "The same table comes from `advlab select runs/*`. Oracle: the best target test accuracy, analysis only."
     )
@@ -817,8 +839,10 @@ def _model_selection(doc: Document, study: Study, results: dict, figures: Path) 
     best = max(measured, key=measured.get)
     beats = [n for n, a in measured.items() if relation(a, last) == "above"]
     doc.answer(
-        f"Picking each run's checkpoint by `{best}` gives {measured[best]:.4f} on average, {relation(measured[best], last)} the last "
-        f"epoch's {last:.4f} ({points(measured[best], last)}) and {points(measured[best], oracle)} from the oracle's {oracle:.4f}; "
+        f"Picking each run's checkpoint by `{best}` gives {measured[best]:.4f} on average, "
+        f"{relation(measured[best], last)} the last "
+        f"epoch's {last:.4f} ({points(measured[best], last)}) and {points(measured[best], oracle)} from the oracle's "
+        f"{oracle:.4f}; "
         f"validators above the last epoch: {', '.join(f'`{n}`' for n in beats) or 'none'}."
     )
 
@@ -829,7 +853,8 @@ def _run_times(doc: Document, study: Study, results: dict) -> None:
     rows = [[f"`{r.name}`", f"{per_run[r.name] / 60:.1f}"] for r in plan(study.profile) if r.name in per_run]
     doc.paragraph(
         "Wall time of each run's process (start-up, training and evaluation), summed over the invocations that ran it; "
-        "a study stopped with Ctrl-C or SIGTERM counts the runs it stopped, but one killed outright (SIGKILL, power loss) "
+        "a study stopped with Ctrl-C or SIGTERM counts the runs it stopped, but one killed outright (SIGKILL, power "
+        "loss) "
         "loses its runs in flight, so such a study reads low."
     )
     doc.table(["run", "minutes"], rows)

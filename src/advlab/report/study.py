@@ -41,7 +41,8 @@ class Profile:
 PROFILES = {
     "quick": Profile(
         "quick",
-        "8k training images per domain, a few epochs (the sweep one), one seed, GANs one epoch on 20k images: the shape of every result in minutes (the GANs are far from converged)",
+        "8k training images per domain, a few epochs (the sweep one), one seed, GANs one epoch on 20k images: the "
+        "shape of every result in minutes (the GANs are far from converged)",
         seeds=(0,),
         epochs=3,
         long_epochs=4,
