@@ -37,11 +37,26 @@ def test_information_maximization():
     assert information_maximization(50.0 * torch.eye(4)[[0, 0, 0, 0]]) == pytest.approx(0.0, abs=1e-9)  # one class only
 
 
-def test_snd_of_identical_and_of_paired_predictions():
-    n = 6
-    assert soft_neighborhood_density(torch.zeros(n, 3)) == pytest.approx(math.log(n - 1))  # every neighbour alike
+def test_snd_of_spread_and_of_paired_predictions():
+    spread = torch.tensor([[2.0, 0.0, 0.0], [1.9, 0.1, 0.0], [0.0, 2.0, 0.0], [0.0, 1.9, 0.1]])
+    assert 0 < soft_neighborhood_density(spread) < math.log(3)
     pairs = 50.0 * torch.eye(3).repeat_interleave(2, dim=0)  # each image has exactly one twin
     assert soft_neighborhood_density(pairs) == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    "logits",
+    [torch.zeros(6, 3), 50.0 * torch.eye(3)[[1] * 6], torch.randn(6, 3) + torch.tensor([9.0, 0, 0])],
+    ids=["identical", "confident_one_class", "noisy_one_class"],
+)
+def test_snd_of_a_collapsed_model_is_its_minimum_not_a_maximum(logits):
+    """Every image one class: SND gave log(n - 1), its maximum, so a collapse scored best."""
+    assert soft_neighborhood_density(logits) == 0.0
+
+
+def test_snd_of_a_single_image_is_none_not_nan():
+    """Alone, an image has no neighbour: the softmax over nothing gave NaN."""
+    assert soft_neighborhood_density(torch.randn(1, 10)) is None
 
 
 def test_bnm_rewards_confident_and_diverse():
@@ -82,3 +97,17 @@ def test_class_ami_is_one_when_predictions_follow_the_clusters():
     assert class_ami(features, logits) == pytest.approx(1.0)
     shuffled = logits[torch.from_numpy(rng.permutation(90))]
     assert abs(class_ami(features, shuffled)) < 0.1
+
+
+def test_class_ami_of_a_collapsed_model_is_zero_not_a_perfect_one():
+    """One predicted class on constant features: AMI of one cluster and one class is 1.0, the maximum."""
+    logits = 10.0 * torch.eye(3)[[2] * 30]
+    assert class_ami(np.ones((30, 4)), logits) == 0.0
+    rng = np.random.default_rng(0)
+    assert class_ami(rng.normal(0, 1, (30, 4)), logits) == 0.0  # features spread, predictions one class
+    spread = torch.nn.functional.one_hot(torch.arange(30) % 3, 3).double() * 10
+    assert class_ami(np.ones((30, 4)), spread) == 0.0  # features all alike: nothing for the classes to follow
+
+
+def test_class_ami_with_no_more_images_than_classes_is_none_not_an_error():
+    assert class_ami(np.eye(3), 10.0 * torch.eye(3)) is None

@@ -1,6 +1,7 @@
 """The validators as a run applies them: a fixed probe, every score, no target label."""
 
 import json
+import math
 
 import torch
 
@@ -70,3 +71,25 @@ def test_select_by_a_validator_reports_the_epoch_it_scores_best(tiny_domains, tm
         and summary["target_acc"] == best["target_acc"]
     )
     assert (out / "best.pt").exists() and torch.load(out / "best.pt", weights_only=True)["epoch"] == best["epoch"]
+
+
+def test_a_one_image_probe_scores_no_nan():
+    g = torch.Generator().manual_seed(0)
+    images = lambda n, c: torch.randint(0, 256, (n, c, 28, 28), dtype=torch.uint8, generator=g)
+    probe = make_probe(images(5, 3), images(5, 1), images(4, 1), torch.tensor([0, 1, 2, 3]), size=1, seed=0)
+    scores = score_validators(GaninNet(10, "per_image").eval(), probe, torch.device("cpu"), seed=0)
+    assert "val_snd" not in scores and "val_class_ami" not in scores and "val_entropy" in scores
+    assert all(math.isfinite(v) for v in scores.values())
+
+
+def test_a_probe_too_small_for_a_validator_records_no_nan(tiny_domains, tmp_path):
+    """--validation-size 1 wrote "val_snd": NaN (one image has no neighbour) into metrics.jsonl."""
+    source, target = tiny_domains
+    out = tmp_path / "one"
+    args = ["--source", str(source), "--target", str(target), "--out", str(out), "--threads", "1", "--quiet"]
+    args += ["--epochs", "1", "--batch-size", "16", "--val-size", "50", "--train-subset", "100"]
+    assert main(["adapt", *args, "--validation-size", "1"]) == 0
+    text = (out / "metrics.jsonl").read_text()
+    record = json.loads(text)
+    assert "NaN" not in text and "val_snd" not in record and "val_class_ami" not in record
+    assert "val_entropy" in record and "val_dev" in record  # what one image can give is still scored

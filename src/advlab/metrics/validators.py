@@ -1,5 +1,7 @@
 """Label-free validators for unsupervised domain adaptation: one score per model, higher is
-better, computed without any target label. Pure functions: arrays in, one float out.
+better, computed without any target label. Pure functions: arrays in, one float out, or
+None where the input cannot give a score (too few images): a record keeps no NaN, and no
+checkpoint is picked on one.
 
 They answer "which checkpoint or setting should I keep?" when target labels do not exist.
 Sources and conventions follow the papers and pytorch-adapt's validators (Musgrave,
@@ -44,10 +46,18 @@ def information_maximization(target_logits: torch.Tensor) -> float:
     return (_entropies(p.mean(dim=0, keepdim=True))[0] - _entropies(p).mean()).item()
 
 
-def soft_neighborhood_density(target_logits: torch.Tensor, temperature: float = 0.05) -> float:
+def soft_neighborhood_density(target_logits: torch.Tensor, temperature: float = 0.05) -> float | None:
     """SND (Saito et al., ICCV 2021): the mean entropy of each target image's softmax-weighted
     similarity (cosine, itself left out, temperature 0.05) to the others, on the predicted
-    probabilities (pytorch-adapt's default layer). High when neighbourhoods are dense."""
+    probabilities (pytorch-adapt's default layer). High when neighbourhoods are dense.
+
+    None for fewer than two images (an image alone has no neighbour). A collapsed model, all
+    images predicted as one class, scores 0, SND's minimum: its near-identical predictions
+    would otherwise make every neighbourhood uniform, the highest entropy of all."""
+    if len(target_logits) < 2:
+        return None
+    if _one_class(target_logits):
+        return 0.0
     p = F.normalize(_probs(target_logits), dim=1)
     similarity = p @ p.T
     similarity.fill_diagonal_(-math.inf)
@@ -97,16 +107,30 @@ def dev_score(weights: np.ndarray, source_val_losses: np.ndarray, normalization:
     return -float(weighted.mean() + eta * w.mean() - eta)
 
 
-def class_ami(target_features: np.ndarray, target_logits: torch.Tensor, seed: int = 0) -> float:
+def class_ami(target_features: np.ndarray, target_logits: torch.Tensor, seed: int = 0) -> float | None:
     """ClassAMI (Musgrave 2022): k-means on target features with one cluster per class, then the
     adjusted mutual information between the clusters and the predicted classes. High when
-    the classifier's decisions follow the structure of the target features."""
+    the classifier's decisions follow the structure of the target features.
+
+    None unless there are more images than classes (k-means needs them). A collapsed model,
+    all predictions one class or all features alike (one cluster), scores 0, what AMI gives a
+    labelling that carries no information: scikit-learn's AMI of one cluster against one
+    class is 1.0, the maximum, which would make collapse the best checkpoint."""
     from sklearn.cluster import KMeans
     from sklearn.metrics import adjusted_mutual_info_score
 
-    predicted = torch.as_tensor(target_logits).argmax(1).numpy()
-    k = torch.as_tensor(target_logits).shape[1]
-    clusters = KMeans(n_clusters=k, n_init=1, random_state=seed).fit_predict(
-        np.asarray(target_features, dtype=np.float64)
-    )
-    return float(adjusted_mutual_info_score(clusters, predicted))
+    logits = torch.as_tensor(target_logits)
+    k = logits.shape[1]
+    if len(logits) <= k:
+        return None
+    features = np.asarray(target_features, dtype=np.float64)
+    if _one_class(logits) or np.ptp(features, axis=0).max() == 0:
+        return 0.0
+    clusters = KMeans(n_clusters=k, n_init=1, random_state=seed).fit_predict(features)
+    return float(adjusted_mutual_info_score(clusters, logits.argmax(1).numpy()))
+
+
+def _one_class(logits: torch.Tensor) -> bool:
+    """Every image predicted as the same class: a collapsed classifier."""
+    predicted = torch.as_tensor(logits).argmax(1)
+    return bool((predicted == predicted[0]).all())

@@ -9,6 +9,7 @@ source training images (DEV's domain classifier), and the source validation spli
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from dataclasses import dataclass
@@ -60,8 +61,9 @@ def make_probe(
 
 @torch.no_grad()
 def score_validators(model: torch.nn.Module, probe: Probe, device: torch.device, seed: int) -> dict[str, float]:
-    """Every validator but source_val (evaluate() records that), and the seconds they took.
-    A model whose features collapsed (all images alike) is a state to score, not to warn
+    """Every validator but source_val (evaluate() records that) that the probe can give (SND
+    needs two images, ClassAMI more than there are classes), and the seconds they took. A
+    model whose features collapsed (all images alike) is a state to score, not to warn
     about: scikit-learn's PCA and k-means warnings are silenced here."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -83,9 +85,8 @@ def _score(model: torch.nn.Module, probe: Probe, device: torch.device, seed: int
         "val_im": v.information_maximization(target_logits),
         "val_snd": v.soft_neighborhood_density(target_logits),
         "val_bnm": v.batch_nuclear_norm(target_logits),
+        "val_class_ami": v.class_ami(pca.transform(target_features.numpy()), target_logits, seed),
     }
-    if len(target_features) > target_logits.shape[1]:  # k-means needs more images than clusters
-        out["val_class_ami"] = v.class_ami(pca.transform(target_features.numpy()), target_logits, seed)
     if len(probe.source_val) > 1:
         val_features = batched(model.embed, probe.source_val, device=device)
         losses = F.cross_entropy(model.classifier(val_features), probe.source_val_labels, reduction="none").numpy()
@@ -94,5 +95,7 @@ def _score(model: torch.nn.Module, probe: Probe, device: torch.device, seed: int
         )
         out["val_dev"] = v.dev_score(weights, losses)
         out["val_devn"] = v.dev_score(weights, losses, "max")
+    # a score the probe cannot give (too few images: None) is left out of the record, never written as NaN
+    out = {key: score for key, score in out.items() if score is not None and math.isfinite(score)}
     out["validation_seconds"] = time.perf_counter() - started
     return out
