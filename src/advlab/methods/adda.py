@@ -3,6 +3,8 @@ CVPR 2017), in two stages within one run.
 
 1. Source pre-training: G_f and G_y on source labels (`--adda-source-epochs`, by default
    half the epochs; 0 with `--init` from a finished source_only run, whose weights it takes).
+   The number is fixed when the run starts and kept in its checkpoints: a run extended by
+   `--resume` with more epochs keeps the source encoder it froze.
 2. Adaptation: the source encoder is frozen (a copy of G_f at that moment); G_f becomes the
    target encoder, initialised from it. A discriminator learns source (0) against target
    (1) features; the target encoder learns to fool it with the inverted label (its target
@@ -42,14 +44,17 @@ class ADDA(Method):
 
     def __init__(self, model, cfg):
         super().__init__(model, cfg)
+        # fixed here, at the run's start; a resume restores the run's own number (load_state_dict)
         self.source_epochs = (
             cfg.adda_source_epochs if cfg.adda_source_epochs is not None else (0 if cfg.init else cfg.epochs // 2)
         )
 
     @classmethod
     def check(cls, cfg) -> None:
-        check(cfg.adda_lr > 0 and math.isfinite(cfg.adda_lr), f"adda lr must be > 0, got {cfg.adda_lr}")
-        if cfg.method == cls.name and cfg.adda_source_epochs is not None:
+        check(cfg.adda_lr > 0 and math.isfinite(cfg.adda_lr), f"adda lr must be > 0 and finite, got {cfg.adda_lr}")
+        if cfg.method != cls.name:
+            return
+        if cfg.adda_source_epochs is not None:
             check(
                 0 <= cfg.adda_source_epochs < cfg.epochs,
                 f"adda source epochs must be in [0, epochs), got {cfg.adda_source_epochs}",
@@ -57,6 +62,12 @@ class ADDA(Method):
             check(
                 cfg.adda_source_epochs > 0 or cfg.init is not None,
                 "adda without source pre-training needs --init RUN_DIR (a finished source_only run)",
+            )
+        else:  # by default half the epochs pre-train the source: none at --epochs 1
+            check(
+                cfg.epochs >= 2 or cfg.init is not None,
+                f"adda pre-trains the source for half the epochs (rounded down), none at --epochs {cfg.epochs}: "
+                "pass --epochs 2 or more, or --init RUN_DIR (a finished source_only run)",
             )
 
     def build_heads(self):
@@ -113,3 +124,10 @@ class ADDA(Method):
 
     def domain_logits(self, features, logits):
         return self.heads["discriminator"](features).squeeze(1)
+
+    def state_dict(self):
+        return {"source_epochs": self.source_epochs}
+
+    def load_state_dict(self, state):
+        # a checkpoint from before it was kept: computed from this run's --epochs, as it was then
+        self.source_epochs = int(state.get("source_epochs", self.source_epochs))

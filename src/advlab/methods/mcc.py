@@ -42,7 +42,7 @@ class MCC(Method):
     def check(cls, cfg) -> None:
         check(
             cfg.mcc_temperature > 0 and math.isfinite(cfg.mcc_temperature),
-            f"mcc temperature must be > 0, got {cfg.mcc_temperature}",
+            f"mcc temperature must be > 0 and finite, got {cfg.mcc_temperature}",
         )
 
     def loss(self, batch: Batch, info: StepInfo):

@@ -45,10 +45,13 @@ class MDD(Method):
 
     @classmethod
     def check(cls, cfg) -> None:
-        check(cfg.mdd_margin > 0 and math.isfinite(cfg.mdd_margin), f"mdd margin must be > 0, got {cfg.mdd_margin}")
+        check(
+            cfg.mdd_margin > 0 and math.isfinite(cfg.mdd_margin),
+            f"mdd margin must be > 0 and finite, got {cfg.mdd_margin}",
+        )
         check(
             cfg.mdd_reversal >= 0 and math.isfinite(cfg.mdd_reversal),
-            f"mdd reversal must be >= 0, got {cfg.mdd_reversal}",
+            f"mdd reversal must be >= 0 and finite, got {cfg.mdd_reversal}",
         )
 
     def build_heads(self):
