@@ -129,13 +129,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="which checkpoint each label-free validator picks in finished adapt runs (no retraining)",
         description="Read finished advlab adapt runs and print, per run and across them, the epoch each validator picks, "
         "its target accuracy, the last epoch's and the oracle's (analysis only), and each validator's "
-        "weighted Spearman correlation with target accuracy.",
+        "weighted Spearman correlation with target accuracy. An unfinished run (no summary.json, fewer epochs "
+        "recorded than configured) is left out with a warning naming it; a NaN score is never picked.",
     )
     select.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR")
     select.add_argument("--by", nargs="+", metavar="NAME", help="validators to show (default: all recorded)")
     select.add_argument("--json", action="store_true", help="print the result as JSON instead of a table")
     select.add_argument(
-        "--figure", type=Path, metavar="PNG", help="also write score-against-accuracy plots to this file"
+        "--figure",
+        type=Path,
+        metavar="PNG",
+        help="also write score-against-accuracy plots to this file (.png, .pdf, .svg)",
     )
 
     study = sub.add_parser(
@@ -352,12 +356,18 @@ def main(argv: list[str] | None = None) -> int:
                 f"evaluator of {args.dataset}: test accuracy {record['test_acc']:.4f}, sha256 {record['sha256'][:16]}... -> {record['path']}"
             )
         elif args.command == "select":
-            from advlab.report.selection import figure, select, table
+            from advlab.report.selection import check_figure_path, figure, select, table, to_json
 
-            result = select(args.runs, args.by)
-            print(json.dumps(result, indent=2) if args.json else table(result))
             if args.figure:
-                print(f"wrote {figure(result, args.runs, args.figure)}", file=sys.stderr if args.json else sys.stdout)
+                check_figure_path(args.figure)
+            result = select(args.runs, args.by)
+            for why in result.get("unfinished", []):
+                print(f"advlab: warning: {why}; left out", file=sys.stderr)
+            # the figure before the table: a figure that cannot be written leaves one error line, no table
+            wrote = figure(result, args.runs, args.figure) if args.figure else None
+            print(to_json(result) if args.json else table(result))
+            if wrote:
+                print(f"wrote {wrote}", file=sys.stderr if args.json else sys.stdout)
         elif args.command == "reproduce":
             from advlab.report.reproduce import reproduce
 

@@ -7,12 +7,14 @@ and the oracle's (the best target test accuracy: analysis only, never a selectio
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from advlab.config import load_yaml
 from advlab.errors import AdvlabError
 from advlab.metrics.ranking import weighted_spearman
 from advlab.train.validation import VALIDATORS
@@ -24,24 +26,82 @@ class Checkpoint:
     epoch: int
     target_acc: float
     scores: dict[str, float]
+    unscored: list[str] = field(default_factory=list)  # validators recorded with a non-finite score (NaN)
+
+
+class Unfinished(AdvlabError):
+    """A run still training, stopped or killed: its last recorded epoch is not its last."""
 
 
 def read_checkpoints(run_dir: Path) -> list[Checkpoint]:
+    """Every epoch of a finished run: summary.json is written, and the last record is the
+    configured last epoch (a run extended with a larger --epochs keeps its old summary.json
+    until it finishes again). Otherwise Unfinished."""
     path = Path(run_dir) / "metrics.jsonl"
     if not path.is_file():
         raise AdvlabError(f"{run_dir} is not an advlab adapt run directory (no metrics.jsonl)")
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    if not (Path(run_dir) / "summary.json").is_file():
+        raise Unfinished(
+            f"{run_dir} is not finished (no summary.json: still training, or stopped); finish it with --resume"
+        )
+    rows = _records(path)
     if not rows:
         raise AdvlabError(f"{run_dir} has no finished epoch yet")
-    return [
-        Checkpoint(
-            str(run_dir),
-            r["epoch"],
-            r["target_acc"],
-            {name: r[key] for name, key in VALIDATORS.items() if r.get(key) is not None},
+    planned = _planned_epochs(Path(run_dir))
+    if planned is not None and rows[-1]["epoch"] < planned:
+        raise Unfinished(
+            f"{run_dir} is not finished ({rows[-1]['epoch']} of {planned} epochs recorded); finish it with --resume"
         )
-        for r in rows
-    ]
+    return [_checkpoint(str(run_dir), r) for r in rows]
+
+
+def _records(path: Path) -> list[dict[str, Any]]:
+    """The epoch records of metrics.jsonl. A last line without its newline is one being
+    written right now (or by a run killed while writing it): the run is unfinished. Any
+    other line that is not a record is damage, named by its number."""
+    lines = path.read_bytes().decode("utf-8", errors="replace").split("\n")
+    rows = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            if number == len(lines):
+                raise Unfinished(
+                    f"{path} line {number} is cut off, as a run writing it now (or killed while writing it) leaves it; "
+                    "finish the run with --resume"
+                ) from None
+            raise AdvlabError(f"{path} line {number} is not valid JSON; the record is damaged") from None
+        if not isinstance(row, dict) or not {"epoch", "target_acc"} <= row.keys():
+            raise AdvlabError(f"{path} line {number} is not an advlab epoch record (no epoch or target_acc)")
+        rows.append(row)
+    return rows
+
+
+def _planned_epochs(run_dir: Path) -> int | None:
+    """The epochs the run is configured for: config.yaml's (rewritten when a resume extends
+    the run), else summary.json's; None when neither says."""
+    if (run_dir / "config.yaml").is_file():
+        return load_yaml(run_dir / "config.yaml").get("epochs")
+    try:
+        summary = json.loads((run_dir / "summary.json").read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise AdvlabError(f"{run_dir / 'summary.json'} is not valid JSON") from None
+    return summary.get("epochs") if isinstance(summary, dict) else None
+
+
+def _checkpoint(run: str, record: dict[str, Any]) -> Checkpoint:
+    """A record's finite scores; a NaN or infinite one (written by runs before validators
+    returned None) is named in `unscored`, never ranked."""
+    scores, unscored = {}, []
+    for name, key in VALIDATORS.items():
+        value = record.get(key)
+        if isinstance(value, (int, float)) and math.isfinite(value):
+            scores[name] = value
+        elif value is not None:
+            unscored.append(name)
+    return Checkpoint(run, record["epoch"], record["target_acc"], scores, unscored)
 
 
 def pick(checkpoints: list[Checkpoint], validator: str) -> Checkpoint | None:
@@ -52,18 +112,21 @@ def pick(checkpoints: list[Checkpoint], validator: str) -> Checkpoint | None:
 
 
 def per_run(checkpoints: list[Checkpoint], validators: list[str]) -> dict[str, Any]:
+    """`unscored` (only when some): per validator, the epochs whose recorded score is NaN,
+    left out of its pick."""
     last, oracle = checkpoints[-1], max(checkpoints, key=lambda c: c.target_acc)
     picks = {}
     for name in validators:
         chosen = pick(checkpoints, name)
         picks[name] = None if chosen is None else {"epoch": chosen.epoch, "target_acc": chosen.target_acc}
+    unscored = {name: n for name in validators if (n := sum(name in c.unscored for c in checkpoints))}
     return {
         "run": last.run,
         "epochs": len(checkpoints),
         "last": {"epoch": last.epoch, "target_acc": last.target_acc},
         "oracle_analysis_only": {"epoch": oracle.epoch, "target_acc": oracle.target_acc},
         "picks": picks,
-    }
+    } | ({"unscored": unscored} if unscored else {})
 
 
 def across_runs(runs: list[list[Checkpoint]], validators: list[str]) -> dict[str, Any]:
@@ -84,11 +147,14 @@ def across_runs(runs: list[list[Checkpoint]], validators: list[str]) -> dict[str
         if not scored:
             out["validators"][name] = None
             continue
+        rho = (
+            weighted_spearman([c.scores[name] for c in scored], [c.target_acc for c in scored])
+            if len(scored) > 2
+            else None
+        )
         out["validators"][name] = {
             "pick": _where(pick(scored, name)),
-            "weighted_spearman": weighted_spearman([c.scores[name] for c in scored], [c.target_acc for c in scored])
-            if len(scored) > 2
-            else None,
+            "weighted_spearman": rho if rho is not None and math.isfinite(rho) else None,  # NaN: constant scores
             "checkpoints_scored": len(scored),
             "mean_pick_per_run": float(
                 np.mean([chosen.target_acc for chosen in map(lambda run: pick(run, name), runs) if chosen])
@@ -102,15 +168,44 @@ def _where(c: Checkpoint) -> dict[str, Any]:
 
 
 def select(run_dirs: list[Path], validators: list[str] | None = None) -> dict[str, Any]:
+    """The picks of the finished runs among `run_dirs`. An unfinished one is left out and
+    named in result["unfinished"] (the CLI warns about each) rather than refused: during a
+    study, `advlab select runs/*` still compares the runs that are done, and no run at epoch
+    20 of 30 is read as if 20 were its last. None finished: an error."""
     unknown = [v for v in validators or [] if v not in VALIDATORS]
     if unknown:
         raise AdvlabError(f"unknown validator {unknown[0]!r}; choose from {', '.join(VALIDATORS)}")
     names = validators or list(VALIDATORS)
-    runs = [read_checkpoints(d) for d in run_dirs]
+    runs, unfinished = [], []
+    for d in run_dirs:
+        try:
+            runs.append(read_checkpoints(d))
+        except Unfinished as e:
+            unfinished.append(str(e))
+    if not runs:
+        more = f" (and {len(unfinished) - 1} other runs are not finished)" if len(unfinished) > 1 else ""
+        raise AdvlabError(unfinished[0] + more)
     result = {"validators": names, "runs": [per_run(r, names) for r in runs]}
     if len(runs) > 1:
         result["across_runs"] = across_runs(runs, names)
+    if unfinished:
+        result["unfinished"] = unfinished
     return result
+
+
+def to_json(result: dict[str, Any]) -> str:
+    """`result` as JSON every parser accepts: JSON has no NaN, so a non-finite number is null."""
+
+    def finite(value: Any) -> Any:
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if isinstance(value, dict):
+            return {k: finite(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [finite(v) for v in value]
+        return value
+
+    return json.dumps(finite(result), indent=2, allow_nan=False)
 
 
 def table(result: dict[str, Any]) -> str:
@@ -121,11 +216,13 @@ def table(result: dict[str, Any]) -> str:
         lines.append(f"  {'rule':<12} {'epoch':>5}  target acc")
         lines.append(f"  {'last':<12} {r['last']['epoch']:>5}  {r['last']['target_acc']:.4f}")
         for name, p in r["picks"].items():
-            lines.append(
-                f"  {name:<12} {p['epoch']:>5}  {p['target_acc']:.4f}"
-                if p
-                else f"  {name:<12} {'-':>5}  (not recorded in this run)"
-            )
+            nan = r.get("unscored", {}).get(name)
+            if p:
+                left_out = f"  ({nan} epochs with a NaN score left out)" if nan else ""
+                lines.append(f"  {name:<12} {p['epoch']:>5}  {p['target_acc']:.4f}{left_out}")
+            else:
+                said = f"(NaN in all {nan} epochs: nothing to pick)" if nan else "(not recorded in this run)"
+                lines.append(f"  {name:<12} {'-':>5}  {said}")
         o = r["oracle_analysis_only"]
         lines.append(f"  {'oracle*':<12} {o['epoch']:>5}  {o['target_acc']:.4f}")
     pooled = result.get("across_runs")
@@ -140,11 +237,7 @@ def table(result: dict[str, Any]) -> str:
             if v is None:
                 lines.append(f"  {name:<12} (not recorded in these runs)")
                 continue
-            rho = (
-                f"{v['weighted_spearman']:.3f}"
-                if v["weighted_spearman"] is not None and not np.isnan(v["weighted_spearman"])
-                else "-"
-            )
+            rho = f"{v['weighted_spearman']:.3f}" if v["weighted_spearman"] is not None else "-"
             lines.append(f"  {name:<12} {v['mean_pick_per_run']:>21.4f}  {v['pick']['target_acc']:>14.4f}  {rho:>17}")
         o = pooled["oracle_analysis_only"]
         lines.append(f"  {'oracle*':<12} {'':>21}  {o['target_acc']:>14.4f}")
@@ -152,14 +245,30 @@ def table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def check_figure_path(path: Path) -> None:
+    """Refuse, before any work, a figure name matplotlib cannot write: an unknown or missing
+    image suffix (with none it would add .png and write another file than named) or a
+    folder that does not exist."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    kinds = FigureCanvasBase.get_supported_filetypes()
+    if path.suffix.lower().lstrip(".") not in kinds:
+        raise AdvlabError(f"figure {path}: name it .png (or .pdf, .svg; any of {', '.join(sorted(kinds))})")
+    if not path.parent.is_dir():
+        raise AdvlabError(f"figure {path}: folder {path.parent} does not exist")
+
+
 def figure(result: dict[str, Any], run_dirs: list[Path], path: Path) -> Path:
-    """Score against target accuracy for every checkpoint, one panel per validator."""
+    """Score against target accuracy for every checkpoint of the runs `result` holds (the
+    finished ones among `run_dirs`), one panel per validator."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    pool = [c for d in run_dirs for c in read_checkpoints(d)]
+    check_figure_path(Path(path))
+    done = {r["run"] for r in result["runs"]}
+    pool = [c for d in run_dirs if str(d) in done for c in read_checkpoints(d)]
     names = [n for n in result["validators"] if any(n in c.scores for c in pool)]
     cols = min(4, max(1, len(names)))
     rows = max(1, -(-len(names) // cols))
@@ -177,6 +286,10 @@ def figure(result: dict[str, Any], run_dirs: list[Path], path: Path) -> Path:
     for ax in list(axes.flat)[len(names) :]:
         ax.axis("off")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    try:
+        fig.savefig(path, dpi=110)
+    except OSError as e:
+        raise AdvlabError(f"cannot write figure {path}: {(e.strerror or str(e)).lower()}") from None
+    finally:
+        plt.close(fig)
     return path
