@@ -24,14 +24,6 @@ class RemoteFile:
     urls: tuple[str, ...]
 
 
-def file_md5(path: Path) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def download(remote: RemoteFile, dest_dir: Path, quiet: bool = False, timeout: float = 30.0) -> Path:
     """Fetch `remote` into dest_dir, verify its md5, then move it into place atomically."""
     dest_dir.mkdir(parents=True, exist_ok=True)

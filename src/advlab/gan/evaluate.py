@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import fcntl
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import torch
 
 from advlab.data.domains import load_domain
 from advlab.data.stacked import MODES
+from advlab.errors import AdvlabError
 from advlab.gan.evaluator import build_evaluator, load_evaluator, to_unit_range
 from advlab.metrics.accuracy import batched
 from advlab.metrics.generative import (
@@ -18,8 +26,27 @@ from advlab.metrics.generative import (
 )
 from advlab.models.dcgan import Generator
 from advlab.models.lenet import LeNet
+from advlab.runs.checkpoint import load_checkpoint
+from advlab.runs.engine import CHECKPOINT, LOCK
+from advlab.runs.files import atomic_write
+
+if TYPE_CHECKING:
+    from advlab.gan.config import GanConfig
 
 STACKED_SAMPLES = 26_000  # the protocol's count (VEEGAN, PacGAN)
+# The fewest generated images the metrics are computed from: the Fréchet distance fits a
+# Gaussian to the evaluator's 128 features, whose covariance is singular below 129 images
+# (one image has none: LinAlgError); 200 keeps it full rank with a margin.
+MIN_EVAL_SAMPLES = 200
+
+
+def check_samples(n: int, option: str = "eval samples") -> None:
+    """One line for a count of generated images too small for the metrics."""
+    if n < MIN_EVAL_SAMPLES:
+        raise AdvlabError(
+            f"{option} must be at least {MIN_EVAL_SAMPLES}, got {n}: the Fréchet distance estimates the covariance "
+            "of 128 evaluator features, which fewer images leave singular"
+        )
 
 
 def _device_of(module: torch.nn.Module) -> torch.device:
@@ -119,6 +146,7 @@ def evaluate_run(
     """The metrics that fit what the GAN learned: Stacked-MNIST's modes, or the metrics of its
     data set's own evaluator (trained on demand, with progress). `device`: where the
     evaluator runs (G is wherever it is); the statistics are computed on the CPU."""
+    check_samples(n)
     if dataset == "stacked_mnist":
         return evaluate_stacked(generator, data_dir, n, seed, device)
     return evaluate_generator(generator, data_dir, n, seed, dataset=dataset, fingerprint=fingerprint, device=device)
@@ -129,13 +157,12 @@ def evaluate_generator(
     data_dir: str | None = None,
     n: int = 10000,
     seed: int = 0,
-    reference: dict | None = None,
     dataset: str = "mnist",
     fingerprint: str | None = None,
     device: str | torch.device = "cpu",
 ) -> dict:
     evaluator = load_evaluator(data_dir, quiet=True, dataset=dataset, fingerprint=fingerprint, device=device)
-    reference = reference or real_reference(data_dir, evaluator, n, dataset)
+    reference = real_reference(data_dir, evaluator, n, dataset)
     images, labels = generate(generator, n, seed)
     features, probs = _outputs(evaluator, images)
     predicted = probs.argmax(1)
@@ -151,3 +178,57 @@ def evaluate_generator(
         "eval_samples": n,
         "evaluator_test_acc": evaluator.test_acc,
     }
+
+
+@contextmanager
+def holding_run(run_dir: Path) -> Iterator[None]:
+    """The run's lock (runs/engine.py's) held while `gan eval` reads and rewrites it, so that
+    no resume starts meanwhile; a run whose lock a training process holds is refused."""
+    lock = run_dir / LOCK
+    if not lock.is_file():  # a run from before the lock, or not a run at all
+        yield
+        return
+    with open(lock, "rb") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise AdvlabError(
+                f"{run_dir} is training right now (an advlab process holds its lock); let it finish, then evaluate it"
+            ) from None
+        yield
+
+
+def finished_generator(run_dir: Path) -> tuple[Generator, GanConfig]:
+    """load_generator for a finished run only: summary.json written and the checkpoint at the
+    configured last epoch. Metrics of a run still training, stopped or killed would describe
+    an unfinished G and land in a summary.json (or none) that its resume replaces."""
+    from advlab.gan.train import load_generator  # gan.train imports this module
+
+    finish = f"finish it with --resume (advlab gan --config {run_dir / 'config.yaml'} --resume)"
+    if (run_dir / "config.yaml").is_file() and not (run_dir / CHECKPOINT).is_file():
+        raise AdvlabError(f"{run_dir} is not finished (no epoch done yet); {finish}")
+    g, cfg = load_generator(run_dir)  # refuses anything but an advlab gan run
+    done = int(load_checkpoint(run_dir / CHECKPOINT)["epoch"])
+    if done < cfg.epochs:
+        raise AdvlabError(f"{run_dir} is not finished ({done} of {cfg.epochs} epochs done); {finish}")
+    if not (run_dir / "summary.json").is_file():
+        raise AdvlabError(f"{run_dir} is not finished (no summary.json: stopped before its end); {finish}")
+    return g, cfg
+
+
+def read_summary(run_dir: Path) -> dict:
+    path = run_dir / "summary.json"
+    try:
+        summary = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        summary = None
+    if not isinstance(summary, dict):
+        raise AdvlabError(f"{path} is not a JSON object; the run's summary is damaged")
+    return summary
+
+
+def add_metrics(run_dir: Path, summary: dict, metrics: dict) -> None:
+    """summary.json with the metrics' keys added or updated and every other key as the run
+    wrote it; `no_metrics` (why the run had none) goes, now that it has them. Atomic."""
+    kept = {k: v for k, v in summary.items() if k != "no_metrics"}
+    atomic_write(run_dir / "summary.json", json.dumps(kept | metrics, indent=2) + "\n")

@@ -29,7 +29,6 @@ class Needs:
     source: bool = True  # labelled source images
     target: bool = True  # unlabelled target images
     target_labels: bool = False  # the upper bound, never an adaptation result
-    pseudo_labels: bool = False  # target images drawn from the method's own pseudo-labelled pool
 
 
 @dataclass

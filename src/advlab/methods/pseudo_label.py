@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from advlab.config import check, option
 from advlab.errors import AdvlabError
-from advlab.methods.base import Batch, Method, Needs, StepInfo, joint_features
+from advlab.methods.base import Batch, Method, StepInfo, joint_features
 from advlab.metrics.accuracy import batched
 from advlab.models.ganin import GaninNet
 
@@ -66,7 +66,6 @@ class PseudoLabel(Method):
 
     name = "pseudo_label"
     about = "self-training on class-balanced confident pseudo-labels, from a finished run (--init)"
-    needs = Needs(source=True, target=True, pseudo_labels=True)
     needs_init = True
     options = {
         "rounds": (int, option(3, "pseudo_label: relabelling rounds, spread evenly over the epochs")),

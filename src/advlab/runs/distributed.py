@@ -46,10 +46,6 @@ def join(device: torch.device) -> World:
     return _world
 
 
-def current() -> World:
-    return _world
-
-
 def leave() -> None:
     global _world
     if dist.is_initialized():
