@@ -30,10 +30,6 @@ def history(run_dir: Path) -> list[dict]:
     return [json.loads(line) for line in complete_lines(path)] if path.exists() else []
 
 
-def load_adapt_model(run_dir: Path) -> tuple[GaninNet, AdaptConfig]:
-    return load_run_model(run_dir)
-
-
 class TestImages:
     """The first n source and target test images, loaded once for every model."""
 
@@ -61,4 +57,4 @@ class TestImages:
 
 def domain_distances(run_dirs: list[Path], images: TestImages) -> list[float]:
     """PAD of each run's feature extractor on the same test images."""
-    return [proxy_a_distance(*images.features(load_adapt_model(r)[0]), seed=0) for r in run_dirs]
+    return [proxy_a_distance(*images.features(load_run_model(r)[0]), seed=0) for r in run_dirs]

@@ -18,7 +18,7 @@ import torch
 from advlab.gan.compare import compare_runs
 from advlab.gan.variants import PRACTICAL, REMEDIES, VARIANTS
 from advlab.metrics.spread import fmt, mean_std
-from advlab.report.analysis import TestImages, domain_distances, history, load_adapt_model, summary
+from advlab.report.analysis import TestImages, domain_distances, history, summary
 from advlab.report.document import Document
 from advlab.report.provenance import code_revision, machine, now, software
 from advlab.report.selection import figure as selection_figure
@@ -33,6 +33,7 @@ from advlab.report.study import (
     pseudo_label_name,
 )
 from advlab.report.timing import read_timing, totals
+from advlab.train.restore import load_run_model
 from advlab.train.schedules import learning_rate, reversal_factor
 from advlab.viz.adaptation import (
     plot_lambda_sweep,
@@ -321,7 +322,7 @@ def _embeddings(doc: Document, study: Study, results: dict, figures: Path) -> Te
     if summary(first) is None or summary(study.dir(f"dann-s{study.profile.seeds[0]}")) is None:
         doc.paragraph("Missing the source-only or DANN run; no embeddings.")
         return None
-    images = TestImages(load_adapt_model(first)[1], study.profile.embed_samples, study.device)
+    images = TestImages(load_run_model(first)[1], study.profile.embed_samples, study.device)
     pad = {
         m: mean_std(domain_distances([study.dir(n) for n in study.seeds(m) if summary(study.dir(n))], images))
         for m in ("source_only", "dann", "dann_no_grl")
@@ -329,7 +330,7 @@ def _embeddings(doc: Document, study: Study, results: dict, figures: Path) -> Te
     results["proxy_a_distance"] = pad
     panels = {}
     for method in ("source_only", "dann"):
-        model, _ = load_adapt_model(study.dir(f"{method}-s{study.profile.seeds[0]}"))
+        model, _ = load_run_model(study.dir(f"{method}-s{study.profile.seeds[0]}"))
         panels[method] = tsne_2d(torch.cat(images.features(model)).numpy(), seed=0)
     notes = {m: f"PAD {fmt(pad[m], 3)}" for m in panels}
     path = plot_embeddings(panels, images.is_target, images.labels, figures / "tsne.png", notes)
@@ -365,7 +366,7 @@ def _training_curves(doc: Document, study: Study, results: dict, figures: Path) 
     if not names:
         doc.paragraph("No finished run of the longer schedule.")
         return
-    _, cfg = load_adapt_model(study.dir(names[0]))
+    _, cfg = load_run_model(study.dir(names[0]))
     path = plot_training_curves(
         [history(study.dir(n)) for n in names],
         lambda p: reversal_factor(cfg.lambda_schedule, p, cfg.gamma, cfg.lambda_max),
