@@ -1,1 +1,2 @@
-"""Networks: Ganin's DANN model for digits (and, later, DCGAN and the LeNet evaluator)."""
+"""Networks: Ganin's DANN model for digits (ganin), the DCGAN generator and discriminator
+(dcgan), and the LeNet evaluator behind the GAN metrics (lenet)."""

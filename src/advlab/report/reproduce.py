@@ -75,8 +75,9 @@ def reproduce(
     """Run the study and write its report.
 
     `threads`: torch threads per run (default: the cores shared among the `jobs` runs);
-    `device`: where every run trains (cpu, cuda, auto; the report's own analysis runs on
-    the CPU). `launcher`: "local" runs `jobs` runs at a time here; "slurm" submits each run
+    `device`: where every run trains (cpu, cuda, auto), the shared GAN evaluator too, and
+    where the report's analysis embeds the test images; the t-SNE and the proxy A-distance
+    on those embeddings run on the CPU. `launcher`: "local" runs `jobs` runs at a time here; "slurm" submits each run
     as a Slurm job (`cluster` says what each asks for; "submitit-local" is the same path
     through submitit's local executor, for the tests). `report_only`: run nothing, build
     the report from the runs finished so far and name the others."""
