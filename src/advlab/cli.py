@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import json
 import signal
 import sys
 import threading
@@ -114,7 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
         "later runs on the same data reuse it. 'advlab gan' trains it on demand.",
     )
     classifier.add_argument(
-        "--dataset", default="mnist", help="mnist (default), an image folder or an .npz (as in advlab gan)"
+        "--dataset",
+        default="mnist",
+        help="mnist (default), stacked_mnist (the same evaluator: Stacked-MNIST's metrics read each channel with "
+        "MNIST's), mnist_m, an image folder or an .npz (as in advlab gan)",
     )
     classifier.add_argument(
         "--data-dir", help="where built-in data sets live (else $ADVLAB_DATA, else ~/.cache/advlab/data)"
@@ -318,42 +320,52 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"wrote {path}")
         elif args.command == "gan-eval":
             from advlab.data.domains import load_domain
-            from advlab.gan.evaluate import evaluate_run, unscorable
+            from advlab.gan.evaluate import (
+                add_metrics,
+                check_samples,
+                evaluate_run,
+                finished_generator,
+                holding_run,
+                read_summary,
+                unscorable,
+            )
             from advlab.gan.evaluator import data_fingerprint
-            from advlab.gan.train import load_generator
 
+            check_samples(args.samples, "--samples")
             device = _device(args.device)
-            g, cfg = load_generator(args.run)
-            g = g.to(device)
-            summary_path = args.run / "summary.json"
-            summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
-            learned = summary.get("data_fingerprint")
-            if learned and learned != (
-                now := data_fingerprint(load_domain(cfg.dataset, cfg.data_dir, quiet=True).train)
-            ):
-                raise AdvlabError(
-                    f"{args.run}: the GAN learned other data than {cfg.dataset} holds now (fingerprint {learned}, now {now}); "
-                    "its metrics would be another data set's"
-                )
-            why = unscorable(g, cfg.dataset, cfg.data_dir)
-            if why:
-                raise AdvlabError(f"{args.run}: cannot score this GAN: {why}")
-            metrics = evaluate_run(g, cfg.dataset, cfg.data_dir, args.samples, cfg.seed, learned, device)
-            summary_path.write_text(json.dumps(summary | metrics, indent=2) + "\n")
+            with holding_run(args.run):
+                g, cfg = finished_generator(args.run)
+                g = g.to(device)
+                summary = read_summary(args.run)
+                learned = summary.get("data_fingerprint")
+                if learned and learned != (
+                    now := data_fingerprint(load_domain(cfg.dataset, cfg.data_dir, quiet=True).train)
+                ):
+                    raise AdvlabError(
+                        f"{args.run}: the GAN learned other data than {cfg.dataset} holds now (fingerprint {learned}, now {now}); "
+                        "its metrics would be another data set's"
+                    )
+                why = unscorable(g, cfg.dataset, cfg.data_dir)
+                if why:
+                    raise AdvlabError(f"{args.run}: cannot score this GAN: {why}")
+                metrics = evaluate_run(g, cfg.dataset, cfg.data_dir, args.samples, cfg.seed, learned, device)
+                add_metrics(args.run, summary, metrics)
             print(_metrics_line(metrics))
         elif args.command == "classifier":
             from advlab.gan.evaluator import build_evaluator
 
+            # Stacked-MNIST's metrics read each channel with MNIST's evaluator: a 1000-class one would never be used
+            dataset = "mnist" if args.dataset == "stacked_mnist" else args.dataset
             record = build_evaluator(
                 args.data_dir,
                 args.seed,
                 force=args.force,
                 quiet=args.quiet,
-                dataset=args.dataset,
+                dataset=dataset,
                 device=_device(args.device),
             )
             print(
-                f"evaluator of {args.dataset}: test accuracy {record['test_acc']:.4f}, sha256 {record['sha256'][:16]}... -> {record['path']}"
+                f"evaluator of {dataset}: test accuracy {record['test_acc']:.4f}, sha256 {record['sha256'][:16]}... -> {record['path']}"
             )
         elif args.command == "select":
             from advlab.report.selection import check_figure_path, figure, select, table, to_json

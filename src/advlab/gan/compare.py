@@ -28,8 +28,6 @@ def compare_runs(run_dirs: list[Path], out: Path) -> list[Path]:
             if not (run_dir / name).is_file():
                 raise AdvlabError(f"{run_dir} is not a finished advlab gan run (no {name})")
     labels = [run_label(r) for r in run_dirs]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    losses = plot_losses(run_dirs, out.with_name(out.stem + "-losses.png"), labels)
     fig, axes = plt.subplots(1, len(run_dirs), figsize=(4.2 * len(run_dirs), 4.6), squeeze=False)
     for ax, run_dir, label in zip(axes[0], run_dirs, labels):
         ax.imshow(Image.open(run_dir / "samples_final.png"), cmap="gray")
@@ -37,6 +35,13 @@ def compare_runs(run_dirs: list[Path], out: Path) -> list[Path]:
         ax.axis("off")
     fig.tight_layout()
     samples = out.with_name(out.stem + "-samples.png")
-    fig.savefig(samples, dpi=110)
-    plt.close(fig)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        losses = plot_losses(run_dirs, out.with_name(out.stem + "-losses.png"), labels)
+        fig.savefig(samples, dpi=110)
+    except OSError as e:  # an --out where nothing can be written (/proc, a file as folder) is the user's to change
+        where = e.filename or out
+        raise AdvlabError(f"cannot write {where}: {(e.strerror or str(e)).lower()}; choose another --out") from None
+    finally:
+        plt.close(fig)
     return [losses, samples]

@@ -28,7 +28,11 @@ class GanConfig:
         None, "D judges PACK samples at a time, stacked as channels (PacGAN; default: the variant's)"
     )
     spectral_norm: bool | None = option(None, "spectral normalisation of D's layers (default: the variant's)")
-    dataset: str = option("mnist", "training images: mnist, an image folder or an .npz (as in advlab adapt)")
+    dataset: str = option(
+        "mnist",
+        "training images: mnist, mnist_m, stacked_mnist (three MNIST digits as RGB, 1000 modes), an image folder "
+        "or an .npz (as in advlab adapt)",
+    )
     data_dir: str | None = option(None, "where built-in data sets live (else $ADVLAB_DATA, else ~/.cache/advlab/data)")
     epochs: int = option(5, "passes over the training images")
     train_subset: int | None = option(None, "use only the first N training images (quick runs)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 import time
 from pathlib import Path
 
@@ -157,6 +158,15 @@ def build_evaluator(
     return record
 
 
+def retrain_command(dataset: str, data_dir: str | None, seed: int) -> str:
+    """The `advlab classifier` command that retrains this evaluator: without --dataset it
+    would retrain MNIST's, whatever data set's evaluator is broken."""
+    words = ["advlab", "classifier", "--dataset", dataset]
+    words += ["--data-dir", data_dir] if data_dir else []
+    words += ["--seed", str(seed)] if seed else []
+    return shlex.join([*words, "--force"])
+
+
 def load_evaluator(
     data_dir: str | None = None,
     seed: int = 0,
@@ -170,9 +180,8 @@ def load_evaluator(
     record = build_evaluator(data_dir, seed, quiet=quiet, dataset=dataset, device=device)
     path = Path(record["path"])
     if not path.exists() or _sha256(path) != record["sha256"]:
-        raise AdvlabError(
-            f"cached evaluator {path} does not match its recorded sha256; run 'advlab classifier --force'"
-        )
+        again = retrain_command(dataset, data_dir, seed)
+        raise AdvlabError(f"cached evaluator {path} does not match its recorded sha256; run '{again}'")
     known = record.get("fingerprint")
     if fingerprint and known and fingerprint != known:
         raise AdvlabError(
