@@ -38,6 +38,7 @@ def _version() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     from advlab.gan.config import GanConfig
+    from advlab.gan.evaluate import MIN_EVAL_SAMPLES
     from advlab.gan.variants import PRACTICAL, VARIANTS
     from advlab.train.config import AdaptConfig
 
@@ -97,10 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser(
         "gan-eval",
         prog="advlab gan eval",
-        description="Compute the quality metrics of a GAN run and add them to its summary.json.",
+        description="Compute the quality metrics of a finished GAN run and add them to its summary.json "
+        "(an unfinished one is refused: finish it with --resume first).",
     )
     evaluate.add_argument("run", type=Path, metavar="RUN_DIR")
-    evaluate.add_argument("--samples", type=int, default=10000, help="generated images (default: 10000)")
+    evaluate.add_argument(
+        "--samples", type=int, default=10000, help=f"generated images, at least {MIN_EVAL_SAMPLES} (default: 10000)"
+    )
     evaluate.add_argument(
         "--device", default="cpu", help="cpu, cuda or auto: where G and the evaluator run (default: cpu)"
     )

@@ -93,3 +93,14 @@ def test_a_probe_too_small_for_a_validator_records_no_nan(tiny_domains, tmp_path
     record = json.loads(text)
     assert "NaN" not in text and "val_snd" not in record and "val_class_ami" not in record
     assert "val_entropy" in record and "val_dev" in record  # what one image can give is still scored
+
+
+def test_select_snd_on_a_one_image_probe_is_refused_in_one_line(tiny_domains, tmp_path, capsys):
+    """SND needs two images: with one it was NaN, then (once None) a KeyError after the first epoch."""
+    source, target = tiny_domains
+    args = ["adapt", "--source", str(source), "--target", str(target), "--out", str(tmp_path / "r"), "--quiet"]
+    args += ["--epochs", "1", "--batch-size", "16", "--val-size", "50", "--train-subset", "100", "--threads", "1"]
+    assert main([*args, "--select", "snd", "--validation-size", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "select snd needs validation size > 1" in err[0]
+    assert not (tmp_path / "r").exists()

@@ -116,6 +116,10 @@ class _CommonOptions:
             self.select in ("last", "source_val") or self.validation_size > 0,
             f"select {self.select} needs validation size > 0",
         )
+        check(
+            self.select != "snd" or self.validation_size > 1,
+            "select snd needs validation size > 1 (SND scores each image by its neighbours)",
+        )
         for name in ("train_subset", "test_subset", "threads"):
             value = getattr(self, name)
             check(value is None or value > 0, f"{name.replace('_', ' ')} must be > 0, got {value}")
