@@ -10,6 +10,37 @@ import numpy as np
 import pytest
 import torch
 
+TESTS = Path(__file__).resolve().parent
+# Each test is in one tier (README: the fast command runs `unit`). A file is `unit` unless it is
+# named here; a test in such a file that is quick and in-process says @pytest.mark.unit itself.
+TIERS = {
+    "faults": ("faults/",),  # kills at system calls, stopped studies
+    "slurm": ("report/test_slurm_launcher.py",),  # a real one-node Slurm
+    "e2e": (  # whole commands: real processes, training runs, studies
+        "test_cli_adapt.py",
+        "test_cli_read_only.py",
+        "test_cli_select_eval.py",
+        "gan/test_cli_gan.py",
+        "report/test_reproduce.py",
+        "report/test_study.py",
+        "report/test_launcher.py",
+        "report/test_selection.py",
+        "runs/test_distributed.py",
+        "train/test_resume_identity.py",
+        "data/test_real_data.py",
+    ),
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if any(item.get_closest_marker(tier) for tier in (*TIERS, "unit")):
+            continue
+        where = Path(str(item.fspath)).resolve().relative_to(TESTS).as_posix()
+        tier = next((t for t, files in TIERS.items() if where.startswith(files)), "unit")
+        item.add_marker(getattr(pytest.mark, tier))
+
+
 REAL_DATA = Path(os.environ.get("ADVLAB_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 
