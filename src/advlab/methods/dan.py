@@ -5,10 +5,19 @@ DAN adds MK-MMD^2 on the task-specific layers (AlexNet's fc6-fc8). Here those ar
 768 features and each layer of G_y: its two hidden layers and its logits. The kernel is a
 sum of Gaussians exp(-||x - y||^2 / (2 s)) whose bandwidths s are 2^k times the median
 squared pairwise distance of the joint batch, k = -2..2 (the paper: "varying bandwidth
-... 2^k times the median"; TLlib uses 2^k times the mean, k = -3..1), with no gradient
-through the bandwidth. MMD^2 is the biased (V-statistic) estimate over the whole batch:
-exactly 0 for identical sets, never negative. Trade-off 1 (TLlib's default), times
-lambda(p).
+... 2^k times the median"; TLlib uses 2^k times the mean, k = -3..1). MMD^2 is the biased
+(V-statistic) estimate over the whole batch: exactly 0 for identical sets, never negative.
+Trade-off 1 (TLlib's default), times lambda(p).
+
+The gradient flows through the bandwidth (TLlib and the paper's Caffe code detach it; the
+paper fixes it from the data). A bandwidth taken from the batch makes MMD^2 blind to the
+layer's scale, but detached, its gradient is not: at a fixed bandwidth, shrinking a layer
+always lowers MMD^2, so every step pulls the layer towards 0 with a force that grows as
+1/scale, the bandwidth follows it down, and the ReLUs die. Trained from scratch (no
+pretrained features or batch norm to hold the scale) this took G_f to all-zero features
+within a few dozen steps: MMD^2 exactly 0, cross-entropy above ln 10, source at chance
+(issue 22). Through the bandwidth, MMD^2 is a scale-free function, its gradient has no
+component along the layer's scale (Euler), and it can only be lowered by aligning.
 """
 
 from __future__ import annotations
@@ -23,9 +32,11 @@ BANDWIDTH_POWERS = (-2, -1, 0, 1, 2)
 
 
 def gaussian_kernel_sum(x: torch.Tensor, powers=BANDWIDTH_POWERS) -> torch.Tensor:
-    """Sum over bandwidths of Gaussian kernel matrices of the rows of x, (N, N)."""
+    """Sum over bandwidths of Gaussian kernel matrices of the rows of x, (N, N). The bandwidths
+    follow the batch's median squared distance, gradient included: the sum is unchanged when
+    x is scaled, and so is the MMD built on it."""
     sq = torch.cdist(x, x).pow(2)
-    base = sq.detach()[~torch.eye(len(x), dtype=torch.bool, device=x.device)].median().clamp_min(1e-8)
+    base = sq[~torch.eye(len(x), dtype=torch.bool, device=x.device)].median().clamp_min(1e-8)
     return sum(torch.exp(-sq / (2 * base * 2.0**k)) for k in powers)
 
 
