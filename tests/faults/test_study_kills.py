@@ -84,7 +84,7 @@ def checkpoint_epoch(path: Path) -> int:
 def moments(root: Path):
     """(name, is it reached?) in the order a study reaches them."""
     runs = root / "runs"
-    for name, log in (("dann", "metrics.jsonl"), ("gan", "losses.csv"), ("pl", "metrics.jsonl")):
+    for name in ("dann", "gan", "pl"):
         yield f"{name}: record created, no checkpoint", lambda n=name: (runs / n / "config.yaml").exists()
         yield f"{name}: first checkpoint in place", lambda n=name: checkpoint_epoch(runs / n / "last.pt") >= 1
         yield (

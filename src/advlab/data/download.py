@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import http.client
 import urllib.error
@@ -31,7 +32,9 @@ def download(remote: RemoteFile, dest_dir: Path, quiet: bool = False, timeout: f
     errors = []
     for url in remote.urls:
         try:
-            atomic_write(dest, lambda out: _fetch_verified(url, remote, out, quiet, timeout))  # a bad file never lands
+            atomic_write(
+                dest, functools.partial(_fetch_verified, url, remote, quiet=quiet, timeout=timeout)
+            )  # a bad file never lands
             return dest
         except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError, DataError) as e:
             # Any failure of one URL (unreachable, malformed, wrong bytes) moves on to the next:
@@ -40,7 +43,7 @@ def download(remote: RemoteFile, dest_dir: Path, quiet: bool = False, timeout: f
     raise DataError(f"could not download {remote.filename}: " + "; ".join(errors))
 
 
-def _fetch_verified(url: str, remote: RemoteFile, out, quiet: bool, timeout: float) -> None:
+def _fetch_verified(url: str, remote: RemoteFile, out, *, quiet: bool, timeout: float) -> None:
     """Stream `url` into `out`, hashing as it goes; a short transfer or a wrong md5 raises."""
     digest = hashlib.md5()
     with urllib.request.urlopen(url, timeout=timeout) as response:
