@@ -134,3 +134,17 @@ def _one_class(logits: torch.Tensor) -> bool:
     """Every image predicted as the same class: a collapsed classifier."""
     predicted = torch.as_tensor(logits).argmax(1)
     return bool((predicted == predicted[0]).all())
+
+
+def ensv_scores(probabilities: list[torch.Tensor]) -> list[float]:
+    """EnsV (Hu et al., NeurIPS 2024 Datasets & Benchmarks, ensemble-based validation): each
+    candidate's agreement with the ensemble of all candidates. The ensemble averages the
+    candidates' (N, C) target class probabilities and takes the argmax; a candidate scores
+    the share of the N images where its own argmax is the ensemble's. It needs no label and
+    no single candidate's trust: it selects among models, and is no score of one model alone
+    (adding or dropping a candidate changes everyone's score)."""
+    if not probabilities:
+        return []
+    stacked = torch.stack([torch.as_tensor(p, dtype=torch.float64) for p in probabilities])
+    ensemble = stacked.mean(dim=0).argmax(dim=1)
+    return [(p.argmax(dim=1) == ensemble).double().mean().item() for p in stacked]
