@@ -146,3 +146,24 @@ def test_a_bad_figure_path_is_one_line_error(tmp_path, capsys, monkeypatch, name
     captured = capsys.readouterr()
     err = captured.err.strip().splitlines()
     assert len(err) == 1 and said in err[0] and captured.out == ""
+
+
+def test_a_degenerate_checkpoint_is_never_picked_and_its_skip_is_said(tmp_path, capsys):
+    """The collapsed DAN of issue 22 scored class_ami 1.0 and was picked; a checkpoint the run
+    flagged as degenerate is skipped however high it scores, and the table says so."""
+    a = fake_run(tmp_path, "a", [(0.5, 1.0, 0.9), (0.8, 2.0, 0.8)])
+    collapsed = fake_run(tmp_path, "dan", [(0.6, 2.5, 0.9), (0.08, 9.0, 0.1)])
+    path = collapsed / "metrics.jsonl"
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    rows[1]["degenerate"] = "source validation accuracy 0.100 is not clearly above chance (0.100)"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    result = select([a, collapsed], ["snd"])
+    assert result["runs"][1]["picks"]["snd"] == {"epoch": 1, "target_acc": 0.6}
+    assert result["runs"][1]["skipped_degenerate"] == {"2": rows[1]["degenerate"]}
+    pooled = result["across_runs"]
+    assert pooled["validators"]["snd"]["pick"]["target_acc"] == 0.6 and pooled["skipped_degenerate"] == 1
+    assert main(["select", str(a), str(collapsed), "--by", "snd"]) == 0
+    out = capsys.readouterr().out
+    assert "skipped epoch 2, degenerate: source validation accuracy 0.100" in out
+    assert "1 degenerate ones skipped" in out

@@ -27,6 +27,7 @@ class Checkpoint:
     target_acc: float
     scores: dict[str, float]
     unscored: list[str] = field(default_factory=list)  # validators recorded with a non-finite score (NaN)
+    degenerate: str | None = None  # why the run flagged this epoch as collapsed: never picked
 
 
 class Unfinished(AdvlabError):
@@ -101,13 +102,15 @@ def _checkpoint(run: str, record: dict[str, Any]) -> Checkpoint:
             scores[name] = value
         elif value is not None:
             unscored.append(name)
-    return Checkpoint(run, record["epoch"], record["target_acc"], scores, unscored)
+    degenerate = record.get("degenerate")
+    return Checkpoint(run, record["epoch"], record["target_acc"], scores, unscored, degenerate or None)
 
 
 def pick(checkpoints: list[Checkpoint], validator: str) -> Checkpoint | None:
     """The checkpoint the validator scores highest (the earliest among equals); None if no
-    checkpoint has its score."""
-    scored = [c for c in checkpoints if validator in c.scores]
+    checkpoint has its score. A degenerate checkpoint is never picked, however it scores: a
+    collapsed model can look perfect to a label-free validator."""
+    scored = [c for c in checkpoints if validator in c.scores and not c.degenerate]
     return max(scored, key=lambda c: c.scores[validator]) if scored else None
 
 
@@ -120,13 +123,18 @@ def per_run(checkpoints: list[Checkpoint], validators: list[str]) -> dict[str, A
         chosen = pick(checkpoints, name)
         picks[name] = None if chosen is None else {"epoch": chosen.epoch, "target_acc": chosen.target_acc}
     unscored = {name: n for name in validators if (n := sum(name in c.unscored for c in checkpoints))}
-    return {
-        "run": last.run,
-        "epochs": len(checkpoints),
-        "last": {"epoch": last.epoch, "target_acc": last.target_acc},
-        "oracle_analysis_only": {"epoch": oracle.epoch, "target_acc": oracle.target_acc},
-        "picks": picks,
-    } | ({"unscored": unscored} if unscored else {})
+    degenerate = {str(c.epoch): c.degenerate for c in checkpoints if c.degenerate}
+    return (
+        {
+            "run": last.run,
+            "epochs": len(checkpoints),
+            "last": {"epoch": last.epoch, "target_acc": last.target_acc},
+            "oracle_analysis_only": {"epoch": oracle.epoch, "target_acc": oracle.target_acc},
+            "picks": picks,
+        }
+        | ({"unscored": unscored} if unscored else {})
+        | ({"skipped_degenerate": degenerate} if degenerate else {})
+    )
 
 
 def across_runs(runs: list[list[Checkpoint]], validators: list[str]) -> dict[str, Any]:
@@ -137,13 +145,14 @@ def across_runs(runs: list[list[Checkpoint]], validators: list[str]) -> dict[str
     best_last = max(lasts, key=lambda c: c.target_acc)
     out: dict[str, Any] = {
         "checkpoints": len(pool),
+        "skipped_degenerate": sum(1 for c in pool if c.degenerate),
         "oracle_analysis_only": _where(max(pool, key=lambda c: c.target_acc)),
         "mean_last_target_acc": float(np.mean([c.target_acc for c in lasts])),
         "validators": {},
     }
     out["best_last_analysis_only"] = _where(best_last)
     for name in validators:
-        scored = [c for c in pool if name in c.scores]
+        scored = [c for c in pool if name in c.scores and not c.degenerate]
         if not scored:
             out["validators"][name] = None
             continue
@@ -225,10 +234,14 @@ def table(result: dict[str, Any]) -> str:
                 lines.append(f"  {name:<12} {'-':>5}  {said}")
         o = r["oracle_analysis_only"]
         lines.append(f"  {'oracle*':<12} {o['epoch']:>5}  {o['target_acc']:.4f}")
+        for epoch, why in r.get("skipped_degenerate", {}).items():
+            lines.append(f"  skipped epoch {epoch}, degenerate: {why}")
     pooled = result.get("across_runs")
     if pooled:
+        skipped = f", {pooled['skipped_degenerate']} degenerate ones skipped" if pooled["skipped_degenerate"] else ""
         lines.append(
-            f"\nacross {len(result['runs'])} runs ({pooled['checkpoints']} checkpoints): mean target acc of the last epochs {pooled['mean_last_target_acc']:.4f}"
+            f"\nacross {len(result['runs'])} runs ({pooled['checkpoints']} checkpoints{skipped}): "
+            f"mean target acc of the last epochs {pooled['mean_last_target_acc']:.4f}"
         )
         lines.append(
             f"  {'validator':<12} {'mean of per-run picks':>21}  {'pick among all':>14}  {'weighted Spearman':>17}"
