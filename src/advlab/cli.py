@@ -9,7 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
-from advlab.config import add_options, resolve
+from advlab.config import add_options, merge, resolve
 from advlab.errors import AdvlabError
 
 
@@ -148,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write score-against-accuracy plots to this file (.png, .pdf, .svg)",
     )
 
+    _add_tune_parser(sub)
+
     study = sub.add_parser(
         "reproduce",
         help="run the whole DANN + GAN study and write DIR/report.html and report.md",
@@ -219,6 +221,65 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_tune_parser(sub) -> None:
+    from advlab.methods import METHODS
+    from advlab.train.validation import VALIDATORS
+
+    tune = sub.add_parser(
+        "tune",
+        help="choose a method and its settings for one pair without target labels (Optuna; pip install 'advlab[tune]')",
+        description="Search each method's declared space with short advlab adapt trials scored by a label-free "
+        "validator (Optuna, TPE, study in OUT/study.db: the same command again resumes it), choose among the "
+        "finished trials (source_only always a candidate: the answer can be 'do not adapt'), and write "
+        "OUT/best.yaml (for advlab adapt --config), trials.md, trials.json and scores.png. "
+        "Not done yet: --launcher slurm (workers as Slurm jobs), pruning inside a trial.",
+    )
+    tune.add_argument(
+        "--methods",
+        default="dann,cdan,dan,mdd,mcc",
+        help="comma-separated methods to search, "
+        f"of {', '.join(METHODS)} (default: dann,cdan,dan,mdd,mcc; source_only is always added)",
+    )
+    tune.add_argument("--trials", type=int, default=12, help="trials in the study in all (default: 12)")
+    tune.add_argument(
+        "--by",
+        default="ensv",
+        help="what chooses among the finished trials: ensv (agreement with the "
+        f"ensemble of all of them) or a validator, {', '.join(VALIDATORS)} (default: ensv)",
+    )
+    tune.add_argument(
+        "--objective",
+        default=None,
+        help="the validator Optuna maximises in each trial "
+        "(default: --by, or class_ami with --by ensv, which scores no single trial)",
+    )
+    tune.add_argument("--source", default="mnist", help="labelled source domain, as in advlab adapt (default: mnist)")
+    tune.add_argument("--target", default="mnist_m", help="target domain, as in advlab adapt (default: mnist_m)")
+    tune.add_argument("--data-dir", help="where built-in data sets live (else $ADVLAB_DATA, else ~/.cache/advlab/data)")
+    tune.add_argument("--out", default="tune", help="tune folder (default: tune)")
+    tune.add_argument("--trial-epochs", type=int, default=3, help="epochs of each trial (default: 3)")
+    tune.add_argument(
+        "--trial-subset", type=int, default=2000, help="training images per domain of each trial (default: 2000)"
+    )
+    tune.add_argument("--batch-size", type=int, default=64, help="images per domain per step (default: 64)")
+    tune.add_argument("--val-size", type=int, default=1000, help="source validation images (default: 1000)")
+    tune.add_argument(
+        "--validation-size", type=int, default=1000, help="target images the validators score (default: 1000)"
+    )
+    tune.add_argument("--seed", type=int, default=0, help="seed of the trials and of the sampler (default: 0)")
+    tune.add_argument("--jobs", type=int, default=1, help="worker processes sharing the study (default: 1)")
+    tune.add_argument("--threads", type=int, help="CPU threads per trial (default: the cores divided among --jobs)")
+    tune.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
+    tune.add_argument(
+        "--reproduce-seeds",
+        type=int,
+        default=0,
+        help="rerun the choice at full budget for seeds 0..K-1 "
+        "into OUT/reproduce/s<seed>/ and report mean ± std (default: 0, none)",
+    )
+    tune.add_argument("--quiet", action="store_true", help="no line per trial")
+
+
 CLUSTER_FLAGS = {
     "partition": "partition",
     "time_limit": "time_limit_min",
@@ -268,6 +329,17 @@ def _options(args: argparse.Namespace) -> dict:
     return {k: v for k, v in vars(args).items() if k not in ("command", "config", "resume", "quiet")}
 
 
+def _run_config(cls: type, args: argparse.Namespace, read):
+    """The run's options: defaults < YAML (--config) < command line; on --resume of an
+    existing run, its own config.yaml (read by `read`) comes first, so that the command
+    line names only what changes (and the trainer's check names what would change the run)."""
+    from advlab.runs.engine import saved_options
+
+    options = _options(args)
+    base = saved_options(cls(**merge(cls, options, args.config)).run_dir(), read) if args.resume else None
+    return resolve(cls, options, args.config, base)
+
+
 def _device(name: str):
     """The torch device a --device option names, or one line saying why it cannot be had."""
     from advlab.runs.hardware import device_problem, resolve_device
@@ -302,18 +374,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "adapt":
             from advlab.train.adapt import AdaptConfig, run_adapt
+            from advlab.train.config import recorded_options, refuse_foreign_options
 
-            cfg = resolve(AdaptConfig, _options(args), args.config)
+            cfg = _run_config(AdaptConfig, args, recorded_options)
+            refuse_foreign_options(cfg.method, _options(args))  # even at its default: a flag that does nothing
             summary = run_adapt(cfg, resume=args.resume, quiet=args.quiet)
             if summary is not None:  # None: a rank other than 0 of a torchrun job, which reports nothing
                 print(
                     f"done: target accuracy {summary['target_acc']:.4f}, source accuracy {summary['source_acc']:.4f} -> {cfg.run_dir()}"
                 )
         elif args.command == "gan":
-            from advlab.gan.config import GanConfig
+            from advlab.gan.config import GanConfig, recorded_options
             from advlab.gan.train import run_gan
 
-            cfg = resolve(GanConfig, _options(args), args.config)
+            cfg = _run_config(GanConfig, args, recorded_options)
             summary = run_gan(cfg, resume=args.resume, quiet=args.quiet)
             said = _metrics_line(summary) if "no_metrics" not in summary else f"no metrics ({summary['no_metrics']})"
             print(f"done: {said} -> {cfg.run_dir()}")
@@ -384,6 +458,19 @@ def main(argv: list[str] | None = None) -> int:
             print(to_json(result) if args.json else table(result))
             if wrote:
                 print(f"wrote {wrote}", file=sys.stderr if args.json else sys.stdout)
+        elif args.command == "tune":
+            from advlab.tune.study import TuneOptions, run_tune
+
+            options = {k: v for k, v in vars(args).items() if k != "command"}
+            options["methods"] = [m.strip() for m in args.methods.split(",") if m.strip()]
+            options["objective"] = args.objective or (args.by if args.by != "ensv" else "class_ami")
+            result = run_tune(TuneOptions(**options))
+            print(result["verdict"])
+            if result["best"]:
+                print(f"wrote {Path(args.out) / 'best.yaml'}, trials.md, trials.json, scores.png")
+            if "reproduce" in result:
+                r = result["reproduce"]
+                print(f"reproduced, seeds {r['seeds']}: {r['validator']} {r['score_mean']:.4f} ± {r['score_std']:.4f}")
         elif args.command == "reproduce":
             from advlab.report.reproduce import reproduce
 

@@ -1,14 +1,16 @@
 """Configuration as plain dataclasses: command-line options and YAML files from one definition.
 
 Each field carries its help text in `metadata["help"]` (and optional `choices`). Values
-are resolved as defaults < YAML file (`--config`) < command line; unknown YAML keys are
-an error, and the dataclass's `validate()` checks every value at the boundary.
+are resolved as defaults < a run's own record (on --resume) < YAML file (`--config`) <
+command line; unknown YAML keys are an error, and the dataclass's `validate()` checks
+every value at the boundary.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import reprlib
 import types
 import typing
 from pathlib import Path
@@ -19,6 +21,17 @@ import yaml
 from advlab.errors import ConfigError
 
 T = TypeVar("T")
+
+SHOWN = 80  # characters of a value an error message shows
+_repr = reprlib.Repr()
+_repr.maxstring = _repr.maxother = SHOWN
+
+
+def shown(value: Any) -> str:
+    """A value's repr for an error message, cut to SHOWN characters: a message is one line,
+    never the whole of a huge value (reprlib never builds the whole repr either)."""
+    text = _repr.repr(value)
+    return text if len(text) <= SHOWN else text[: SHOWN - 3] + "..."
 
 
 def option(default: Any, help: str, choices: tuple | None = None) -> Any:
@@ -72,16 +85,37 @@ def _coerce(cls: type, name: str, value: Any) -> Any:
     if tp is str and isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
-        raise ConfigError(f"config key {name!r} must be {tp.__name__}, got {value!r}")
+        raise ConfigError(f"config key {name!r} must be {tp.__name__}, got {shown(value)}")
     return value
+
+
+class _AliasError(Exception):
+    def __init__(self, mark):
+        self.mark = mark
+
+
+class _NoAliases(yaml.SafeLoader):
+    """yaml.SafeLoader without anchors and aliases: a few lines of nested aliases expand to
+    gigabytes (a 'billion laughs'), and no option needs them."""
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise _AliasError(event.start_mark)
+        return super().compose_node(parent, index)
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.load(path.read_text(), Loader=_NoAliases) or {}
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
+    except _AliasError as e:
+        raise ConfigError(
+            f"config file {path} line {e.mark.line + 1}, column {e.mark.column + 1}: "
+            "YAML anchors and aliases (&name, *name) are not accepted; write the value out"
+        ) from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -94,26 +128,41 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def resolve(cls: type[T], cli_values: dict[str, Any], config_file: str | Path | None = None) -> T:
-    """defaults < YAML < command line, then `validate()`."""
+def file_values(cls: type, data: dict[str, Any], where: str | Path) -> dict[str, Any]:
+    """The options a YAML mapping read from `where` sets, as field name: typed value."""
     names = {f.name for f in dataclasses.fields(cls)}
     values: dict[str, Any] = {}
+    for key, value in data.items():
+        name = str(key).replace("-", "_")
+        if name not in names:
+            raise ConfigError(f"unknown config key {shown(key)} in {where}; known keys: {', '.join(sorted(names))}")
+        values[name] = _coerce(cls, name, value)
+    return values
+
+
+def merge(
+    cls: type, cli_values: dict[str, Any], config_file: str | Path | None = None, base: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The options set by `base` (typed values, e.g. a run's config.yaml) < YAML < command line."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    values = dict(base or {})
     if config_file:
-        for key, value in load_yaml(config_file).items():
-            name = str(key).replace("-", "_")
-            if name not in names:
-                raise ConfigError(
-                    f"unknown config key {key!r} in {config_file}; known keys: {', '.join(sorted(names))}"
-                )
-            values[name] = _coerce(cls, name, value)
+        values.update(file_values(cls, load_yaml(config_file), config_file))
     values.update({k: v for k, v in cli_values.items() if k in names})
-    cfg = cls(**values)
+    return values
+
+
+def resolve(
+    cls: type[T], cli_values: dict[str, Any], config_file: str | Path | None = None, base: dict[str, Any] | None = None
+) -> T:
+    """defaults < base < YAML < command line, then `validate()`."""
+    cfg = cls(**merge(cls, cli_values, config_file, base))
     cfg.validate()
     return cfg
 
 
-def to_yaml(cfg: Any) -> str:
-    return yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False)
+def to_yaml(values: dict[str, Any]) -> str:
+    return yaml.safe_dump(values, sort_keys=False)
 
 
 def check(condition: bool, message: str) -> None:

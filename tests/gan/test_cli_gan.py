@@ -13,31 +13,16 @@ from advlab.cli import main
 from advlab.gan.config import DEFAULT_MISMATCH
 from tests_helpers import assert_one_line_error, run_cli
 
+GAN_QUICK = ["gan", "--epochs", "2", "--batch-size", "50", "--g-width", "8", "--d-width", "4", "--eval-samples", "0"]
+GAN_QUICK += ["--threads", "1", "--quiet"]
+
 
 def gan(tiny_domains, out: Path, *extra: str) -> int:
-    return main(
-        [
-            "gan",
-            "--dataset",
-            str(tiny_domains[0]),
-            "--out",
-            str(out),
-            "--epochs",
-            "2",
-            "--batch-size",
-            "50",
-            "--g-width",
-            "8",
-            "--d-width",
-            "4",
-            "--eval-samples",
-            "0",
-            "--threads",
-            "1",
-            "--quiet",
-            *extra,
-        ]
-    )
+    return main([*GAN_QUICK, "--dataset", str(tiny_domains[0]), "--out", str(out), *extra])
+
+
+def record_of(out: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and p.name != ".lock"}
 
 
 def rows(out: Path) -> list[dict]:
@@ -305,3 +290,45 @@ def test_the_evaluator_and_gan_eval_run_on_cuda(tiny_domains, tmp_path, monkeypa
     assert abs(on_cuda["cond_acc"] - on_cpu["cond_acc"]) <= 0.02 and on_cuda["fid_lenet"] == pytest.approx(
         on_cpu["fid_lenet"], rel=0.05
     )
+
+
+def test_resume_refuses_a_checkpoint_of_another_run_or_variant(tiny_domains, tmp_path, capsys):
+    """A same-variant last.pt of other data was continued; another variant's gave a size-mismatch traceback."""
+    import shutil
+
+    import torch
+
+    from conftest import write_domain_npz
+
+    assert gan(tiny_domains, tmp_path / "r", "--epochs", "1") == 0
+    other = write_domain_npz(tmp_path / "other.npz", 600, 200, colour=False, seed=5)  # grey digits too
+    assert main([*GAN_QUICK, "--dataset", str(other), "--out", str(tmp_path / "other"), "--epochs", "1"]) == 0
+    assert gan(tiny_domains, tmp_path / "u", "--epochs", "1", "--unconditional") == 0
+    for donor, said in (("other", "--dataset"), ("u", "--variant 'unconditional' -> 'conditional'")):
+        shutil.copy(tmp_path / donor / "last.pt", tmp_path / "r" / "last.pt")
+        before = record_of(tmp_path / "r")
+        capsys.readouterr()
+        assert gan(tiny_domains, tmp_path / "r", "--resume") == 2
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1 and f"last.pt in {tmp_path / 'r'} was made by another run" in lines[0], lines
+        assert said in lines[0]
+        assert record_of(tmp_path / "r") == before
+    # a checkpoint from before identities: another variant's networks do not fit, said in one line
+    state = torch.load(tmp_path / "u" / "last.pt", weights_only=True)
+    del state["identity"]
+    torch.save(state, tmp_path / "r" / "last.pt")
+    assert gan(tiny_domains, tmp_path / "r", "--resume") == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "does not fit this run's networks" in lines[0], lines
+
+
+def test_resume_with_only_out_takes_the_runs_own_options(tiny_domains, tmp_path, capsys):
+    """`advlab gan --out RUN --resume` failed for a run made with any non-default option."""
+    assert gan(tiny_domains, tmp_path / "whole", "--epochs", "3", "--lr", "0.001") == 0
+    assert gan(tiny_domains, tmp_path / "split", "--epochs", "1", "--lr", "0.001") == 0
+    assert main(["gan", "--out", str(tmp_path / "split"), "--resume", "--epochs", "3", "--quiet"]) == 0
+    assert rows(tmp_path / "whole") == rows(tmp_path / "split")
+    capsys.readouterr()
+    assert main(["gan", "--out", str(tmp_path / "split"), "--resume", "--epochs", "4", "--z-dim", "10"]) == 2
+    line = capsys.readouterr().err.strip()
+    assert "--z-dim 100 -> 10" in line and "--lr" not in line and "--dataset" not in line

@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from advlab.config import check, option
+from advlab.config import check, file_values, load_yaml, option, shown
 from advlab.gan.losses import LOSSES
 from advlab.gan.variants import D_CONDITIONINGS, DEFAULT_MISMATCH, VARIANTS, Variant  # noqa: F401 (DEFAULT_MISMATCH re-exported)
 from advlab.runs.hardware import PRECISIONS, device_problem
@@ -63,7 +63,8 @@ class GanConfig:
     out: str | None = option(None, "run directory (default runs/gan-<variant>-s<seed>)")
 
     def validate(self) -> None:
-        check(self.variant in VARIANTS, f"unknown variant {self.variant!r}; choose from {', '.join(VARIANTS)}")
+        check(self.variant in VARIANTS, f"unknown variant {shown(self.variant)}; choose from {', '.join(VARIANTS)}")
+        check(0 <= self.seed < 2**32, f"seed must be in [0, 2**32), got {self.seed}")
         check(self.epochs > 0, f"epochs must be > 0, got {self.epochs}")
         check(self.batch_size > 0, f"batch size must be > 0, got {self.batch_size}")
         check(self.lr > 0 and math.isfinite(self.lr), f"learning rate must be > 0, got {self.lr}")
@@ -86,7 +87,10 @@ class GanConfig:
         check(self.threads is None or self.threads > 0, f"threads must be > 0, got {self.threads}")
         problem = device_problem(self.device)
         check(problem is None, problem or "")
-        check(self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        check(
+            self.precision in PRECISIONS,
+            f"precision must be one of {', '.join(PRECISIONS)}, got {shown(self.precision)}",
+        )
 
     @property
     def spec(self) -> Variant:
@@ -104,3 +108,8 @@ class GanConfig:
 
     def run_dir(self) -> Path:
         return Path(self.out or f"runs/gan-{self.variant}-s{self.seed}")
+
+
+def recorded_options(path: str | Path) -> dict:
+    """A run's config.yaml as typed option values."""
+    return file_values(GanConfig, load_yaml(path), path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import torch
 from advlab.config import load_yaml, resolve, to_yaml
 from advlab.data.domains import load_domain
 from advlab.errors import AdvlabError
-from advlab.gan.config import GanConfig
+from advlab.gan.config import GanConfig, recorded_options
 from advlab.gan.evaluate import evaluate_run, unscorable
 from advlab.gan.evaluator import data_fingerprint, to_unit_range
 from advlab.gan.losses import fake_term, generator_term, real_term
@@ -29,8 +30,10 @@ from advlab.runs.engine import (
     MARKER,
     NonFiniteLoss,
     check_finite,
+    check_identity,
     check_resume,
     diverged,
+    identity,
     open_run,
     run_epochs,
     set_threads,
@@ -137,18 +140,31 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
     average = WeightAverage(g, cfg.ema) if cfg.ema else None
     sampler = average.model if average else g  # what draws the grids and is measured
     start_epoch, warnings, seconds = 0, [], 0.0
+    fingerprint = data_fingerprint(domain.train)  # which data the run learns (and its metrics must come from)
+    run_identity = identity(dataclasses.asdict(cfg), {"dataset": fingerprint})
     if resume and not last_ckpt.exists() and not quiet:
         print(f"nothing to resume in {run.path} yet (no checkpoint): starting from the first epoch")
     if resume and last_ckpt.exists():
         state = load_checkpoint(last_ckpt)
         if "g" not in state or "g_sampler" not in state:
             raise AdvlabError(f"{last_ckpt} is not an advlab gan checkpoint")
-        if run.file("config.yaml").exists():
-            check_resume(run, resolve(GanConfig, {}, run.file("config.yaml")), cfg, int(state["epoch"]))
-        for module, key in ((g, "g"), (d, "d"), (opt_g, "opt_g"), (opt_d, "opt_d"), (sampler, "g_sampler")):
-            module.load_state_dict(state[key])
+        config = run.file("config.yaml")
+        saved = resolve(GanConfig, {}, base=recorded_options(config)) if config.exists() else None
+        # a checkpoint from before identities: the data are compared by name, in config.yaml
+        by_content = ("dataset",) if "identity" in state else ()
+        check_resume(run, saved, cfg, int(state["epoch"]), by_content)
+        if by_content:
+            check_identity(run, state["identity"], run_identity, {"dataset": cfg.dataset})
+        try:
+            for module, key in ((g, "g"), (d, "d"), (opt_g, "opt_g"), (opt_d, "opt_d"), (sampler, "g_sampler")):
+                module.load_state_dict(state[key])
+        except (RuntimeError, ValueError, KeyError):
+            raise AdvlabError(
+                f"{last_ckpt} does not fit this run's networks (another run's checkpoint?); "
+                "start a new run with another --out"
+            ) from None
         start_epoch, warnings, seconds = int(state["epoch"]), list(state["warnings"]), float(state["seconds"])
-    run.write_text("config.yaml", to_yaml(cfg))
+    run.write_text("config.yaml", to_yaml(dataclasses.asdict(cfg)))
 
     steps = len(train) // cfg.batch_size
     stream = IndexStream(len(train), cfg.batch_size, cfg.seed)
@@ -243,6 +259,7 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
             "opt_d": opt_d.state_dict(),
             "g_sampler": sampler.state_dict(),
             "g_args": g.constructor_args(),
+            "identity": run_identity,
             "epoch": epoch + 1,
             "warnings": warnings,
             "seconds": seconds,
@@ -282,7 +299,7 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
         "torch": torch.__version__,
         "cpu_count": os.cpu_count(),
     }
-    summary["data_fingerprint"] = data_fingerprint(domain.train)  # which data its metrics must come from
+    summary["data_fingerprint"] = fingerprint
     if not cfg.eval_samples:
         summary["no_metrics"] = "--eval-samples 0"
     else:

@@ -86,24 +86,71 @@ def _lock(run: RunDir) -> IO:
 FREE_ON_RESUME = ("threads", "device", "data_dir", "out", "epochs")
 
 
-def check_resume(run: RunDir, saved: Any, new: Any, epochs_done: int) -> None:
+def flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def saved_options(run_dir: Path, read: Callable[[Path], dict[str, Any]]) -> dict[str, Any] | None:
+    """The options `read` finds in the config.yaml of the advlab run in `run_dir`: what a
+    --resume starts from, so that a user names only what changes. None where there is no
+    such run (a folder of user files is never read). Its `out` is left out: the run is where
+    it was found now."""
+    config = run_dir / "config.yaml"
+    if not config.is_file() or not ((run_dir / MARKER).exists() or (run_dir / CHECKPOINT).exists()):
+        return None
+    return {k: v for k, v in read(config).items() if k != "out"}
+
+
+def check_resume(run: RunDir, saved: Any, new: Any, epochs_done: int, by_content: tuple[str, ...] = ()) -> None:
     """--resume continues the run that is there, as it was started: an option that would
     change it is an error naming it (the run's config.yaml and metrics stay its own).
-    `--epochs` may grow, to extend a finished or stopped run, never below what is done."""
-    before, after = dataclasses.asdict(saved), dataclasses.asdict(new)
-    changed = [
-        f"--{k.replace('_', '-')} {before.get(k)!r} -> {v!r}"
-        for k, v in after.items()
-        if k not in FREE_ON_RESUME and before.get(k) != v
+    `--epochs` may grow, to extend a finished or stopped run, never below what is done.
+    `saved` is the run's config.yaml (None: there is none); options in `by_content` (the
+    data) are compared by the checkpoint's fingerprints instead of their path strings."""
+    if saved is not None:
+        before, after = dataclasses.asdict(saved), dataclasses.asdict(new)
+        changed = [
+            f"{flag(k)} {before.get(k)!r} -> {v!r}"
+            for k, v in after.items()
+            if k not in FREE_ON_RESUME + by_content and before.get(k) != v
+        ]
+        if changed:
+            raise AdvlabError(
+                f"--resume continues the run in {run.path} as it was started, but these options differ from its "
+                f"config.yaml: {'; '.join(changed)} (start a new run with another --out)"
+            )
+    if new.epochs < epochs_done:
+        raise AdvlabError(
+            f"{run.path} has done {epochs_done} epochs; --epochs {new.epochs} would undo them "
+            "(--epochs may only grow on --resume)"
+        )
+
+
+def identity(options: Mapping[str, Any], data: Mapping[str, str]) -> dict[str, Any]:
+    """What a run computes from, written into each of its checkpoints: its options less
+    FREE_ON_RESUME and less the data's names, and the content fingerprints of the data
+    (option -> fingerprint) standing for those names."""
+    return {
+        "options": {k: v for k, v in options.items() if k not in FREE_ON_RESUME and k not in data},
+        "data": dict(data),
+    }
+
+
+def check_identity(run: RunDir, saved: Mapping[str, Any], now: Mapping[str, Any], names: Mapping[str, Any]) -> None:
+    """A checkpoint continues only the run that wrote it: the same options (those both
+    identities know: a newer advlab may add some) and the same data content. `names` gives
+    each data option's value now, for the message."""
+    before, after = saved["options"], now["options"]
+    changed = [f"{flag(k)} {before[k]!r} -> {after[k]!r}" for k in after if k in before and before[k] != after[k]]
+    changed += [
+        f"{flag(k)} {names[k]!r} holds other images than the run's (fingerprint {now['data'][k]}, the run's {fp})"
+        for k, fp in saved["data"].items()
+        if k in now["data"] and now["data"][k] != fp
     ]
     if changed:
         raise AdvlabError(
-            f"--resume continues the run in {run.path} as it was started, but these options differ from its config.yaml: "
-            f"{'; '.join(changed)} (start a new run with another --out)"
-        )
-    if new.epochs < epochs_done:
-        raise AdvlabError(
-            f"{run.path} has done {epochs_done} epochs; --epochs {new.epochs} would undo them (--epochs may only grow on --resume)"
+            f"{CHECKPOINT} in {run.path} was made by another run: {'; '.join(changed)} "
+            "(nothing was changed; start a new run with another --out)"
         )
 
 

@@ -7,27 +7,39 @@ Target test labels are only ever used to *report* accuracy, never to choose anyt
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from advlab.config import resolve, to_yaml
+from advlab.config import to_yaml
 from advlab.data.augment import augment
 from advlab.data.domains import Domain, Split, load_domain
 from advlab.errors import AdvlabError
+from advlab.gan.evaluator import data_fingerprint
 from advlab.methods import METHODS, Batch, Method, StepInfo
 from advlab.metrics.accuracy import accuracy, batched, domain_accuracy, per_class_accuracy
 from advlab.models.ganin import GaninNet
 from advlab.runs.checkpoint import load_checkpoint, save_checkpoint
 from advlab.runs.distributed import join, leave, mean_over_ranks
-from advlab.runs.engine import CHECKPOINT, NonFiniteLoss, check_resume, diverged, open_run, run_epochs, set_threads
+from advlab.runs.engine import (
+    CHECKPOINT,
+    NonFiniteLoss,
+    check_identity,
+    check_resume,
+    diverged,
+    identity,
+    open_run,
+    run_epochs,
+    set_threads,
+)
 from advlab.runs.hardware import autocast, resolve_device, resolve_precision
 from advlab.runs.rundir import MutedRun
 from advlab.runs.sampling import IndexStream
 from advlab.train.config import AdaptConfig
-from advlab.train.restore import load_run_model, upgrade_legacy
+from advlab.train.restore import build_model, load_run_state, run_config, upgrade_legacy
 from advlab.train.schedules import learning_rate, reversal_factor
 from advlab.train.validation import VALIDATORS, make_probe, score_validators
 
@@ -42,6 +54,15 @@ class Data:
     target_train: Split
     target_test: Split
     num_classes: int
+    fingerprints: dict[str, str]  # "source" / "target" -> the content key of the domain as loaded
+
+
+def domain_fingerprint(domain: Domain) -> str:
+    """A content key of a domain's images and labels as loaded (after --geometry), training
+    and test split. The split, subsets and seed that select from it are options of the run,
+    so a run that another run's checkpoint fits reads the same images (whatever their path)."""
+    keys = data_fingerprint(domain.train) + data_fingerprint(domain.test)
+    return hashlib.sha256(keys.encode()).hexdigest()[:16]
 
 
 def prepare_data(cfg: AdaptConfig, quiet: bool) -> Data:
@@ -59,6 +80,7 @@ def prepare_data(cfg: AdaptConfig, quiet: bool) -> Data:
         target.train.subset(cfg.train_subset),
         target.test.subset(cfg.test_subset),
         source.num_classes,
+        {"source": domain_fingerprint(source), "target": domain_fingerprint(target)},
     )
 
 
@@ -118,14 +140,24 @@ def make_optimizer(cfg: AdaptConfig, params) -> torch.optim.Optimizer:
     return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
 
 
-def load_initial_weights(cfg: AdaptConfig, model: GaninNet) -> None:
-    """The weights `--init` names: the checkpoint that run itself reported (last or best)."""
-    initial, init_cfg = load_run_model(cfg.init, require_finished=True)
+def load_initial_weights(cfg: AdaptConfig, model: GaninNet, fingerprints: dict[str, str]) -> None:
+    """The weights `--init` names: the checkpoint that run itself reported (last or best).
+    It must have learned this run's source and target: the same content, compared by the
+    fingerprints its checkpoint carries (by name for a run from before they did)."""
+    state, init_cfg = load_run_state(cfg.init, require_finished=True)
+    initial = build_model(state, init_cfg.normalization)
     if init_cfg.normalization != cfg.normalization:
         raise AdvlabError(
             f"--init {cfg.init} was trained with {init_cfg.normalization} normalisation, this run uses {cfg.normalization}"
         )
-    if (init_cfg.source, init_cfg.target) != (cfg.source, cfg.target):
+    learned = state.get("identity", {}).get("data")
+    differ = [k for k in ("source", "target") if learned and learned.get(k) != fingerprints[k]]
+    if differ:
+        raise AdvlabError(
+            f"--init {cfg.init} was trained on other {' and '.join(differ)} images than this run's "
+            f"{' and '.join(f'--{k} {getattr(cfg, k)!r}' for k in differ)}; pass the data it was trained on"
+        )
+    if not learned and (init_cfg.source, init_cfg.target) != (cfg.source, cfg.target):
         raise AdvlabError(
             f"--init {cfg.init} was trained on {init_cfg.source} -> {init_cfg.target}, this run is {cfg.source} -> {cfg.target}; "
             f"pass the same --source and --target"
@@ -149,14 +181,19 @@ class LabelAudit:
 
 
 def checkpoint_state(
-    method: Method, optimizers: dict[str, torch.optim.Optimizer], epoch: int, history: list[dict[str, Any]]
+    method: Method,
+    optimizers: dict[str, torch.optim.Optimizer],
+    epoch: int,
+    history: list[dict[str, Any]],
+    run_identity: dict[str, Any],
 ) -> dict[str, Any]:
-    """Everything a resume needs, and what rebuilds the model without the config."""
+    """Everything a resume needs, what rebuilds the model without the config, and the
+    identity of the run that wrote it (what a resume or --init checks it against)."""
     return {
         "method": method.name,
+        "identity": run_identity,
         "model_args": method.model.constructor_args(),
         "model": method.model.state_dict(),
-        "head_args": method.head_args(),
         "heads": method.heads.state_dict(),
         "optimizers": {name: opt.state_dict() for name, opt in optimizers.items()},
         "method_state": method.state_dict(),
@@ -192,7 +229,7 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
     model = GaninNet(data.num_classes, cfg.normalization)
     method = METHODS[cfg.method](model, cfg)  # its heads draw their initial weights right after the backbone's
     if cfg.init:
-        load_initial_weights(cfg, model)
+        load_initial_weights(cfg, model, data.fingerprints)
     model.to(device)
     method.heads.to(device)
     optimizers = method.optimizers(lambda params: make_optimizer(cfg, params))
@@ -200,6 +237,7 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
     base_lrs = {name: [group["lr"] for group in opt.param_groups] for name, opt in optimizers.items()}
     history: list[dict[str, Any]] = []
     start_epoch = 0
+    run_identity = identity(cfg.recorded(), data.fingerprints)
     if resume and not last_ckpt.exists() and not quiet:
         print(f"nothing to resume in {run.path} yet (no checkpoint): starting from the first epoch")
     if resume and last_ckpt.exists():
@@ -208,19 +246,29 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
             raise AdvlabError(f"{last_ckpt} is not an advlab adapt checkpoint")
         if state.get("method", cfg.method) != cfg.method:
             raise AdvlabError(f"{run.path} holds a {state['method']} run; --resume cannot continue it as {cfg.method}")
-        if run.file("config.yaml").exists():
-            check_resume(run, resolve(AdaptConfig, {}, run.file("config.yaml")), cfg, int(state["epoch"]))
-        model.load_state_dict(state["model"])
-        method.heads.load_state_dict(state["heads"])
-        for name, optimizer in optimizers.items():
-            optimizer.load_state_dict(state["optimizers"][name])
+        saved = run_config(run.path) if run.file("config.yaml").exists() else None
+        # a checkpoint from before identities: the data are compared by name, in config.yaml
+        by_content = ("source", "target") if "identity" in state else ()
+        check_resume(run, saved, cfg, int(state["epoch"]), by_content)
+        if by_content:
+            check_identity(run, state["identity"], run_identity, {k: getattr(cfg, k) for k in by_content})
+        try:
+            model.load_state_dict(state["model"])
+            method.heads.load_state_dict(state["heads"])
+            for name, optimizer in optimizers.items():
+                optimizer.load_state_dict(state["optimizers"][name])
+        except (RuntimeError, ValueError, KeyError):
+            raise AdvlabError(
+                f"{last_ckpt} does not fit this run's networks (another run's checkpoint?); "
+                "start a new run with another --out"
+            ) from None
         method.load_state_dict(state.get("method_state", {}))
         start_epoch = int(state["epoch"])
         history = list(state["history"])
         run.rewrite_jsonl("metrics.jsonl", history)  # drops lines of an epoch that never reached its checkpoint
         if not quiet:
             print(f"resuming {run.path} after epoch {start_epoch}")
-    run.write_text("config.yaml", to_yaml(cfg))
+    run.write_text("config.yaml", to_yaml(cfg.recorded()))
 
     driver = data.source_train if needs.source else data.target_train
     steps = len(driver) // cfg.batch_size
@@ -318,7 +366,7 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
             record |= score_validators(model, probe, device, cfg.seed)
             model.train()
         history.append(record)
-        state = checkpoint_state(method, optimizers, epoch + 1, history)
+        state = checkpoint_state(method, optimizers, epoch + 1, history, run_identity)
         if cfg.select != "last" and record[selected_key] >= max(h[selected_key] for h in history):
             save_checkpoint(state, run.file("best.pt"))
         save_checkpoint(state, last_ckpt)

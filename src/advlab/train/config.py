@@ -1,7 +1,9 @@
 """`advlab adapt`'s options: one dataclass for the command line and YAML files.
 
 The options every method shares are written out here; each method adds its own
-(`Method.options`), so a new method brings its flags with it.
+(`Method.options`), so a new method brings its flags with it. An option of a method is
+an error with any other method, and a run's config.yaml records only the options of its
+own method.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from advlab.config import check, option
+from advlab.config import check, file_values, load_yaml, option, shown
 from advlab.data.augment import AUGMENTATIONS
 from advlab.data.images import GEOMETRIES
 from advlab.methods import METHODS
@@ -19,6 +21,26 @@ from advlab.nn.input import NORMALIZATIONS
 from advlab.runs.hardware import PRECISIONS, device_problem
 from advlab.train.schedules import LAMBDA_SCHEDULES, LR_SCHEDULES
 from advlab.train.validation import SELECT_CHOICES
+
+SEEDS = 2**32  # what every seeded library takes (numpy and scikit-learn: [0, 2**32))
+
+# each method's own option -> the methods that declare it (a subclass shares its parent's)
+OWNERS: dict[str, list[str]] = {}
+for _method in METHODS.values():
+    for _name in _method.options:
+        OWNERS.setdefault(_name, []).append(_method.name)
+
+
+def foreign_options(method: str, names) -> list[str]:
+    """Those of `names` that are options of methods other than `method`."""
+    return [name for name in names if name in OWNERS and method not in OWNERS[name]]
+
+
+def refuse_foreign_options(method: str, names) -> None:
+    """An option of another method would be taken, recorded and do nothing: a mistake."""
+    stray = [f"--{name.replace('_', '-')} ({', '.join(OWNERS[name])})" for name in foreign_options(method, names)]
+    said = "is an option of another method" if len(stray) == 1 else "are options of other methods"
+    check(not stray, f"{', '.join(stray)} {said}, not of method {method}")
 
 
 @dataclass
@@ -81,7 +103,12 @@ class _CommonOptions:
     out: str | None = option(None, "run directory (default runs/<method>-<source>-<target>-s<seed>)")
 
     def validate(self) -> None:
-        check(self.method in METHODS, f"unknown method {self.method!r}; choose from {', '.join(METHODS)}")
+        check(self.method in METHODS, f"unknown method {shown(self.method)}; choose from {', '.join(METHODS)}")
+        set_options = [
+            f.name for f in dataclasses.fields(self) if f.name in OWNERS and getattr(self, f.name) != f.default
+        ]
+        refuse_foreign_options(self.method, set_options)
+        check(0 <= self.seed < SEEDS, f"seed must be in [0, 2**32), got {self.seed}")
         check(self.geometry in GEOMETRIES, f"geometry must be one of {', '.join(GEOMETRIES)}")
         check(self.augment in AUGMENTATIONS, f"augment must be one of {', '.join(AUGMENTATIONS)}")
         check(self.normalization in NORMALIZATIONS, f"normalization must be one of {', '.join(NORMALIZATIONS)}")
@@ -90,7 +117,7 @@ class _CommonOptions:
         check(self.lr > 0 and math.isfinite(self.lr), f"learning rate must be > 0, got {self.lr}")
         check(0 <= self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum}")
         check(self.weight_decay >= 0, f"weight decay must be >= 0, got {self.weight_decay}")
-        check(self.optimizer in ("sgd", "adam"), f"optimizer must be sgd or adam, got {self.optimizer!r}")
+        check(self.optimizer in ("sgd", "adam"), f"optimizer must be sgd or adam, got {shown(self.optimizer)}")
         check(self.lr_schedule in LR_SCHEDULES, f"lr schedule must be one of {', '.join(LR_SCHEDULES)}")
         check(self.lambda_schedule in LAMBDA_SCHEDULES, f"lambda schedule must be one of {', '.join(LAMBDA_SCHEDULES)}")
         check(self.gamma >= 0 and math.isfinite(self.gamma), f"gamma must be >= 0, got {self.gamma}")
@@ -106,7 +133,10 @@ class _CommonOptions:
         for method in METHODS.values():
             method.check(self)
         check(self.val_size >= 0, f"val size must be >= 0, got {self.val_size}")
-        check(self.select in SELECT_CHOICES, f"select must be one of {', '.join(SELECT_CHOICES)}, got {self.select!r}")
+        check(
+            self.select in SELECT_CHOICES,
+            f"select must be one of {', '.join(SELECT_CHOICES)}, got {shown(self.select)}",
+        )
         check(
             self.select not in ("source_val", "dev", "devn") or self.val_size > 1,
             f"select {self.select} needs a source validation split (val size > 1)",
@@ -125,13 +155,20 @@ class _CommonOptions:
             check(value is None or value > 0, f"{name.replace('_', ' ')} must be > 0, got {value}")
         problem = device_problem(self.device)
         check(problem is None, problem or "")
-        check(self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        check(
+            self.precision in PRECISIONS,
+            f"precision must be one of {', '.join(PRECISIONS)}, got {shown(self.precision)}",
+        )
 
     def run_dir(self) -> Path:
         def short(spec: str) -> str:
             return Path(spec).stem if spec not in ("mnist", "mnist_m") else spec
 
         return Path(self.out or f"runs/{self.method}-{short(self.source)}-{short(self.target)}-s{self.seed}")
+
+    def recorded(self) -> dict:
+        """The options as config.yaml records them: the common ones and this method's own."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if not foreign_options(self.method, [k])}
 
 
 AdaptConfig = dataclasses.make_dataclass(
@@ -143,3 +180,11 @@ AdaptConfig = dataclasses.make_dataclass(
         "__doc__": "All options of `advlab adapt`: the common ones, then each method's.",
     },
 )
+
+
+def recorded_options(path: str | Path) -> dict:
+    """A run's config.yaml as typed option values, without other methods' options: runs
+    from before they were refused recorded every method's (at their defaults, unless a user
+    gave one, which did nothing), and they never were part of the run."""
+    values = file_values(AdaptConfig, load_yaml(path), path)
+    return {k: v for k, v in values.items() if not foreign_options(values.get("method", AdaptConfig.method), [k])}

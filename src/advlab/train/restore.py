@@ -1,7 +1,7 @@
 """Rebuild a run's model from its directory alone.
 
-Every checkpoint records the backbone's constructor arguments and the method's head sizes,
-so analysis, `--init`, the report and the benchmarks load any method's run with one call.
+Every checkpoint records the backbone's constructor arguments, so analysis, `--init`, the
+report and the benchmarks load any method's run with one call.
 Checkpoints written before the method engine (one `model` state with the domain classifier
 inside, one `optimizer`) are read too.
 """
@@ -15,7 +15,7 @@ from advlab.config import resolve
 from advlab.errors import AdvlabError
 from advlab.models.ganin import GaninNet
 from advlab.runs.checkpoint import load_checkpoint
-from advlab.train.config import AdaptConfig
+from advlab.train.config import AdaptConfig, recorded_options
 
 LEGACY_HEAD_PREFIX = "discriminator."
 
@@ -44,7 +44,7 @@ def run_config(run_dir: str | Path) -> AdaptConfig:
     run_dir = Path(run_dir)
     if not (run_dir / "config.yaml").is_file():
         raise AdvlabError(f"{run_dir} is not an advlab adapt run directory (no config.yaml)")
-    return resolve(AdaptConfig, {}, run_dir / "config.yaml")
+    return resolve(AdaptConfig, {}, base=recorded_options(run_dir / "config.yaml"))
 
 
 def selected_checkpoint(run_dir: str | Path, cfg: AdaptConfig) -> Path:
@@ -60,12 +60,18 @@ def build_model(state: dict[str, Any], normalization: str) -> GaninNet:
     return model
 
 
-def load_run_model(run_dir: str | Path, require_finished: bool = False) -> tuple[GaninNet, AdaptConfig]:
-    """The backbone (G_f + G_y) a run reports, in eval mode, and the run's config."""
+def load_run_state(run_dir: str | Path, require_finished: bool = False) -> tuple[dict[str, Any], AdaptConfig]:
+    """The checkpoint a run reports (today's layout) and the run's config."""
     cfg = run_config(run_dir)
     state = upgrade_legacy(load_checkpoint(selected_checkpoint(run_dir, cfg)), cfg.method)
     if require_finished and cfg.select == "last" and int(state["epoch"]) != cfg.epochs:
         raise AdvlabError(
             f"{run_dir} stopped after epoch {state['epoch']} of {cfg.epochs}; finish it with --resume first"
         )
+    return state, cfg
+
+
+def load_run_model(run_dir: str | Path, require_finished: bool = False) -> tuple[GaninNet, AdaptConfig]:
+    """The backbone (G_f + G_y) a run reports, in eval mode, and the run's config."""
+    state, cfg = load_run_state(run_dir, require_finished)
     return build_model(state, cfg.normalization).eval(), cfg
