@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from advlab.config import check, option
-from advlab.methods.base import Batch, Method, StepInfo, update
+from advlab.methods.base import LR_SPACE, Batch, Method, StepInfo, update
 from advlab.nn.heads import DomainDiscriminator, domain_loss
 
 DISCRIMINATOR_HIDDEN = (500, 500)
@@ -41,6 +41,8 @@ class ADDA(Method):
         ),
         "adda_lr": (float, option(2e-4, "adda: Adam learning rate of the target encoder and the discriminator")),
     }
+    # Tzeng et al. 2017 train the adversarial stage with Adam at 2e-4: a decade each way (lr: source pre-training)
+    search_space = {**LR_SPACE, "adda_lr": ("float", 2e-5, 2e-3, True)}
 
     def __init__(self, model, cfg):
         super().__init__(model, cfg)

@@ -21,6 +21,17 @@ from advlab.runs.engine import check_finite
 Params = Iterable[nn.Parameter]
 MakeOptimizer = Callable[[Params], torch.optim.Optimizer]
 
+# A search space for `advlab tune`: option name -> ("float" | "int", low, high, log scale) or a list
+# of choices (advlab.tune.space samples it). Ranges that every method shares live here.
+SearchSpace = dict[str, tuple[str, float, float, bool] | list]
+# the learning rate, log-uniform one decade each way of the default 0.01 (Ganin & Lempitsky's mu_0):
+# the 1e-3 .. 1e-1 that UDA benchmarks' grids span (powerful-benchmarker's configs, the EnsV paper's)
+LR_SPACE: SearchSpace = {"lr": ("float", 1e-3, 1e-1, True)}
+# the weight of an adaptation loss, log-uniform over [0.01, 10], centred on the papers' 1. Wider upwards
+# than powerful-benchmarker's ~[1e-6, 1]: its losses are scaled otherwise, and here a weight that makes a
+# trial collapse or diverge costs one pruned trial, while below 0.01 a short trial is source-only
+TRADE_OFF_RANGE = ("float", 0.01, 10.0, True)
+
 
 @dataclass(frozen=True)
 class Needs:
@@ -55,8 +66,9 @@ class Batch:
 
 @dataclass(frozen=True)
 class StepInfo:
-    step: int  # global step, from 0
-    progress: float  # p in [0, 1)
+    """What a step may depend on besides its batch (the global step and progress p stay with
+    the trainer's schedules until a method needs them)."""
+
     lam: float  # the adaptation factor lambda(p) of the run's schedule
     epoch: int  # from 0
 
@@ -66,13 +78,15 @@ class Method:
 
     Subclasses set `name`, `about` (the --help line), `needs`, and `options` (extra config
     fields, name -> (type, advlab.config.option(...)); they appear as --flags and in
-    config.yaml), and override what they change.
+    config.yaml), `search_space` (what `advlab tune` searches; the learning rate alone by default),
+    and override what they change.
     """
 
     name: ClassVar[str]
     about: ClassVar[str]
     needs: ClassVar[Needs] = Needs()
     options: ClassVar[dict[str, tuple[type, Any]]] = {}
+    search_space: ClassVar[SearchSpace] = LR_SPACE  # what `advlab tune` searches (see SearchSpace)
     needs_init: ClassVar[bool] = False  # starts from a finished run's weights (--init)
     # the loss is a statistic of the whole batch (MMD, covariances, class confusion, weights
     # normalised over the batch), not a mean over examples: split across processes it would

@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from advlab.methods.base import Batch, Method, StepInfo, joint_features
+from advlab.methods.base import LR_SPACE, TRADE_OFF_RANGE, Batch, Method, StepInfo, joint_features
 from advlab.nn import grad_reverse
 from advlab.nn.heads import DomainDiscriminator, domain_loss
 
@@ -49,6 +49,7 @@ class CDAN(Method):
     name = "cdan"
     about = "conditional adversarial: the domain discriminator sees features x class probabilities (Long et al. 2018)"
     entropy_conditioning = False
+    search_space = {**LR_SPACE, "trade_off": TRADE_OFF_RANGE}  # Long et al. use 1 (base.py says why this range)
 
     def build_heads(self):
         return {"discriminator": DomainDiscriminator(self.map_width, DISCRIMINATOR_HIDDEN)}

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from advlab.config import check, option
-from advlab.methods.base import Batch, Method, StepInfo, joint_features
+from advlab.methods.base import LR_SPACE, TRADE_OFF_RANGE, Batch, Method, StepInfo, joint_features
 
 LAYERS = ("logits", "features")
 
@@ -41,6 +41,8 @@ class CORAL(Method):
             option("logits", "coral: where covariances are matched: logits (the paper's fc8) or features", LAYERS),
         )
     }
+    # Sun & Saenko 2016 weigh the CORAL loss so that it ends near the classification loss; the layer is a choice
+    search_space = {**LR_SPACE, "trade_off": TRADE_OFF_RANGE, "coral_layer": list(LAYERS)}
 
     @classmethod
     def check(cls, cfg) -> None:

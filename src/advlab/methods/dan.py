@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from advlab.methods.base import Batch, Method, StepInfo, joint_features
+from advlab.methods.base import LR_SPACE, TRADE_OFF_RANGE, Batch, Method, StepInfo, joint_features
 
 BANDWIDTH_POWERS = (-2, -1, 0, 1, 2)
 
@@ -61,6 +61,7 @@ class DAN(Method):
     name = "dan"
     batch_statistic = "MMD between the two batches"
     about = "multi-kernel MMD between source and target on the features and every layer of G_y (Long et al. 2015)"
+    search_space = {**LR_SPACE, "trade_off": TRADE_OFF_RANGE}  # Long et al. use 1 (base.py says why this range)
 
     def loss(self, batch: Batch, info: StepInfo):
         n = len(batch.xs)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from advlab.methods.base import Batch, Method, StepInfo, joint_features
+from advlab.methods.base import LR_SPACE, Batch, Method, StepInfo, joint_features
 from advlab.nn import scale_grad
 from advlab.nn.heads import DomainDiscriminator, domain_loss
 
@@ -22,6 +22,9 @@ class DANN(Method):
     name = "dann"
     about = "domain-adversarial training through a gradient reversal layer (Ganin & Lempitsky 2015)"
     feature_grad_sign = -1.0
+    # DANN's weight is lambda itself: its ceiling, log-uniform up to Ganin & Lempitsky's 1 (below 0.1 a
+    # short trial barely adapts)
+    search_space = {**LR_SPACE, "lambda_max": ("float", 0.1, 1.0, True)}
 
     def build_heads(self):
         return {"discriminator": DomainDiscriminator(self.model.feature_dim, DISCRIMINATOR_HIDDEN)}

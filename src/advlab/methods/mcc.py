@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from advlab.config import check, option
-from advlab.methods.base import Batch, Method, StepInfo, joint_features
+from advlab.methods.base import LR_SPACE, TRADE_OFF_RANGE, Batch, Method, StepInfo, joint_features
 from advlab.methods.cdan import entropy
 
 
@@ -37,6 +37,8 @@ class MCC(Method):
     batch_statistic = "the batch's class confusion"
     about = "minimum class confusion on target predictions (Jin et al. 2020)"
     options = {"mcc_temperature": (float, option(2.5, "mcc: temperature of the target softmax"))}
+    # Jin et al. 2020 use T = 2.5 and report MCC steady over roughly [1, 5]
+    search_space = {**LR_SPACE, "trade_off": TRADE_OFF_RANGE, "mcc_temperature": ("float", 1.0, 5.0, False)}
 
     @classmethod
     def check(cls, cfg) -> None:

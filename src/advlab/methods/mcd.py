@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from advlab.config import check, option
-from advlab.methods.base import Batch, Method, StepInfo, joint_features, update
+from advlab.methods.base import LR_SPACE, TRADE_OFF_RANGE, Batch, Method, StepInfo, joint_features, update
 from advlab.models.ganin import label_predictor
 
 
@@ -32,6 +32,8 @@ class MCD(Method):
         "maximum classifier discrepancy: two classifiers disagree on target, G_f makes them agree (Saito et al. 2018)"
     )
     options = {"mcd_num_k": (int, option(4, "mcd: generator updates per batch in step C"))}
+    # Saito et al. 2018 use num_k = 4 and compare 1 to 4; up to 8 shows whether more helps
+    search_space = {**LR_SPACE, "trade_off": TRADE_OFF_RANGE, "mcd_num_k": ("int", 1, 8, False)}
 
     @classmethod
     def check(cls, cfg) -> None:

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from advlab.config import check, option
-from advlab.methods.base import Batch, Method, StepInfo, joint_features
+from advlab.methods.base import LR_SPACE, TRADE_OFF_RANGE, Batch, Method, StepInfo, joint_features
 from advlab.models.ganin import label_predictor
 from advlab.nn import grad_reverse
 
@@ -42,6 +42,8 @@ class MDD(Method):
         "mdd_margin": (float, option(4.0, "mdd: margin gamma")),
         "mdd_reversal": (float, option(0.1, "mdd: the reversal coefficient's scale (times lambda(p))")),
     }
+    # Zhang et al. 2019 (and TLlib) use margin 4 and study margins of a few units: [1, 8] brackets them
+    search_space = {**LR_SPACE, "trade_off": TRADE_OFF_RANGE, "mdd_margin": ("float", 1.0, 8.0, False)}
 
     @classmethod
     def check(cls, cfg) -> None:

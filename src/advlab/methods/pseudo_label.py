@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from advlab.config import check, option
 from advlab.errors import AdvlabError
-from advlab.methods.base import Batch, Method, StepInfo, joint_features
+from advlab.methods.base import LR_SPACE, Batch, Method, StepInfo, joint_features
 from advlab.metrics.accuracy import batched
 from advlab.models.ganin import GaninNet
 
@@ -71,6 +71,9 @@ class PseudoLabel(Method):
         "rounds": (int, option(3, "pseudo_label: relabelling rounds, spread evenly over the epochs")),
         "pl_threshold": (float, option(0.9, "pseudo_label: least confidence for a target image to be pseudo-labelled")),
     }
+    # confidence thresholds of self-training range from 0.5 to 0.99 (0.9, FixMatch's 0.95); rounds must divide
+    # the epochs, so they are not searched
+    search_space = {**LR_SPACE, "pl_threshold": ("float", 0.5, 0.99, False)}
 
     def __init__(self, model, cfg):
         super().__init__(model, cfg)

@@ -6,12 +6,13 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from advlab.methods.base import Batch, Method, Needs, StepInfo
+from advlab.methods.base import LR_SPACE, Batch, Method, Needs, StepInfo
 
 
 class SourceOnly(Method):
     name = "source_only"
     about = "cross-entropy on source labels only: what adaptation must beat"
+    search_space = LR_SPACE  # nothing to adapt: the learning rate alone
     needs = Needs(source=True, target=False)
 
     def loss(self, batch: Batch, info: StepInfo) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
