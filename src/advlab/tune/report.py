@@ -80,7 +80,10 @@ def verdict(by: str, baseline: dict | None, adapted: dict | None) -> dict[str, A
         said = f"do not adapt: no adapted trial finished; source_only (trial {baseline['number']}) is all there is"
         return {"adapt": False, "gain": None, "evidence": [baseline["number"]], "verdict": said}
     if baseline is None:
-        said = f"{adapted['method']} (trial {adapted['number']}) chosen, but no source_only trial finished to compare"
+        said = (
+            f"{adapted['method']} (trial {adapted['number']}) chosen, but no source_only trial finished "
+            "undegenerate: no baseline to compare with"
+        )
         return {"adapt": None, "gain": None, "evidence": [adapted["number"]], "verdict": said}
     gain = adapted["selection_score"] - baseline["selection_score"]
     a = f"{adapted['method']} (trial {adapted['number']}) {adapted['selection_score']:.4f}"

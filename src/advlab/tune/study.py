@@ -264,7 +264,7 @@ class Objective:
             trial.set_user_attr("degenerate", f"{self.opts.objective} gave no score")
             self.say(trial, method, f"pruned: {self.opts.objective} gave no score")
             raise self.optuna.TrialPruned()
-        trial.set_user_attr("pruner_would_prune", trial.should_prune())
+        trial.set_user_attr("pruner_would_prune", bool(trial.should_prune()))  # a numpy bool is no JSON
         predictions = self.out / "predictions"
         predictions.mkdir(exist_ok=True)
         probabilities = predict(cfg.run_dir(), self.images)
