@@ -187,7 +187,9 @@ def storage_url(out: Path) -> str:
     return f"sqlite:///{out.resolve() / 'study.db'}"
 
 
-def load_study(optuna, opts: TuneOptions):
+def load_study(optuna, opts: TuneOptions, worker: int = 0):
+    """The shared study; each worker's sampler is seeded apart (seed + worker), else two workers
+    would draw the same settings from the same history."""
     storage = optuna.storages.RDBStorage(
         storage_url(Path(opts.out)), engine_kwargs={"connect_args": {"timeout": 120}}
     )  # several workers write one SQLite file: wait for its lock rather than fail
@@ -195,7 +197,7 @@ def load_study(optuna, opts: TuneOptions):
         study_name=STUDY,
         storage=storage,
         direction="maximize",
-        sampler=optuna.samplers.TPESampler(seed=opts.seed),
+        sampler=optuna.samplers.TPESampler(seed=opts.seed + worker),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=3),
         load_if_exists=True,
     )
@@ -302,16 +304,16 @@ def mark_interrupted(study) -> None:
         study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
 
 
-def optimize(opts: TuneOptions, n_trials: int) -> None:
+def optimize(opts: TuneOptions, n_trials: int, worker: int = 0) -> None:
     """One worker: `n_trials` trials of the shared study (a worker process enters here)."""
     optuna = import_optuna()
-    study = load_study(optuna, opts)
+    study = load_study(optuna, opts, worker)
     study.optimize(Objective(optuna, opts), n_trials=n_trials, catch=(AdvlabError,))
 
 
-def _worker(opts: TuneOptions, n_trials: int) -> None:
+def _worker(opts: TuneOptions, n_trials: int, worker: int) -> None:
     with contextlib.suppress(KeyboardInterrupt):
-        optimize(opts, n_trials)
+        optimize(opts, n_trials, worker)
 
 
 def run_workers(opts: TuneOptions, n_trials: int) -> None:
@@ -323,8 +325,8 @@ def run_workers(opts: TuneOptions, n_trials: int) -> None:
     threads = opts.threads or max(1, (os.cpu_count() or 1) // opts.jobs)
     spawn = multiprocessing.get_context("spawn")
     workers = [
-        spawn.Process(target=_worker, args=(TuneOptions(**(asdict(opts) | {"threads": threads})), n))
-        for n in shares
+        spawn.Process(target=_worker, args=(TuneOptions(**(asdict(opts) | {"threads": threads})), n, worker))
+        for worker, n in enumerate(shares)
         if n
     ]
     for i, worker in enumerate(workers):
