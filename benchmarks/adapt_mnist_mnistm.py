@@ -136,9 +136,7 @@ def advlab_step_rate(model: GaninNet, source, target, batch_size: int, steps: in
         if step == 5:
             started = time.perf_counter()
         si, ti = streams[0].indices(step), streams[1].indices(step)
-        method.train_step(
-            Batch(source.x[si], source.y[si], target.x[ti], None), StepInfo(step, 0.0, 1.0, 0), optimizers
-        )
+        method.train_step(Batch(source.x[si], source.y[si], target.x[ti], None), StepInfo(1.0, 0), optimizers)
         if started is not None:
             done += 2 * batch_size
     seconds = time.perf_counter() - started

@@ -180,7 +180,7 @@ def step_timing(methods: list[str], rounds: int = 7, steps: int = 20) -> dict:
             torch.manual_seed(0)
             method = METHODS[name](GaninNet(10, "per_image"), AdaptConfig(method=name))
             optimizers = method.optimizers(lambda params: torch.optim.SGD(params, lr=0.001, momentum=0.9))
-            cases[label] = (method, optimizers, StepInfo(0, 0.5, 0.5, epoch))
+            cases[label] = (method, optimizers, StepInfo(0.5, epoch))
     times: dict[str, list[float]] = {label: [] for label in cases}
     for _ in range(rounds):
         for label, (method, optimizers, info) in cases.items():

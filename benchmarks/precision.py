@@ -56,7 +56,7 @@ def step_timing(rounds: int = 7, steps: int = 15) -> dict:
     real, y = torch.rand(64, 1, 28, 28) * 2 - 1, torch.randint(0, 10, (64,))
 
     def dann_step() -> None:
-        method.train_step(batch, StepInfo(0, 0.5, 0.5, 0), optimizers)
+        method.train_step(batch, StepInfo(0.5, 0), optimizers)
 
     def gan_step() -> None:
         fake = gen(torch.randn(64, 100), y)

@@ -26,7 +26,7 @@ def build(name: str, **options):
 
 
 def info(lam: float = 0.5, epoch: int = 0) -> StepInfo:
-    return StepInfo(step=0, progress=0.1, lam=lam, epoch=epoch)
+    return StepInfo(lam=lam, epoch=epoch)
 
 
 def grads(module: torch.nn.Module) -> list[torch.Tensor | None]:

@@ -8,6 +8,7 @@ Target test labels are only ever used to *report* accuracy, never to choose anyt
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -41,7 +42,7 @@ from advlab.runs.sampling import IndexStream
 from advlab.train.config import AdaptConfig
 from advlab.train.restore import build_model, load_run_state, run_config, upgrade_legacy
 from advlab.train.schedules import learning_rate, reversal_factor
-from advlab.train.validation import VALIDATORS, make_probe, score_validators
+from advlab.train.validation import VALIDATORS, check_degeneracy, make_probe, score_validators
 
 __all__ = ["AdaptConfig", "run_adapt"]
 
@@ -335,7 +336,7 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
         batch = batch.shard(world.rank, world.size)  # the global batch is drawn (and augmented) alike on every rank
         try:
             with autocast(precision, device):  # the training step only: evaluation and validators stay fp32
-                parts = method.train_step(batch, StepInfo(global_step, p, lam, epoch), optimizers)
+                parts = method.train_step(batch, StepInfo(lam, epoch), optimizers)
         except NonFiniteLoss as e:
             raise diverged(
                 e, f"epoch {epoch + 1}, step {i + 1} (lr {now['lr']:.3g}, lambda {lam:.3g})", run, epoch
@@ -361,24 +362,31 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
             "images_per_second": now["images"] / seconds,
             **method.epoch_record(epoch, audit),
         }
+        model.eval()
         if probe is not None:
-            model.eval()
             record |= score_validators(model, probe, device, cfg.seed)
-            model.train()
+        earlier = [h["source_val_acc"] for h in history if h.get("source_val_acc") is not None]
+        record["degenerate"] = check_degeneracy(
+            model, probe, device, data.num_classes, record.get("source_val_acc"), max(earlier, default=None)
+        )
+        model.train()
         history.append(record)
         state = checkpoint_state(method, optimizers, epoch + 1, history, run_identity)
-        if cfg.select != "last" and record[selected_key] >= max(h[selected_key] for h in history):
+        if cfg.select != "last" and is_best(record, history, selected_key):
             save_checkpoint(state, run.file("best.pt"))
         save_checkpoint(state, last_ckpt)
         run.append_jsonl("metrics.jsonl", record)
         print(epoch_line(record, cfg.epochs), flush=True)
+        if record["degenerate"]:
+            print(f"warning: epoch {record['epoch']} looks degenerate: {record['degenerate']}", flush=True)
 
     run_epochs(start_epoch, cfg.epochs, steps, step, end, quiet, begin=begin, images_per_step=images_per_step)
     if not world.main:
         leave()  # waits at the barrier until rank 0 has written the summary below: the ranks leave together
         return None
 
-    chosen = history[-1] if cfg.select == "last" else max(history, key=lambda h: h[selected_key])
+    chosen = history[-1] if cfg.select == "last" else selected(history, selected_key)
+    degenerate_epochs = [h["epoch"] for h in history if h.get("degenerate")]
     train_seconds = sum(h["train_seconds"] for h in history)
     images_seen = sum(h["train_images"] for h in history)
     summary = {
@@ -394,6 +402,8 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
         "domain_acc": chosen["domain_acc"],
         "source_val_acc": chosen.get("source_val_acc"),
         "target_per_class": chosen["target_per_class"],
+        "degenerate": chosen.get("degenerate"),
+        "degenerate_epochs": degenerate_epochs,
         "init": cfg.init,
         "pseudo_label_rounds": None,
         **method.summary(history),
@@ -407,11 +417,37 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
         "cpu_count": os.cpu_count(),
     }
     run.write_json("summary.json", summary)
+    if chosen.get("degenerate"):
+        print(f"warning: the reported checkpoint (epoch {chosen['epoch']}) is degenerate: {chosen['degenerate']}")
+    elif degenerate_epochs:
+        print(f"warning: epochs {', '.join(map(str, degenerate_epochs))} looked degenerate (not the reported one)")
     # A rank that tore its process group down while rank 0 (which hosts the group's store)
     # still worked died at exit now and then ("terminate called without an active
     # exception", SIGABRT; seen under load on resumed runs), failing the whole job.
     leave()
     return summary
+
+
+def _eligible(record: dict[str, Any], key: str) -> bool:
+    """A checkpoint a validator may pick: scored (finite) and not flagged as degenerate."""
+    score = record.get(key)
+    return not record.get("degenerate") and isinstance(score, (int, float)) and math.isfinite(score)
+
+
+def is_best(record: dict[str, Any], history: list[dict[str, Any]], key: str) -> bool:
+    """Whether this epoch becomes best.pt: the best eligible so far; while no epoch is
+    eligible, each epoch is kept there, so that the run always has a best.pt to report."""
+    eligible = [h for h in history if _eligible(h, key)]
+    if not eligible:
+        return True
+    return _eligible(record, key) and record[key] >= max(h[key] for h in eligible)
+
+
+def selected(history: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    """The epoch --select reports: the best eligible one (the earliest among equals), else the
+    last (its degeneracy is then said in the summary and a warning)."""
+    eligible = [h for h in history if _eligible(h, key)]
+    return max(eligible, key=lambda h: h[key]) if eligible else history[-1]
 
 
 def epoch_line(record: dict[str, Any], epochs: int) -> str:

@@ -21,6 +21,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from advlab.metrics import validators as v
 from advlab.metrics.accuracy import batched
+from advlab.metrics.degeneracy import degeneracy
 
 # name -> the metrics.jsonl key it writes; `source_val` is the accuracy evaluate() records
 VALIDATORS = {
@@ -99,3 +100,22 @@ def _score(model: torch.nn.Module, probe: Probe, device: torch.device, seed: int
     out = {key: score for key, score in out.items() if score is not None and math.isfinite(score)}
     out["validation_seconds"] = time.perf_counter() - started
     return out
+
+
+@torch.no_grad()
+def check_degeneracy(
+    model: torch.nn.Module,
+    probe: Probe | None,
+    device: torch.device,
+    num_classes: int,
+    source_val_acc: float | None,
+    best_earlier: float | None,
+) -> str | None:
+    """Why this checkpoint looks collapsed (advlab.metrics.degeneracy), or None. It reads the
+    probe's target training images (never a label) for the predictions and features; without
+    a probe (--validation-size 0) only the source accuracy is checked."""
+    if probe is None or len(probe.target) == 0:
+        return degeneracy(num_classes, source_val_acc, best_earlier)
+    features = batched(model.embed, probe.target, device=device)
+    predicted = model.classifier(features).argmax(dim=1)
+    return degeneracy(num_classes, source_val_acc, best_earlier, predicted, features)
