@@ -16,7 +16,7 @@ import torch
 from advlab.cli import main
 from advlab.methods import METHODS
 from advlab.runs.checkpoint import load_checkpoint
-from tests_helpers import assert_one_line_error, run_cli
+from tests_helpers import assert_one_line_error, run_cli, run_here
 
 QUICK = ["--epochs", "2", "--batch-size", "32", "--val-size", "50", "--threads", "1", "--quiet"]
 
@@ -60,7 +60,7 @@ def test_every_method_writes_a_complete_run_directory(tiny_domains, tmp_path, me
     assert summary["method"] == method and summary["epochs"] == 2
     assert (summary["domain_acc"] is None) == (method not in HAS_DOMAIN_HEAD)
     assert len(metrics(out)) == 2
-    lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("epoch")]
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("epoch")]
     assert len(lines) == 2  # one summary line per epoch
 
 
@@ -185,9 +185,10 @@ def test_killed_run_resumes_to_identical_metrics(tiny_domains, tmp_path, method)
         (["--method", "cdan", "--trade-off", "-1"], "trade off must be >= 0"),
     ],
 )
+@pytest.mark.unit  # in this process: quick, and what a real process would add is tested elsewhere
 def test_bad_values_are_one_line_errors(tiny_domains, tmp_path, extra, fragment):
     source, target = tiny_domains
-    result = run_cli(
+    result = run_here(
         "adapt", "--source", str(source), "--target", str(target), "--out", str(tmp_path / "r"), "--quiet", *extra
     )
     assert_one_line_error(result, fragment)

@@ -20,6 +20,25 @@ def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "advlab.cli", *args], capture_output=True, text=True, timeout=timeout)
 
 
+def run_here(*args: str) -> subprocess.CompletedProcess:
+    """`advlab ARGS...` in this process, as `run_cli` reports it: for bad-value cases, where a
+    real process (an interpreter and torch start, seconds each) adds nothing. argparse's own
+    errors end in SystemExit, taken as the exit status; any other exception is a bug the test
+    shows whole."""
+    import contextlib
+    import io
+
+    from advlab.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else 1
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
+
+
 def assert_one_line_error(result: subprocess.CompletedProcess, fragment: str) -> None:
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()

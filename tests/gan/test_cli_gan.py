@@ -11,7 +11,7 @@ from PIL import Image
 
 from advlab.cli import main
 from advlab.gan.config import DEFAULT_MISMATCH
-from tests_helpers import assert_one_line_error, run_cli
+from tests_helpers import assert_one_line_error, run_cli, run_here
 
 GAN_QUICK = ["gan", "--epochs", "2", "--batch-size", "50", "--g-width", "8", "--d-width", "4", "--eval-samples", "0"]
 GAN_QUICK += ["--threads", "1", "--quiet"]
@@ -123,11 +123,13 @@ def test_compare_draws_both_figures(tiny_domains, tmp_path):
         (["--conditional", "--unconditional"], "not allowed with argument"),
         (["--no-label-in-d", "--mismatch", "0.5"], "needs a D that sees y"),
         (["--mismatch", "-1"], "mismatch weight must be >= 0"),
+        (["--eval-samples", "1"], "eval samples must be 0 (no metrics) or at least 200"),
     ],
 )
+@pytest.mark.unit  # in this process: quick, and what a real process would add is tested elsewhere
 def test_bad_input_is_a_one_line_error(tiny_domains, tmp_path, extra, fragment):
     args = ["gan", "--dataset", str(tiny_domains[0]), "--out", str(tmp_path / "r"), "--quiet", *extra]
-    assert_one_line_error(run_cli(*args), fragment)
+    assert_one_line_error(run_here(*args), fragment)
 
 
 def test_compare_rejects_non_run(tmp_path):

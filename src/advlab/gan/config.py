@@ -67,7 +67,7 @@ class GanConfig:
         check(0 <= self.seed < 2**32, f"seed must be in [0, 2**32), got {self.seed}")
         check(self.epochs > 0, f"epochs must be > 0, got {self.epochs}")
         check(self.batch_size > 0, f"batch size must be > 0, got {self.batch_size}")
-        check(self.lr > 0 and math.isfinite(self.lr), f"learning rate must be > 0, got {self.lr}")
+        check(self.lr > 0 and math.isfinite(self.lr), f"learning rate must be > 0 and finite, got {self.lr}")
         check(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "Adam betas must be in [0, 1)")
         check(self.z_dim > 0 and self.g_width > 0 and self.d_width > 0, "z dim and widths must be > 0")
         check(self.grid_columns > 0, f"grid columns must be > 0, got {self.grid_columns}")
@@ -82,7 +82,12 @@ class GanConfig:
             f"batch size {self.batch_size} must be a multiple of pack {self.spec.pack}",
         )
         check(0 <= self.ema < 1, f"ema decay must be in [0, 1), got {self.ema}")
-        check(self.eval_samples >= 0, f"eval samples must be >= 0, got {self.eval_samples}")
+        from advlab.gan.evaluate import MIN_EVAL_SAMPLES  # here, not at the top: evaluate imports the models
+
+        check(
+            self.eval_samples == 0 or self.eval_samples >= MIN_EVAL_SAMPLES,
+            f"eval samples must be 0 (no metrics) or at least {MIN_EVAL_SAMPLES}, got {self.eval_samples}",
+        )
         check(self.train_subset is None or self.train_subset > 0, f"train subset must be > 0, got {self.train_subset}")
         check(self.threads is None or self.threads > 0, f"threads must be > 0, got {self.threads}")
         problem = device_problem(self.device)

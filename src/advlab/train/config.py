@@ -114,18 +114,22 @@ class _CommonOptions:
         check(self.normalization in NORMALIZATIONS, f"normalization must be one of {', '.join(NORMALIZATIONS)}")
         check(self.epochs > 0, f"epochs must be > 0, got {self.epochs}")
         check(self.batch_size > 0, f"batch size must be > 0, got {self.batch_size}")
-        check(self.lr > 0 and math.isfinite(self.lr), f"learning rate must be > 0, got {self.lr}")
+        check(self.lr > 0 and math.isfinite(self.lr), f"learning rate must be > 0 and finite, got {self.lr}")
         check(0 <= self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum}")
         check(self.weight_decay >= 0, f"weight decay must be >= 0, got {self.weight_decay}")
         check(self.optimizer in ("sgd", "adam"), f"optimizer must be sgd or adam, got {shown(self.optimizer)}")
         check(self.lr_schedule in LR_SCHEDULES, f"lr schedule must be one of {', '.join(LR_SCHEDULES)}")
         check(self.lambda_schedule in LAMBDA_SCHEDULES, f"lambda schedule must be one of {', '.join(LAMBDA_SCHEDULES)}")
-        check(self.gamma >= 0 and math.isfinite(self.gamma), f"gamma must be >= 0, got {self.gamma}")
+        check(self.gamma >= 0 and math.isfinite(self.gamma), f"gamma must be >= 0 and finite, got {self.gamma}")
         check(
-            self.lambda_max >= 0 and math.isfinite(self.lambda_max), f"lambda max must be >= 0, got {self.lambda_max}"
+            self.lambda_max >= 0 and math.isfinite(self.lambda_max),
+            f"lambda max must be >= 0 and finite, got {self.lambda_max}",
         )
         check(self.lr_alpha >= 0 and self.lr_beta >= 0, "lr alpha and beta must be >= 0")
-        check(self.trade_off >= 0 and math.isfinite(self.trade_off), f"trade off must be >= 0, got {self.trade_off}")
+        check(
+            self.trade_off >= 0 and math.isfinite(self.trade_off),
+            f"trade off must be >= 0 and finite, got {self.trade_off}",
+        )
         check(
             not METHODS[self.method].needs_init or self.init is not None,
             f"method {self.method} starts from a trained model: pass --init RUN_DIR",
