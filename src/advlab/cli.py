@@ -49,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     adapt = sub.add_parser(
         "adapt",
-        help="unsupervised domain adaptation (DANN, CDAN, DAN, CORAL, MCC, MDD, MCD, ADDA, baselines), MNIST -> MNIST-M by default",
+        help="unsupervised domain adaptation (DANN, CDAN, DAN, CORAL, MCC, MDD, MCD, ADDA, baselines), "
+        "MNIST -> MNIST-M by default",
         description="Train on a labelled source domain, evaluate on an unlabelled target domain. "
         "Writes config.yaml, metrics.jsonl, summary.json and checkpoints to the run directory.",
     )
@@ -133,7 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     select = sub.add_parser(
         "select",
         help="which checkpoint each label-free validator picks in finished adapt runs (no retraining)",
-        description="Read finished advlab adapt runs and print, per run and across them, the epoch each validator picks, "
+        description="Read finished advlab adapt runs and print, per run and across them, "
+        "the epoch each validator picks, "
         "its target accuracy, the last epoch's and the oracle's (analysis only), and each validator's "
         "weighted Spearman correlation with target accuracy. An unfinished run (no summary.json, fewer epochs "
         "recorded than configured) is left out with a warning naming it; a NaN score is never picked.",
@@ -302,7 +304,8 @@ def _cluster_options(args: argparse.Namespace):
         return None
     if args.jobs is not None or args.threads is not None:
         raise AdvlabError(
-            "--jobs and --threads are for the local launcher; with --launcher slurm use --array-limit and --cpus-per-run"
+            "--jobs and --threads are for the local launcher; with --launcher slurm use --array-limit and "
+            "--cpus-per-run"
         )
     return SlurmOptions(**{CLUSTER_FLAGS[f]: v for f, v in given.items()}, wait=not args.no_wait)
 
@@ -381,7 +384,8 @@ def main(argv: list[str] | None = None) -> int:
             summary = run_adapt(cfg, resume=args.resume, quiet=args.quiet)
             if summary is not None:  # None: a rank other than 0 of a torchrun job, which reports nothing
                 print(
-                    f"done: target accuracy {summary['target_acc']:.4f}, source accuracy {summary['source_acc']:.4f} -> {cfg.run_dir()}"
+                    f"done: target accuracy {summary['target_acc']:.4f}, source accuracy {summary['source_acc']:.4f} "
+                    f"-> {cfg.run_dir()}"
                 )
         elif args.command == "gan":
             from advlab.gan.config import GanConfig, recorded_options
@@ -420,7 +424,8 @@ def main(argv: list[str] | None = None) -> int:
                     now := data_fingerprint(load_domain(cfg.dataset, cfg.data_dir, quiet=True).train)
                 ):
                     raise AdvlabError(
-                        f"{args.run}: the GAN learned other data than {cfg.dataset} holds now (fingerprint {learned}, now {now}); "
+                        f"{args.run}: the GAN learned other data than {cfg.dataset} holds now (fingerprint {learned}, "
+                        f"now {now}); "
                         "its metrics would be another data set's"
                     )
                 why = unscorable(g, cfg.dataset, cfg.data_dir)
@@ -443,7 +448,8 @@ def main(argv: list[str] | None = None) -> int:
                 device=_device(args.device),
             )
             print(
-                f"evaluator of {dataset}: test accuracy {record['test_acc']:.4f}, sha256 {record['sha256'][:16]}... -> {record['path']}"
+                f"evaluator of {dataset}: test accuracy {record['test_acc']:.4f}, sha256 {record['sha256'][:16]}... "
+                f"-> {record['path']}"
             )
         elif args.command == "select":
             from advlab.report.selection import check_figure_path, figure, select, table, to_json

@@ -43,7 +43,8 @@ class GanConfig:
     lr: float = option(2e-4, "Adam learning rate of G and D")
     mismatch: float | None = option(
         None,
-        f"weight of the matching-aware D term, real images under a wrong label count as fake (default: the variant's, {DEFAULT_MISMATCH} for conditional, else 0)",
+        "weight of the matching-aware D term, real images under a wrong label count as fake (default: the variant's, "
+        f"{DEFAULT_MISMATCH} for conditional, else 0)",
     )
     ema: float = option(
         0.999, "decay of the moving average of G's weights that draws the samples and metrics (0: G itself)"

@@ -105,7 +105,8 @@ def why_no_metrics(dataset: str, g_args: dict, evaluator: dict | None = None) ->
     if evaluator is None:
         return None
     if g_args.get("channels", 1) != evaluator.get("channels", 1):
-        return f"this G makes {g_args.get('channels')}-channel images and the evaluator of {dataset} reads {evaluator.get('channels', 1)}"
+        reads = evaluator.get("channels", 1)
+        return f"this G makes {g_args.get('channels')}-channel images and the evaluator of {dataset} reads {reads}"
     if g_args.get("num_classes", 0) not in (0, evaluator.get("num_classes", 10)):
         return f"this G draws {g_args.get('num_classes')} classes and {dataset} has {evaluator.get('num_classes', 10)}"
     return None

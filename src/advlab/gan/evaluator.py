@@ -131,7 +131,8 @@ def build_evaluator(
         return json.loads(record_path.read_text())
     if not quiet:
         print(
-            f"training the evaluator of {dataset} ({len(domain.train)} images, {domain.num_classes} classes) for the GAN metrics",
+            f"training the evaluator of {dataset} ({len(domain.train)} images, {domain.num_classes} classes) for the "
+            "GAN metrics",
             flush=True,
         )
     started = time.perf_counter()
@@ -185,7 +186,8 @@ def load_evaluator(
     known = record.get("fingerprint")
     if fingerprint and known and fingerprint != known:
         raise AdvlabError(
-            f"the GAN learned other data than {dataset} holds now (fingerprint {fingerprint}, the evaluator's {known}); "
+            f"the GAN learned other data than {dataset} holds now (fingerprint {fingerprint}, the evaluator's "
+            f"{known}); "
             "its metrics would be another data set's"
         )
     model = LeNet(record.get("num_classes", 10), record.get("channels", 1))

@@ -126,7 +126,8 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
         raise AdvlabError(f"batch size {cfg.batch_size} is larger than the {len(train)} training images")
     if cfg.spec.d_conditioning == "channels" and domain.num_classes > MAX_LABEL_CHANNELS:
         raise AdvlabError(
-            f"{cfg.dataset} has {domain.num_classes} classes: D conditioned by channels would stack {domain.num_classes} label "
+            f"{cfg.dataset} has {domain.num_classes} classes: D conditioned by channels would stack "
+            f"{domain.num_classes} label "
             "maps on every image; use --d-conditioning projection (or an unconditional variant)"
         )
     g, d = build_models(cfg, domain.num_classes, train.x.shape[1])
@@ -242,7 +243,8 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
             and not any("D loss" in w for w in warnings)
         ):
             warnings.append(
-                f"iteration {it + 1}: D loss stayed below {COLLAPSE_D_LOSS} for {COLLAPSE_WINDOW} iterations (D wins outright; G is likely failing or collapsed)"
+                f"iteration {it + 1}: D loss stayed below {COLLAPSE_D_LOSS} for {COLLAPSE_WINDOW} iterations (D wins "
+                "outright; G is likely failing or collapsed)"
             )
             print(f"warning: {warnings[-1]}", flush=True)
         return {"loss_d": f"{row[0]:.3f}", "loss_g": f"{row[1]:.3f}"} if i % 20 == 0 else None
@@ -267,7 +269,8 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
         save_checkpoint(state, last_ckpt)
         m = (sums / steps).tolist()
         print(
-            f"epoch {epoch + 1:>3}/{cfg.epochs} | loss_D {m[0]:.3f} loss_G {m[1]:.3f} | D(x) {m[2]:.3f} D(G(z)) {m[3]:.3f} "
+            f"epoch {epoch + 1:>3}/{cfg.epochs} | loss_D {m[0]:.3f} loss_G {m[1]:.3f} | D(x) {m[2]:.3f} D(G(z)) "
+            f"{m[3]:.3f} "
             f"| {epoch_seconds:.1f}s {steps * cfg.batch_size / epoch_seconds:.0f} img/s",
             flush=True,
         )

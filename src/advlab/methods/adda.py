@@ -31,7 +31,10 @@ DISCRIMINATOR_HIDDEN = (500, 500)
 
 class ADDA(Method):
     name = "adda"
-    about = "adversarial discriminative DA: source pre-training, then a target encoder against a discriminator (Tzeng et al. 2017)"
+    about = (
+        "adversarial discriminative DA: source pre-training, then a target encoder against a discriminator "
+        "(Tzeng et al. 2017)"
+    )
     options = {
         "adda_source_epochs": (
             int | None,

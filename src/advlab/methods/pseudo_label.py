@@ -93,7 +93,8 @@ class PseudoLabel(Method):
             self.selection = pseudo_label(self.model, target_images, self.cfg.pl_threshold, share, device)
             if len(self.selection) < self.cfg.batch_size:
                 raise AdvlabError(
-                    f"only {len(self.selection)} target images reach confidence {self.cfg.pl_threshold}; lower --pl-threshold"
+                    f"only {len(self.selection)} target images reach confidence {self.cfg.pl_threshold}; lower "
+                    "--pl-threshold"
                 )
 
     def target_pool(self):

@@ -149,7 +149,8 @@ def load_initial_weights(cfg: AdaptConfig, model: GaninNet, fingerprints: dict[s
     initial = build_model(state, init_cfg.normalization)
     if init_cfg.normalization != cfg.normalization:
         raise AdvlabError(
-            f"--init {cfg.init} was trained with {init_cfg.normalization} normalisation, this run uses {cfg.normalization}"
+            f"--init {cfg.init} was trained with {init_cfg.normalization} normalisation, this run uses "
+            f"{cfg.normalization}"
         )
     learned = state.get("identity", {}).get("data")
     differ = [k for k in ("source", "target") if learned and learned.get(k) != fingerprints[k]]
@@ -160,7 +161,8 @@ def load_initial_weights(cfg: AdaptConfig, model: GaninNet, fingerprints: dict[s
         )
     if not learned and (init_cfg.source, init_cfg.target) != (cfg.source, cfg.target):
         raise AdvlabError(
-            f"--init {cfg.init} was trained on {init_cfg.source} -> {init_cfg.target}, this run is {cfg.source} -> {cfg.target}; "
+            f"--init {cfg.init} was trained on {init_cfg.source} -> {init_cfg.target}, this run is {cfg.source} -> "
+            f"{cfg.target}; "
             f"pass the same --source and --target"
         )
     if initial.num_classes != model.num_classes:
@@ -301,7 +303,8 @@ def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> di
     )
     if cfg.select == "class_ami" and len(probe.target) <= data.num_classes:
         raise AdvlabError(
-            f"select class_ami needs more than {data.num_classes} validation images (k-means makes one cluster per class); "
+            f"select class_ami needs more than {data.num_classes} validation images (k-means makes one cluster per "
+            "class); "
             f"the target has {len(probe.target)} for --validation-size {cfg.validation_size}"
         )
     selected_key = VALIDATORS.get(cfg.select)
@@ -455,7 +458,8 @@ def epoch_line(record: dict[str, Any], epochs: int) -> str:
     adversarial = record["domain_acc"] is not None
     domain = f" | domain {record['domain_acc']:.3f} | lambda {record['lambda']:.3f}" if adversarial else ""
     if "pl_round" in record:
-        domain = f" | round {record['pl_round']}: {record['pl_selected_share']:.0%} pseudo-labelled, {record['pl_label_acc']:.3f} correct"
+        share, right = record["pl_selected_share"], record["pl_label_acc"]
+        domain = f" | round {record['pl_round']}: {share:.0%} pseudo-labelled, {right:.3f} correct"
     return (
         f"epoch {record['epoch']:>3}/{epochs} | loss {losses} | source {record['source_acc']:.4f} "
         f"| target {record['target_acc']:.4f}{domain} | lr {record['lr']:.4g} "

@@ -79,12 +79,14 @@ class _CommonOptions:
     )
     trade_off: float = option(
         1.0,
-        "weight of the adaptation loss of cdan, cdan_e, dan, coral, mcc, mdd and mcd, times lambda(p) (dann's weight is lambda itself)",
+        "weight of the adaptation loss of cdan, cdan_e, dan, coral, mcc, mdd and mcd, times lambda(p) (dann's weight "
+        "is lambda itself)",
     )
     val_size: int = option(1000, "source training images held out as a validation split (never target)")
     select: str = option(
         "last",
-        "reported checkpoint: the last epoch, or the epoch a label-free validator scores best (source_val: source validation accuracy; entropy, im, snd, bnm, dev, devn, class_ami read no target label)",
+        "reported checkpoint: the last epoch, or the epoch a label-free validator scores best (source_val: source "
+        "validation accuracy; entropy, im, snd, bnm, dev, devn, class_ami read no target label)",
         SELECT_CHOICES,
     )
     validation_size: int = option(
