@@ -111,13 +111,19 @@ def _adapt(p: Profile, method: str, seed: int, epochs: int, *extra: str) -> tupl
     return ("adapt", "--method", method, "--seed", str(seed), "--epochs", str(epochs), *subsets, *extra)
 
 
+def compared_epochs(p: Profile, method: str) -> int:
+    """The comparison's budget; ADDA splits its epochs into source pre-training and adaptation,
+    so it needs two (the smoke profile's one epoch left it no source epoch: refused)."""
+    return max(p.epochs, 2) if method == "adda" else p.epochs
+
+
 def pseudo_label_name(init: str, seed: int, threshold: float, profile: Profile) -> str:
     return f"pl-{init}-s{seed}" + ("" if threshold == profile.pl_threshold else f"-t{threshold:g}")
 
 
 def plan(p: Profile) -> list[Run]:
     runs = [Run(f"{m}-s{s}", _adapt(p, m, s, p.epochs)) for s in p.seeds for m in MAIN_METHODS]
-    runs += [Run(f"{m}-s{s}", _adapt(p, m, s, p.epochs)) for s in p.seeds for m in COMPARED_METHODS]
+    runs += [Run(f"{m}-s{s}", _adapt(p, m, s, compared_epochs(p, m))) for s in p.seeds for m in COMPARED_METHODS]
     runs += [Run(f"dann-long-s{s}", _adapt(p, "dann", s, p.long_epochs)) for s in p.seeds]
     runs += [
         Run(
