@@ -12,6 +12,7 @@ import pytest
 from advlab.cli import main
 from advlab.report.slurm import SlurmOptions, launch
 from advlab.report.study import Run
+from local_jobs import LocalJobs
 from tests_helpers import assert_one_line_error, run_cli
 
 pytest.importorskip("submitit", reason="submitit is the cluster extra (pip install '.[cluster]')")
@@ -58,7 +59,7 @@ OPTIONS = SlurmOptions(cpus_per_run=1, poll_seconds=0.5)
 
 def test_runs_parents_before_children_and_a_rerun_reuses_them(tiny_domains, tmp_path, capsys):
     plan = tiny_plan(tiny_domains)
-    launched = launch(plan, tmp_path, OPTIONS, None, scheduler="submitit-local", status_every=0.0)
+    launched = launch(plan, tmp_path, OPTIONS, None, scheduler=LocalJobs, status_every=0.0)
     assert sorted((o.name, o.status) for o in launched.outcomes) == [
         ("dann-s0", "done"),
         ("pl-dann-s0", "done"),
@@ -80,7 +81,7 @@ def test_runs_parents_before_children_and_a_rerun_reuses_them(tiny_domains, tmp_
     )
     assert "runs over" in said and "queued; running:" in said and ": done" in said
 
-    again = launch(plan, tmp_path, OPTIONS, None, quiet=True, scheduler="submitit-local")
+    again = launch(plan, tmp_path, OPTIONS, None, quiet=True, scheduler=LocalJobs)
     assert again.submitted == 0 and {o.status for o in again.outcomes} == {"skipped"}
 
 
@@ -91,7 +92,7 @@ def test_a_run_in_flight_is_never_submitted_twice(tiny_domains, tmp_path):
     results = []
     threads = [
         threading.Thread(
-            target=lambda: results.append(launch(plan, tmp_path, no_wait, None, quiet=True, scheduler="submitit-local"))
+            target=lambda: results.append(launch(plan, tmp_path, no_wait, None, quiet=True, scheduler=LocalJobs))
         )
         for _ in range(2)
     ]
@@ -101,9 +102,9 @@ def test_a_run_in_flight_is_never_submitted_twice(tiny_domains, tmp_path):
         t.join()
     assert sorted(r.submitted for r in results) == [0, 1]
     assert results[0].in_queue == results[1].in_queue and list(results[0].in_queue) == ["source_only-s0"]
-    third = launch(plan, tmp_path, no_wait, None, quiet=True, scheduler="submitit-local")
+    third = launch(plan, tmp_path, no_wait, None, quiet=True, scheduler=LocalJobs)
     assert third.submitted == 0 and third.in_queue == results[0].in_queue
-    waited = launch(plan, tmp_path, OPTIONS, None, quiet=True, scheduler="submitit-local")
+    waited = launch(plan, tmp_path, OPTIONS, None, quiet=True, scheduler=LocalJobs)
     assert waited.submitted == 0 and [o.status for o in waited.outcomes] == ["done"]
 
 
@@ -131,13 +132,11 @@ def test_a_failed_parent_is_kept_and_its_child_says_why_it_did_not_run(tiny_doma
             after=("dann-s0",),
         ),
     ]
-    outcomes = {
-        o.name: o for o in launch(plan, tmp_path, OPTIONS, None, quiet=True, scheduler="submitit-local").outcomes
-    }
+    outcomes = {o.name: o for o in launch(plan, tmp_path, OPTIONS, None, quiet=True, scheduler=LocalJobs).outcomes}
     assert outcomes["dann-s0"].status == "failed" and "leaves no training images" in outcomes["dann-s0"].error
     assert (tmp_path / "runs" / "dann-s0" / "failed.txt").exists()
     assert outcomes["pl-dann-s0"].status == "failed" and "needs dann-s0" in outcomes["pl-dann-s0"].error
-    again = launch(plan[:1], tmp_path, OPTIONS, None, quiet=True, scheduler="submitit-local")
+    again = launch(plan[:1], tmp_path, OPTIONS, None, quiet=True, scheduler=LocalJobs)
     assert again.submitted == 0 and [o.status for o in again.outcomes] == [
         "failed"
     ]  # a result of its setting: not retried

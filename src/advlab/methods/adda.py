@@ -82,12 +82,6 @@ class ADDA(Method):
             "discriminator": DomainDiscriminator(self.model.feature_dim, DISCRIMINATOR_HIDDEN),
         }
 
-    def head_args(self):
-        return {
-            "discriminator": {"in_features": self.model.feature_dim, "hidden": list(DISCRIMINATOR_HIDDEN)},
-            "source_encoder": "copy of features",
-        }
-
     def optimizers(self, make):
         adam = dict(lr=self.cfg.adda_lr, betas=(0.5, 0.999))
         return {

@@ -105,10 +105,6 @@ class Method:
         """Modules the method adds beside the backbone (built right after it, same seed)."""
         return {}
 
-    def head_args(self) -> dict[str, Any]:
-        """What rebuilds the heads (recorded in the checkpoint beside the model's args)."""
-        return {}
-
     def optimizers(self, make: MakeOptimizer) -> dict[str, torch.optim.Optimizer]:
         """Named optimizers; `make` builds the run's optimizer (--optimizer, --lr, ...)."""
         return {"model": make([*self.model.parameters(), *self.heads.parameters()])}

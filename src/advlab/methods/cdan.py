@@ -58,9 +58,6 @@ class CDAN(Method):
     def map_width(self) -> int:
         return self.model.feature_dim * self.model.num_classes
 
-    def head_args(self):
-        return {"discriminator": {"in_features": self.map_width, "hidden": list(DISCRIMINATOR_HIDDEN)}}
-
     def loss(self, batch: Batch, info: StepInfo):
         n = len(batch.xs)
         features = joint_features(self.model, batch)

@@ -29,9 +29,6 @@ class DANN(Method):
     def build_heads(self):
         return {"discriminator": DomainDiscriminator(self.model.feature_dim, DISCRIMINATOR_HIDDEN)}
 
-    def head_args(self):
-        return {"discriminator": {"in_features": self.model.feature_dim, "hidden": list(DISCRIMINATOR_HIDDEN)}}
-
     def loss(self, batch: Batch, info: StepInfo) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         n = len(batch.xs)
         features = joint_features(self.model, batch)

@@ -42,9 +42,6 @@ class MCD(Method):
     def build_heads(self):
         return {"classifier2": label_predictor(self.model.feature_dim, self.model.num_classes)}
 
-    def head_args(self):
-        return {"classifier2": {"in_features": self.model.feature_dim, "num_classes": self.model.num_classes}}
-
     def optimizers(self, make):
         return {
             "features": make(self.model.features.parameters()),

@@ -59,9 +59,6 @@ class MDD(Method):
     def build_heads(self):
         return {"adversarial": label_predictor(self.model.feature_dim, self.model.num_classes)}
 
-    def head_args(self):
-        return {"adversarial": {"in_features": self.model.feature_dim, "num_classes": self.model.num_classes}}
-
     def loss(self, batch: Batch, info: StepInfo):
         n = len(batch.xs)
         features = joint_features(self.model, batch)

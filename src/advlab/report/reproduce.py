@@ -18,7 +18,7 @@ from advlab.report.timing import StudyClock
 from advlab.runs.engine import MARKER
 from advlab.runs.hardware import device_problem, resolve_device
 
-LAUNCHERS = ("local", "slurm", "submitit-local")  # the last: submitit's local executor, for the tests
+LAUNCHERS = ("local", "slurm")
 
 
 def prepare_shared(profile: Profile, data_dir: str | None, quiet: bool, device: str | None = None) -> None:
@@ -77,9 +77,9 @@ def reproduce(
     `threads`: torch threads per run (default: the cores shared among the `jobs` runs);
     `device`: where every run trains (cpu, cuda, auto), the shared GAN evaluator too, and
     where the report's analysis embeds the test images; the t-SNE and the proxy A-distance
-    on those embeddings run on the CPU. `launcher`: "local" runs `jobs` runs at a time here; "slurm" submits each run
-    as a Slurm job (`cluster` says what each asks for; "submitit-local" is the same path
-    through submitit's local executor, for the tests). `report_only`: run nothing, build
+    on those embeddings run on the CPU. `launcher`: "local" runs `jobs` runs at a time here;
+    "slurm" submits each run as a Slurm job (`cluster` says what each asks for).
+    `report_only`: run nothing, build
     the report from the runs finished so far and name the others."""
     if profile_name not in PROFILES:
         raise AdvlabError(f"unknown profile {profile_name!r}; choose from {', '.join(PROFILES)}")
@@ -93,7 +93,7 @@ def reproduce(
         raise AdvlabError(f"unknown launcher {launcher!r}; choose from local, slurm")
     cluster = cluster or SlurmOptions()
     if launcher != "local" and not report_only:
-        problem = cluster.problem() or (environment_problem() if launcher == "slurm" else None)
+        problem = cluster.problem() or environment_problem()
         if problem:
             raise AdvlabError(problem)
     if out.exists() and not out.is_dir():

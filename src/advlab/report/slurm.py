@@ -18,8 +18,8 @@ takes SIGTERM like Ctrl-C: it stops at its last checkpoint and is submitted agai
 resuming, by the next invocation of the same command.
 
 submitit is an optional extra (`pip install advlab[cluster]`); this module imports it only
-when a study is launched. The `LocalJobs` scheduler runs the same code path through
-submitit's local executor (each job a process on this machine); it exists for the tests.
+when a study is launched. The tests run the same code path through submitit's local
+executor (tests/local_jobs.py: each job a process on this machine), passed as `scheduler`.
 """
 
 from __future__ import annotations
@@ -140,34 +140,7 @@ class SlurmJobs:
         return dict(line.split(maxsplit=1) for line in result.stdout.splitlines() if line.strip())
 
 
-class LocalJobs:
-    """submitit's local executor: each job a process on this machine, for the tests. No
-    dependencies: the launcher submits children once their parents' jobs have ended."""
-
-    name = "submitit-local"
-    dependencies = False
-
-    def __init__(self, folder: Path, options: SlurmOptions):
-        self.folder, self.options = folder, options
-
-    def executor(self, after: list[str]):
-        executor = _submitit().LocalExecutor(folder=self.folder, max_num_timeout=self.options.max_requeues)
-        executor.update_parameters(timeout_min=self.options.time_limit_min)
-        return executor
-
-    def alive(self) -> dict[str, str]:
-        running = {}
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                state = stat.read_text().rsplit(")", 1)[1].split()[0]
-            except (OSError, IndexError):
-                continue
-            if state != "Z":  # a zombie has ended; its parent has not reaped it yet
-                running[stat.parent.name] = "RUNNING"
-        return running
-
-
-SCHEDULERS = {"slurm": SlurmJobs, "submitit-local": LocalJobs}
+SCHEDULERS = {"slurm": SlurmJobs}
 
 
 @contextmanager
@@ -232,7 +205,7 @@ def launch(
     device: str | None = None,
     quiet: bool = False,
     on_outcome: Callable[[Outcome], None] | None = None,
-    scheduler: str = "slurm",
+    scheduler: str | type = "slurm",
     status_every: float = 60.0,
     runs_dir: Path | None = None,
 ) -> Launched:
@@ -242,7 +215,7 @@ def launch(
     runs_dir = runs_dir or root / "runs"
     folder = root / "slurm"
     folder.mkdir(parents=True, exist_ok=True)
-    jobs = SCHEDULERS[scheduler](folder, options)
+    jobs = (SCHEDULERS[scheduler] if isinstance(scheduler, str) else scheduler)(folder, options)
     names = {r.name for r in runs}
     report = Told(len(runs), quiet, on_outcome)
     outcomes = report.outcomes

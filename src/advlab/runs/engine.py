@@ -68,6 +68,21 @@ def open_run(path: str | Path, resume: bool, record: str, kind: str) -> RunDir:
     return run
 
 
+def training_now(path: str | Path) -> bool:
+    """Whether an advlab process holds the run directory's lock right now (is training in it):
+    a non-blocking try, released at once. A folder without a lock file is not training."""
+    lock = Path(path) / LOCK
+    if not lock.is_file():
+        return False
+    with open(lock, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
+
+
 def _lock(run: RunDir) -> IO:
     """An exclusive lock on the run directory for this process's lifetime: two processes can
     never train into one run. The kernel drops it when the process ends, however it ends."""

@@ -15,6 +15,7 @@ from advlab.config import resolve
 from advlab.errors import AdvlabError
 from advlab.models.ganin import GaninNet
 from advlab.runs.checkpoint import load_checkpoint
+from advlab.runs.engine import MARKER, training_now
 from advlab.train.config import AdaptConfig, recorded_options
 
 LEGACY_HEAD_PREFIX = "discriminator."
@@ -42,6 +43,9 @@ def upgrade_legacy(state: dict[str, Any], method: str) -> dict[str, Any]:
 
 def run_config(run_dir: str | Path) -> AdaptConfig:
     run_dir = Path(run_dir)
+    made_by = (run_dir / MARKER).read_text(errors="replace").strip() if (run_dir / MARKER).is_file() else "adapt"
+    if made_by != "adapt":  # its config.yaml would only say "unknown config key 'variant'"
+        raise AdvlabError(f"{run_dir} is an advlab {made_by} run, not an advlab adapt run")
     if not (run_dir / "config.yaml").is_file():
         raise AdvlabError(f"{run_dir} is not an advlab adapt run directory (no config.yaml)")
     return resolve(AdaptConfig, {}, base=recorded_options(run_dir / "config.yaml"))
@@ -64,6 +68,10 @@ def load_run_state(run_dir: str | Path, require_finished: bool = False) -> tuple
     """The checkpoint a run reports (today's layout) and the run's config."""
     cfg = run_config(run_dir)
     state = upgrade_legacy(load_checkpoint(selected_checkpoint(run_dir, cfg)), cfg.method)
+    if require_finished and training_now(run_dir):
+        raise AdvlabError(
+            f"{run_dir} is still training (epoch {state['epoch']} of {cfg.epochs} done); wait for it to finish"
+        )
     if require_finished and cfg.select == "last" and int(state["epoch"]) != cfg.epochs:
         raise AdvlabError(
             f"{run_dir} stopped after epoch {state['epoch']} of {cfg.epochs}; finish it with --resume first"
