@@ -523,12 +523,13 @@ def test_yaml_means_what_a_user_means(tiny_domains, tmp_path):
     assert "<unicode string>" not in result.stderr
 
 
+@pytest.mark.unit  # argparse's output, in this process (four interpreter starts were 20 s)
 def test_version_and_top_level_help():
-    assert run_cli("--version").stdout.startswith("advlab ")
-    text = run_cli("--help").stdout
+    assert run_here("--version").stdout.startswith("advlab ")
+    text = run_here("--help").stdout
     assert "SUPPRESS" not in text and "select" in text
-    assert "usage: advlab gan compare" in run_cli("gan", "compare", "--help").stdout
-    assert "Train (once per data set" in run_cli("classifier", "--help").stdout
+    assert "usage: advlab gan compare" in run_here("gan", "compare", "--help").stdout
+    assert "Train (once per data set" in run_here("classifier", "--help").stdout
 
 
 def test_bf16_precision_trains_and_is_recorded(tiny_domains, tmp_path):

@@ -83,7 +83,9 @@ def test_smoke_study_writes_every_part_of_the_report(study):
     assert len(results["q3_lambda_sweep"]) == 8 and results["q4_pseudo_labels"]["dann"]["rounds"]
     assert set(results["gan_remedies"]) == {"unconditional", "pacgan2", "sngan", "conditional", "projection"}
     assert md.count("> **Answer.**") >= 9  # one measured answer per section
-    assert results["model_selection"]["validators"]["snd"]["checkpoints_scored"] > 0
+    selection = results["model_selection"]  # the smoke runs are too short to learn: flagged, never picked
+    snd = selection["validators"]["snd"]
+    assert (snd is not None and snd["checkpoints_scored"] > 0) or selection["skipped_degenerate"] > 0
     from advlab.report.study import COMPARED_METHODS
 
     assert set(COMPARED_METHODS) <= set(results["methods"]) and all(

@@ -101,6 +101,7 @@ def test_the_study_on_slurm_reports_the_local_launchers_numbers(slurm, tmp_path_
     # the pseudo-label runs wait in the queue for their parent's job
     pending = {line.split()[0]: line.split()[1] for line in slurm.queue()}
     assert pending.get(jobs["pl-dann-s0"]) == "PENDING"
+    slurm.run("scontrol", "hold", jobs["pl-dann-s0"])  # kept pending until the partial report below is made
     dependency = slurm.run("scontrol", "show", "job", jobs["pl-dann-s0"]).stdout
     assert f"Dependency=afterany:{jobs['dann-s0']}" in dependency, dependency
 
@@ -110,6 +111,7 @@ def test_the_study_on_slurm_reports_the_local_launchers_numbers(slurm, tmp_path_
     assert len(slurm.queue()) <= len(ON_SLURM)
 
     partial = cli("--report-only", timeout=300)  # on demand, from whatever has finished
+    slurm.run("scontrol", "release", jobs["pl-dann-s0"])
     assert partial.returncode == 1 and "the report is partial" in partial.stderr, partial.stderr
     assert "**This report is partial**" in (out / "report.md").read_text()
 

@@ -798,7 +798,8 @@ def _model_selection(doc: Document, study: Study, results: dict, figures: Path) 
     rows, measured = [], {}
     for name, v in pooled["validators"].items():
         if v is None:
-            rows.append([f"`{name}`", "not recorded", "–", "–", "–"])
+            said = "no healthy checkpoint" if pooled["skipped_degenerate"] else "not recorded"
+            rows.append([f"`{name}`", said, "–", "–", "–"])
             continue
         measured[name] = v["mean_pick_per_run"]
         rho = v["weighted_spearman"]
@@ -833,7 +834,14 @@ def _model_selection(doc: Document, study: Study, results: dict, figures: Path) 
         "mean_last": last,
         "mean_oracle": oracle,
         "validators": pooled["validators"],
+        "skipped_degenerate": pooled["skipped_degenerate"],
     }
+    if pooled["skipped_degenerate"]:
+        doc.paragraph(
+            f"{pooled['skipped_degenerate']} of the {pooled['checkpoints']} checkpoints were flagged degenerate by "
+            "their runs (source task lost, predictions on a few classes, or features collapsed) and no validator "
+            "may pick them."
+        )
     if not measured:
         doc.answer("No run recorded validator scores.")
         return
