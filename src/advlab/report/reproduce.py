@@ -15,7 +15,7 @@ from advlab.report.runner import Outcome, already_over, default_threads, run_all
 from advlab.report.slurm import SlurmOptions, environment_problem, in_queue_note, launch
 from advlab.report.study import PROFILES, Profile, plan
 from advlab.report.timing import StudyClock
-from advlab.runs.engine import MARKER
+from advlab.runs.engine import MARKER, refuse_users_folder
 from advlab.runs.hardware import device_problem, resolve_device
 
 LAUNCHERS = ("local", "slurm")
@@ -51,13 +51,10 @@ class StudyResult:
 def refuse_foreign_folder(out: Path) -> None:
     """A study goes into a new or empty folder, or one that holds a study (its profile.txt,
     written before anything else): never beside a user's files or into a run directory."""
-    entries = {p.name for p in out.iterdir()} if out.is_dir() else set()
-    if not entries or "profile.txt" in entries:
-        return
-    if MARKER in entries:
+    if (out / MARKER).is_file() and not (out / "profile.txt").exists():
         made_by = (out / MARKER).read_text(errors="replace").strip() or "adapt"
         raise AdvlabError(f"--out {out} holds an advlab {made_by} run, not a study; choose another --out")
-    raise AdvlabError(f"--out {out} holds files advlab did not write; give a new or empty folder (nothing was changed)")
+    refuse_users_folder(out, {"profile.txt"})
 
 
 def reproduce(

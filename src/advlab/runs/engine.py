@@ -44,13 +44,7 @@ def open_run(path: str | Path, resume: bool, record: str, kind: str) -> RunDir:
     if path.exists() and not path.is_dir():
         raise AdvlabError(f"--out {path} exists and is not a folder")
     marker = path / MARKER
-    entries = {p.name for p in path.iterdir()} if path.is_dir() else set()
-    # empty, or only a lock (what a run killed at its very start leaves), is ours too
-    ours = bool(entries & {MARKER, CHECKPOINT, record}) or entries <= {LOCK}
-    if not ours:
-        raise AdvlabError(
-            f"--out {path} holds files advlab did not write; give a new or empty folder (nothing was changed)"
-        )
+    refuse_users_folder(path, {MARKER, CHECKPOINT, record})
     made_by = marker.read_text().strip() if marker.exists() else kind
     if made_by != kind:
         raise AdvlabError(f"{path} holds an advlab {made_by} run, not an advlab {kind} run; choose another --out")
@@ -66,6 +60,18 @@ def open_run(path: str | Path, resume: bool, record: str, kind: str) -> RunDir:
     if not marker.exists():
         run.write_text(MARKER, kind + "\n")
     return run
+
+
+def refuse_users_folder(path: Path, ours: set[str]) -> None:
+    """An --out folder must be new, empty (or hold only a lock: what a command killed at its
+    very start leaves), or hold one of `ours`, the files that mark it advlab's own. Anything
+    else holds a user's files, which advlab never writes beside: one line, nothing changed."""
+    entries = {p.name for p in path.iterdir()} if path.is_dir() else set()
+    if entries <= {LOCK} or entries & ours:
+        return
+    raise AdvlabError(
+        f"--out {path} holds files advlab did not write; give a new or empty folder (nothing was changed)"
+    )
 
 
 def training_now(path: str | Path) -> bool:

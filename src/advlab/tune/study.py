@@ -34,13 +34,13 @@ import yaml
 from advlab.config import resolve, to_yaml
 from advlab.errors import AdvlabError
 from advlab.methods import METHODS
+from advlab.runs.engine import LOCK, refuse_users_folder
 from advlab.runs.files import atomic_write
 from advlab.train.validation import VALIDATORS
 from advlab.tune.space import suggest
 
 STUDY = "advlab-tune"
 MARKER = ".advlab-tune"  # written into every tune folder: what makes it advlab's own
-LOCK = ".lock"
 PROBE_IMAGES = 1000  # target training images (labels never read) each trial predicts, for EnsV
 SELECTORS = (*VALIDATORS, "ensv")
 # what defines a study: the same command again must search the same problem
@@ -152,11 +152,7 @@ def open_folder(out: Path) -> None:
     """Refuse a --out holding files advlab did not write: new, empty or marked MARKER only."""
     if out.exists() and not out.is_dir():
         raise AdvlabError(f"--out {out} exists and is not a folder")
-    entries = {p.name for p in out.iterdir()} if out.is_dir() else set()
-    if entries - {LOCK} and MARKER not in entries:
-        raise AdvlabError(
-            f"--out {out} holds files advlab did not write; give a new or empty folder (nothing was changed)"
-        )
+    refuse_users_folder(out, {MARKER})
 
 
 def lock_folder(out: Path):
