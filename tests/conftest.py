@@ -8,6 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+# One thread per process: xdist gives each worker a core, and the runs tests start in real
+# processes inherit this (two workers' runs at two threads each oversubscribed the cores)
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 import torch
 
 TESTS = Path(__file__).resolve().parent
@@ -32,11 +36,43 @@ TIERS = {
 }
 
 
+# Files whose module-scoped fixtures are costly (a study, a Slurm cluster, a killed run): their
+# tests stay on one xdist worker (--dist loadgroup), so the fixture is built once; every other
+# test is dealt out on its own, which keeps the workers evenly loaded (one file per worker left
+# one waiting while the other ran test_cli_adapt.py's 6 minutes).
+GROUPED = (
+    "faults/test_syscall_kills.py",
+    "report/test_slurm_launcher.py",
+    "report/test_reproduce.py",
+    "test_cli_select_eval.py",
+)
+
+
+# The longest first (they are dealt out in this order; the rest fill in behind them): the smoke
+# study's tests, whose fixture builds a 30-run study, then the kills, then Slurm's tests, which
+# reuse that study once it is built
+LONGEST_FIRST = (
+    "report/test_reproduce.py",
+    "faults/test_syscall_kills.py",
+    "faults/test_study_kills.py",
+    "report/test_slurm_launcher.py",
+    "runs/test_distributed.py",
+)
+
+
+def _where(item) -> str:
+    return Path(str(item.fspath)).resolve().relative_to(TESTS).as_posix()
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda item: LONGEST_FIRST.index(w) if (w := _where(item)) in LONGEST_FIRST else len(LONGEST_FIRST))
     for item in items:
+        where = _where(item)
+        if where in GROUPED:
+            item.add_marker(pytest.mark.xdist_group(where))
         if any(item.get_closest_marker(tier) for tier in (*TIERS, "unit")):
             continue
-        where = Path(str(item.fspath)).resolve().relative_to(TESTS).as_posix()
         tier = next((t for t, files in TIERS.items() if where.startswith(files)), "unit")
         item.add_marker(getattr(pytest.mark, tier))
 
