@@ -48,25 +48,12 @@ GROUPED = (
 )
 
 
-# The longest first (they are dealt out in this order; the rest fill in behind them): the smoke
-# study's tests, whose fixture builds a 30-run study, then the kills, then Slurm's tests, which
-# reuse that study once it is built
-LONGEST_FIRST = (
-    "report/test_reproduce.py",
-    "faults/test_syscall_kills.py",
-    "faults/test_study_kills.py",
-    "report/test_slurm_launcher.py",
-    "runs/test_distributed.py",
-)
-
-
 def _where(item) -> str:
     return Path(str(item.fspath)).resolve().relative_to(TESTS).as_posix()
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):
-    items.sort(key=lambda item: LONGEST_FIRST.index(w) if (w := _where(item)) in LONGEST_FIRST else len(LONGEST_FIRST))
     for item in items:
         where = _where(item)
         if where in GROUPED:
