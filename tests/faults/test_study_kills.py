@@ -4,7 +4,7 @@ command, goes on and ends with the very results of a study never stopped.
 The study (an adapt run, a GAN run, and a pseudo-labelling run that starts from the adapt
 run) runs in its own process; it is killed with SIGKILL (no handler runs; its runs die with
 it) as soon as the next moment is seen in the run folders: a run's record created but no
-checkpoint yet, its first checkpoint in place, its last. Each time the same study is
+checkpoint yet, (pl only) its first checkpoint in place, its last. Each time the same study is
 started again. At the end every run's metrics and final checkpoint equal the reference's.
 """
 
@@ -86,7 +86,10 @@ def moments(root: Path):
     runs = root / "runs"
     for name in ("dann", "gan", "pl"):
         yield f"{name}: record created, no checkpoint", lambda n=name: (runs / n / "config.yaml").exists()
-        yield f"{name}: first checkpoint in place", lambda n=name: checkpoint_epoch(runs / n / "last.pt") >= 1
+        # a study killed between two checkpoints once (pl's); a run's own resume from a mid-run
+        # checkpoint is what the resume tests of adapt and gan hit (tests/test_cli_adapt.py, tests/gan/test_cli_gan.py)
+        if name == "pl":
+            yield f"{name}: first checkpoint in place", lambda n=name: checkpoint_epoch(runs / n / "last.pt") >= 1
         yield (
             f"{name}: last checkpoint in place",
             lambda n=name: checkpoint_epoch(runs / n / "last.pt") >= (2 if n == "pl" else 3),
@@ -142,7 +145,7 @@ def test_a_study_killed_at_each_moment_of_each_kind_of_run_goes_on(tiny_domains,
         while processes_mentioning(str(root / "runs")) and time.monotonic() < deadline:
             time.sleep(0.05)  # its runs die with it (parent-death signal)
         assert processes_mentioning(str(root / "runs")) == []
-    assert len(killed_at) >= 5, killed_at  # most moments were really hit
+    assert len(killed_at) >= 4, killed_at  # most moments were really hit
 
     outcomes = {o.name: o.status for o in run_all(study_runs(tiny_domains), root, jobs=1, data_dir=None, quiet=True)}
     assert set(outcomes.values()) <= {"done", "skipped"} and not list((root / "runs").glob("*/failed.txt")), outcomes

@@ -25,7 +25,7 @@ def test_answer_names_the_best_and_the_unstable_setting_by_value(tmp_path):
     diverged.mkdir(parents=True)
     (diverged / "failed.txt").write_text("loss became nan\n")
     doc, results = Document("t", tmp_path), {}
-    _lambda_sweep(doc, Study(tmp_path, PROFILES["smoke"]), results, tmp_path)
+    _lambda_sweep(doc, Study(tmp_path, PROFILES["full"]), results, tmp_path)
     answer = next(text for kind, text in doc.blocks if kind == "answer")
     assert "λ = 0.3 gives the highest target accuracy (0.9000)" in answer
     assert f"unstable at constant λ = {SWEEP_CONSTANT_LAMBDAS[-1]:g}." in answer and "lambda" not in answer

@@ -80,7 +80,7 @@ def test_smoke_study_writes_every_part_of_the_report(study):
     assert all((study / f).stat().st_size > 1000 for f in figures)
     results = json.loads((study / "results.json").read_text())
     assert results["failed_runs"] == [] and results["machine"]["cpu_count"] >= 1 and results["software"]["torch"]
-    assert len(results["q3_lambda_sweep"]) == 8 and results["q4_pseudo_labels"]["dann"]["rounds"]
+    assert len(results["q3_lambda_sweep"]) == 4 and results["q4_pseudo_labels"]["dann"]["rounds"]
     assert set(results["gan_remedies"]) == {"unconditional", "pacgan2", "sngan", "conditional", "projection"}
     assert md.count("> **Answer.**") >= 9  # one measured answer per section
     selection = results["model_selection"]  # the smoke runs are too short to learn: flagged, never picked

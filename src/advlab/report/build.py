@@ -26,8 +26,6 @@ from advlab.report.selection import select
 from advlab.report.study import (
     COMPARED_METHODS,
     PSEUDO_LABEL_INITS,
-    SWEEP_CONSTANT_LAMBDAS,
-    SWEEP_RAMP_GAMMAS,
     Profile,
     plan,
     pseudo_label_name,
@@ -465,8 +463,8 @@ def _lambda_sweep(doc: Document, study: Study, results: dict, figures: Path) -> 
     doc.paragraph(
         study.commands(["sweep-lambda0.1", "sweep-gamma2"], seeds=(0,)) + " The other settings change only the value."
     )
-    settings = [(f"sweep-lambda{lam:g}", "constant", lam, None) for lam in SWEEP_CONSTANT_LAMBDAS]
-    settings += [(f"sweep-gamma{g:g}", "ramp", None, g) for g in SWEEP_RAMP_GAMMAS]
+    settings = [(f"sweep-lambda{lam:g}", "constant", lam, None) for lam in study.profile.sweep_lambdas]
+    settings += [(f"sweep-gamma{g:g}", "ramp", None, g) for g in study.profile.sweep_gammas]
     pts, rows = [], []
     reference = summary(study.dir("sweep-lambda0"))
     for name, schedule, lam, gamma in settings:
@@ -778,9 +776,7 @@ def _model_selection(doc: Document, study: Study, results: dict, figures: Path) 
     doc.heading("6. Choosing a checkpoint without target labels")
     p = study.profile
     names = [f"{m}-s{s}" for s in p.seeds for m in ("source_only", "dann", "dann_no_grl", *COMPARED_METHODS)]
-    names += [f"sweep-lambda{lam:g}" for lam in SWEEP_CONSTANT_LAMBDAS] + [
-        f"sweep-gamma{g:g}" for g in SWEEP_RAMP_GAMMAS
-    ]
+    names += [f"sweep-lambda{lam:g}" for lam in p.sweep_lambdas] + [f"sweep-gamma{g:g}" for g in p.sweep_gammas]
     dirs = [study.dir(n) for n in names if (study.dir(n) / "summary.json").exists()]
     doc.paragraph(
         "Every adaptation run of sections 1–4 (target_only and pseudo-labelling left out: one reads target labels, "

@@ -36,6 +36,9 @@ class Profile:
     train_subset: int | None = None
     test_subset: int | None = None
     gan_train_subset: int | None = None
+    # the reversal-factor sweep (seed 0, dann): constant lambdas and ramp gammas
+    sweep_lambdas: tuple[float, ...] = SWEEP_CONSTANT_LAMBDAS
+    sweep_gammas: tuple[float, ...] = SWEEP_RAMP_GAMMAS
 
 
 PROFILES = {
@@ -93,6 +96,9 @@ PROFILES = {
         train_subset=600,
         test_subset=300,
         gan_train_subset=640,
+        # half the sweep: enough for every branch of the report, four processes fewer in the suite
+        sweep_lambdas=(0.0, 0.1, 1.0),
+        sweep_gammas=(2.0,),
     ),
 }
 
@@ -130,11 +136,11 @@ def plan(p: Profile) -> list[Run]:
             f"sweep-lambda{lam:g}",
             _adapt(p, "dann", 0, p.sweep_epochs, "--lambda-schedule", "constant", "--lambda-max", f"{lam:g}"),
         )
-        for lam in SWEEP_CONSTANT_LAMBDAS
+        for lam in p.sweep_lambdas
     ]
     runs += [
         Run(f"sweep-gamma{gamma:g}", _adapt(p, "dann", 0, p.sweep_epochs, "--gamma", f"{gamma:g}"))
-        for gamma in SWEEP_RAMP_GAMMAS
+        for gamma in p.sweep_gammas
     ]
 
     def pseudo(init: str, seed: int, threshold: float) -> Run:
