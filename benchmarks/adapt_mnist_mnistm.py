@@ -28,9 +28,9 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from advlab.backbones.ganin import GaninNet
 from advlab.data.domains import load_domain
 from advlab.methods import METHODS, Batch, StepInfo
-from advlab.models.ganin import GaninNet
 from advlab.nn.heads import DomainDiscriminator
 from advlab.runs.sampling import IndexStream
 from advlab.train.config import AdaptConfig

@@ -1,24 +1,37 @@
-"""Check: short runs of the methods that existed before the method engine give the same
-metrics as before it, number for number.
+"""Check: refactors of the engine keep every result, number for number.
 
-benchmarks/results/engine_refactor/<method>.jsonl were written by revision 999785f (the
-last one before the engine) with the commands below; this script reruns them with the
-current code and compares every field of every epoch except the timings
-(train_seconds, images_per_second). Needs the real MNIST / MNIST-M ($ADVLAB_DATA).
+Each baseline is the output of short runs written by the last revision before a refactor,
+kept under benchmarks/results/engine_refactor/:
 
-    python benchmarks/engine_refactor_check.py      # about a minute on 2 cores
+- `999785f/` (the files directly in engine_refactor/): the five adapt runs that existed
+  before the method engine;
+- `ba8dc46/`: every method and the practical's three GAN variants, before the open engine
+  (backbones, the trainer's hooks, the GAN game; issue 23).
+
+This script reruns each baseline's commands with the current code and compares every field
+of every epoch of `metrics.jsonl` (adapt) and every row of `losses.csv` (gan), except the
+timings (train_seconds, images_per_second) and what a baseline lists as changed on purpose.
+Needs the real MNIST / MNIST-M ($ADVLAB_DATA).
+
+    python benchmarks/engine_refactor_check.py                 # both baselines, ~6 minutes on 2 cores
+    python benchmarks/engine_refactor_check.py --only ba8dc46  # one of them
+    # write a new baseline from the code on PYTHONPATH (the revision before a refactor):
+    PYTHONPATH=/path/to/old/checkout/src python benchmarks/engine_refactor_check.py --record ba8dc46
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-EXPECTED = HERE / "results" / "engine_refactor"
+RESULTS = HERE / "results" / "engine_refactor"
 COMMON = [
     "--train-subset",
     "6000",
@@ -32,44 +45,116 @@ COMMON = [
     "--val-size",
     "200",
 ]
-RUNS = {  # name -> extra arguments; pseudo_label starts from the source_only run
-    "source_only": ["--method", "source_only", "--select", "source_val"],
-    "target_only": ["--method", "target_only"],
-    "dann": ["--method", "dann"],
-    "dann_no_grl": ["--method", "dann_no_grl"],
-    "pseudo_label": ["--method", "pseudo_label", "--rounds", "2", "--pl-threshold", "0.5", "--init", "{source_only}"],
+GAN_COMMON = ["--epochs", "1", "--train-subset", "3000", "--eval-samples", "0", "--threads", "1", "--quiet"]
+TIMING = ("train_seconds", "images_per_second", "validation_seconds")
+ALL_METHODS = (
+    "source_only",
+    "target_only",
+    "dann",
+    "dann_no_grl",
+    "cdan",
+    "cdan_e",
+    "dan",
+    "coral",
+    "mcc",
+    "mdd",
+    "mcd",
+    "adda",
+)
+PSEUDO_LABEL = ["--method", "pseudo_label", "--rounds", "2", "--pl-threshold", "0.5", "--init", "{source_only}"]
+
+
+@dataclass(frozen=True)
+class Baseline:
+    folder: Path
+    adapt: dict[str, list[str]]  # run name -> its extra arguments; {source_only} is that run's folder
+    gan: tuple[str, ...] = ()  # variants
+    changed_on_purpose: tuple[str, ...] = field(default=())  # fields left out of the comparison, with a reason
+
+
+BASELINES = {
+    "999785f": Baseline(
+        RESULTS,
+        {
+            "source_only": ["--method", "source_only", "--select", "source_val"],
+            "target_only": ["--method", "target_only"],
+            "dann": ["--method", "dann"],
+            "dann_no_grl": ["--method", "dann_no_grl"],
+            "pseudo_label": PSEUDO_LABEL,
+        },
+        # domain_acc is balanced accuracy since the engine (it pooled the two test sets, whose
+        # sizes differ); the training it reports on is checked by every other field
+        changed_on_purpose=("domain_acc",),
+    ),
+    "ba8dc46": Baseline(
+        RESULTS / "ba8dc46",
+        {
+            **{m: ["--method", m] for m in ALL_METHODS},
+            "source_only": ["--method", "source_only", "--select", "source_val"],
+            "pseudo_label": PSEUDO_LABEL,
+        },
+        gan=("conditional", "unconditional", "no_label_in_d"),
+    ),
 }
-TIMING = ("train_seconds", "images_per_second")
-# domain_acc is balanced accuracy since the engine (it pooled the two test sets, whose sizes
-# differ); the training it reports on is checked by every other field
-CHANGED_ON_PURPOSE = ("domain_acc",)
 
 
-def records(path: Path, keys: set[str] | None = None) -> list[dict]:
-    """Every field but the timings (and, given `keys`, only those: fields added since, such
-    as the label-free validators' val_* scores, are not part of the comparison)."""
+def records(path: Path, drop: tuple[str, ...], keys: set[str] | None = None) -> list[dict]:
+    """Every field but the timings and `drop` (and, given `keys`, only those: fields added
+    since, such as the label-free validators' val_* scores, are not part of the comparison)."""
     rows = [
-        {k: v for k, v in json.loads(line).items() if k not in TIMING + CHANGED_ON_PURPOSE}
-        for line in path.read_text().splitlines()
+        {k: v for k, v in json.loads(line).items() if k not in TIMING + drop} for line in path.read_text().splitlines()
     ]
     return [{k: v for k, v in r.items() if keys is None or k in keys} for r in rows]
 
 
+def run(args: list[str]) -> None:
+    subprocess.run([sys.executable, "-m", "advlab.cli", *args], check=True, stdout=subprocess.DEVNULL)
+
+
+def outputs(baseline: Baseline, tmp: Path) -> dict[str, Path]:
+    """Run the baseline's commands with the code on the path: name -> the file to compare."""
+    files = {}
+    for name, extra in baseline.adapt.items():
+        out = tmp / name
+        run(["adapt", *COMMON, *[a.format(source_only=tmp / "source_only") for a in extra], "--out", str(out)])
+        files[f"{name}.jsonl"] = out / "metrics.jsonl"
+    for variant in baseline.gan:
+        out = tmp / f"gan-{variant}"
+        run(["gan", "--variant", variant, *GAN_COMMON, "--out", str(out)])
+        files[f"gan-{variant}.csv"] = out / "losses.csv"
+    return files
+
+
+def same(expected: Path, got: Path, drop: tuple[str, ...]) -> bool:
+    if expected.suffix == ".csv":  # losses.csv has no timings: byte for byte
+        return expected.read_bytes() == got.read_bytes()
+    want = records(expected, drop)
+    return records(got, drop, set(want[0])) == want
+
+
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", choices=tuple(BASELINES), help="check one baseline")
+    parser.add_argument("--record", choices=tuple(BASELINES), help="write this baseline from the code on the path")
+    args = parser.parse_args()
+    if args.record:
+        baseline = BASELINES[args.record]
+        baseline.folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, path in outputs(baseline, Path(tmp)).items():
+                shutil.copyfile(path, baseline.folder / name)
+                print(f"recorded {baseline.folder / name}")
+        return 0
     failed = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, extra in RUNS.items():
-            out = Path(tmp) / name
-            args = [a.format(source_only=Path(tmp) / "source_only") for a in extra]
-            subprocess.run(
-                [sys.executable, "-m", "advlab.cli", "adapt", *COMMON, *args, "--out", str(out)],
-                check=True,
-                stdout=subprocess.DEVNULL,
-            )
-            expected = records(EXPECTED / f"{name}.jsonl")
-            same = records(out / "metrics.jsonl", set(expected[0])) == expected
-            print(f"{name}: {'identical' if same else 'DIFFERENT'} ({len(records(out / 'metrics.jsonl'))} epochs)")
-            failed += [] if same else [name]
+    for key, baseline in BASELINES.items():
+        if args.only and key != args.only:
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, path in outputs(baseline, Path(tmp)).items():
+                ok = same(baseline.folder / name, path, baseline.changed_on_purpose)
+                print(f"{key} {name}: {'identical' if ok else 'DIFFERENT'}", flush=True)
+                failed += [] if ok else [f"{key} {name}"]
+    print("all identical" if not failed else f"{len(failed)} differ: {', '.join(failed)}")
     return 1 if failed else 0
 
 

@@ -161,8 +161,8 @@ def step_timing(methods: list[str], rounds: int = 7, steps: int = 20) -> dict:
 
     import torch
 
+    from advlab.backbones.ganin import GaninNet
     from advlab.methods import METHODS, Batch, StepInfo
-    from advlab.models.ganin import GaninNet
     from advlab.train.config import AdaptConfig
 
     torch.set_num_threads(1)

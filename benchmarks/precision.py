@@ -33,11 +33,11 @@ GAN = ("--conditional", "--train-subset", "20000", "--epochs", "2", "--eval-samp
 
 
 def step_timing(rounds: int = 7, steps: int = 15) -> dict:
+    from advlab.backbones.ganin import GaninNet
     from advlab.gan.config import GanConfig
     from advlab.gan.losses import fake_term, generator_term, real_term
     from advlab.gan.train import build_models
     from advlab.methods import METHODS, Batch, StepInfo
-    from advlab.models.ganin import GaninNet
     from advlab.train.config import AdaptConfig
 
     torch.set_num_threads(1)

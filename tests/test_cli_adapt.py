@@ -16,6 +16,7 @@ import torch
 from advlab.cli import main
 from advlab.methods import METHODS
 from advlab.runs.checkpoint import load_checkpoint
+from advlab.train.restore import load_run_model
 from tests_helpers import assert_one_line_error, run_cli, run_here
 
 QUICK = ["--epochs", "2", "--batch-size", "32", "--val-size", "50", "--threads", "1", "--quiet"]
@@ -93,6 +94,19 @@ def test_checkpoint_loads_with_weights_only(tiny_domains, tmp_path):
     assert state["heads"]["discriminator.0.weight"].shape == (100, 768)
 
 
+def test_a_32_pixel_backbone_gets_padded_images_and_its_run_rebuilds_it(tiny_domains, tmp_path):
+    out = tmp_path / "r"
+    assert adapt(tiny_domains, out, "--backbone", "dirtt_small", "--geometry", "pad", "--epochs", "1") == 0
+    state = torch.load(out / "last.pt", weights_only=True)
+    assert state["backbone"] == "dirtt_small" and state["model_args"]["dirtt_small_noise"] == 1.0
+    assert "backbone: dirtt_small" in (out / "config.yaml").read_text()
+    assert "dirtt_small_noise: 1.0" in (out / "config.yaml").read_text()
+    model, cfg = load_run_model(out)
+    assert type(model).__name__ == "DirttSmall" and cfg.geometry == "pad"
+    # --init takes only the same network
+    assert adapt(tiny_domains, tmp_path / "pl", "--method", "pseudo_label", "--init", str(out), "--epochs", "1") == 2
+
+
 def test_select_by_source_validation(tiny_domains, tmp_path):
     assert adapt(tiny_domains, tmp_path / "r", "--select", "source_val", "--epochs", "3") == 0
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
@@ -100,9 +114,15 @@ def test_select_by_source_validation(tiny_domains, tmp_path):
     assert summary["selected_epoch"] == best["epoch"] and (tmp_path / "r" / "best.pt").exists()
 
 
-@pytest.mark.parametrize("method", ALL_METHODS)
-def test_killed_run_resumes_to_identical_metrics(tiny_domains, tmp_path, method):
-    """A real process is killed with SIGKILL mid-training, then resumed (adda across its two stages)."""
+@pytest.mark.parametrize(
+    "method, extra",
+    [(m, ()) for m in ALL_METHODS]
+    + [("dann", ("--backbone", "ganin_bn")), ("mcd", ("--backbone", "lenet")), ("dann", ("--ema-decay", "0.99"))],
+)
+def test_killed_run_resumes_to_identical_metrics(tiny_domains, tmp_path, method, extra):
+    """A real process is killed with SIGKILL mid-training, then resumed (adda across its two stages;
+    backbones with dropout, noise and batch norm redraw the same randomness after the resume; the
+    weight average goes on from where it was)."""
     source, target = tiny_domains
     args = [
         "adapt",
@@ -121,6 +141,7 @@ def test_killed_run_resumes_to_identical_metrics(tiny_domains, tmp_path, method)
         "--quiet",
         "--method",
         method,
+        *extra,
     ]
     assert main([*args, "--out", str(tmp_path / "whole")]) == 0
 
@@ -150,6 +171,9 @@ def test_killed_run_resumes_to_identical_metrics(tiny_domains, tmp_path, method)
     "extra, fragment",
     [
         (["--method", "magic"], "unknown method 'magic'"),
+        (["--backbone", "resnet"], "unknown backbone 'resnet'; choose from ganin, ganin_bn"),
+        (["--ganin-bn-dropout", "0.2"], "--ganin-bn-dropout (ganin_bn) is an option of another backbone"),
+        (["--geometry", "stretch"], "geometry must be one of crop, resize, pad"),
         (["--lr", "0"], "learning rate must be > 0"),
         (["--lr", "-1"], "learning rate must be > 0"),
         (["--epochs", "0"], "epochs must be > 0"),

@@ -257,6 +257,12 @@ def _add_tune_parser(sub) -> None:
     )
     tune.add_argument("--source", default="mnist", help="labelled source domain, as in advlab adapt (default: mnist)")
     tune.add_argument("--target", default="mnist_m", help="target domain, as in advlab adapt (default: mnist_m)")
+    tune.add_argument(
+        "--backbone", default="ganin", help="the network of every trial, as in advlab adapt (default: ganin)"
+    )
+    tune.add_argument(
+        "--geometry", default="crop", help="how images reach the backbone's size, as in advlab adapt (default: crop)"
+    )
     tune.add_argument("--data-dir", help="where built-in data sets live (else $ADVLAB_DATA, else ~/.cache/advlab/data)")
     tune.add_argument("--out", default="tune", help="tune folder (default: tune)")
     tune.add_argument("--trial-epochs", type=int, default=3, help="epochs of each trial (default: 3)")
@@ -380,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
             from advlab.train.config import recorded_options, refuse_foreign_options
 
             cfg = _run_config(AdaptConfig, args, recorded_options)
-            refuse_foreign_options(cfg.method, _options(args))  # even at its default: a flag that does nothing
+            refuse_foreign_options(cfg.method, _options(args), cfg.backbone)  # even at its default: it does nothing
             summary = run_adapt(cfg, resume=args.resume, quiet=args.quiet)
             if summary is not None:  # None: a rank other than 0 of a torchrun job, which reports nothing
                 print(

@@ -1,6 +1,6 @@
 import torch
 
-from advlab.models.ganin import GaninNet
+from advlab.backbones.ganin import GaninNet
 from advlab.nn import InputNorm
 
 

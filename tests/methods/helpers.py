@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from advlab.backbones.ganin import GaninNet
 from advlab.methods import METHODS, Batch, StepInfo
-from advlab.models.ganin import GaninNet
 from advlab.train.config import AdaptConfig
 
 

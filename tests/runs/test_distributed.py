@@ -119,11 +119,13 @@ def test_a_dead_rank_ends_the_run_and_it_resumes_to_the_same_result(tiny_domains
     assert len(resumed) == 12 and all(close(a, b) for a, b in zip(resumed, whole))
 
 
-def test_a_batch_statistic_loss_is_refused_over_several_processes(tiny_domains, tmp_path):
+def test_a_batch_statistic_loss_or_backbone_is_refused_over_several_processes(tiny_domains, tmp_path):
     result = torchrun(2, args(tiny_domains, tmp_path / "dan", "--method", "dan"))
     assert (
         result.returncode != 0
         and "dan's loss is a statistic of the whole batch (MMD between the two batches)" in result.stderr
     )
+    result = torchrun(2, args(tiny_domains, tmp_path / "bn", "--backbone", "dtn"))
+    assert "backbone dtn normalises by the whole batch (batch norm)" in result.stderr
     result = torchrun(2, args(tiny_domains, tmp_path / "odd", "--batch-size", "31"))
     assert "batch size 31 must be a multiple of the 2 processes" in result.stderr

@@ -5,8 +5,8 @@ import math
 
 import torch
 
+from advlab.backbones.ganin import GaninNet
 from advlab.cli import main
-from advlab.models.ganin import GaninNet
 from advlab.train.validation import VALIDATORS, make_probe, score_validators
 
 

@@ -1,7 +1,8 @@
 """Domains in memory: where data is looked for, the built-in data sets, and user paths.
 
-A domain is two splits of uint8 tensors, images (N, C, 28, 28) with C = 1 (grey) or 3
-(colour) and labels (N,). Everything downstream batches by indexing these tensors.
+A domain is two splits of uint8 tensors, images (N, C, S, S) with C = 1 (grey) or 3
+(colour) and labels (N,), S the size asked for (the backbone's input size; 28 by default,
+--geometry says how). Everything downstream batches by indexing these tensors.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from advlab.data.stacked import stacked_mnist
 from advlab.errors import DataError
 from advlab.runs.files import atomic_write
 
-IMAGE_SIZE = 28
+IMAGE_SIZE = 28  # the default: the digit networks' and the GANs' size
 BUILTIN = ("mnist", "mnist_m", "stacked_mnist")
 
 MNIST_MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/")
@@ -59,7 +60,7 @@ MNIST_M_FILE = RemoteFile(
 
 @dataclass
 class Split:
-    x: torch.Tensor  # (N, C, 28, 28) uint8
+    x: torch.Tensor  # (N, C, S, S) uint8
     y: torch.Tensor  # (N,) int64
 
     def __len__(self) -> int:
@@ -119,7 +120,9 @@ def _present_or_download(folder: Path, remote: RemoteFile, quiet: bool) -> Path:
 MAX_CLASSES = 1000  # a label of 1e9 would otherwise ask for a billion-way classifier
 
 
-def _splits_to_domain(name: str, splits: dict[str, tuple[np.ndarray, np.ndarray]], geometry: str) -> Domain:
+def _splits_to_domain(
+    name: str, splits: dict[str, tuple[np.ndarray, np.ndarray]], geometry: str, size: int = IMAGE_SIZE
+) -> Domain:
     out = {}
     for split, (x, y) in splits.items():
         if len(x) == 0 or min(x.shape[2:]) == 0:
@@ -129,7 +132,7 @@ def _splits_to_domain(name: str, splits: dict[str, tuple[np.ndarray, np.ndarray]
                 f"{name}: label {int(y.max())} in its {split} split; labels are class indices 0..{MAX_CLASSES - 1} "
                 f"(at most {MAX_CLASSES} classes)"
             )
-        x = to_size(torch.from_numpy(np.ascontiguousarray(x)), IMAGE_SIZE, geometry)
+        x = to_size(torch.from_numpy(np.ascontiguousarray(x)), size, geometry)
         out[split] = Split(x, torch.from_numpy(y.astype(np.int64)))
     num_classes = int(max(out["train"].y.max(), out["test"].y.max())) + 1
     return Domain(name, out["train"], out["test"], num_classes)
@@ -192,19 +195,22 @@ def load_mnist_m(root: Path, quiet: bool = False) -> dict[str, tuple[np.ndarray,
     return splits
 
 
-def load_domain(spec: str, data_dir: str | Path | None = None, geometry: str = "crop", quiet: bool = False) -> Domain:
-    """A built-in name (mnist, mnist_m), an image folder (train/, test/) or an .npz file."""
+def load_domain(
+    spec: str, data_dir: str | Path | None = None, geometry: str = "crop", quiet: bool = False, size: int = IMAGE_SIZE
+) -> Domain:
+    """A built-in name (mnist, mnist_m), an image folder (train/, test/) or an .npz file,
+    its images brought to size x size by `geometry`."""
     if spec == "mnist":
-        return _splits_to_domain(spec, load_mnist(data_root(data_dir), quiet), geometry)
+        return _splits_to_domain(spec, load_mnist(data_root(data_dir), quiet), geometry, size)
     if spec == "stacked_mnist":
-        return _splits_to_domain(spec, stacked_mnist(load_mnist(data_root(data_dir), quiet)), geometry)
+        return _splits_to_domain(spec, stacked_mnist(load_mnist(data_root(data_dir), quiet)), geometry, size)
     if spec == "mnist_m":
-        return _splits_to_domain(spec, load_mnist_m(data_root(data_dir), quiet), geometry)
+        return _splits_to_domain(spec, load_mnist_m(data_root(data_dir), quiet), geometry, size)
     path = Path(spec).expanduser()
     if path.suffix == ".npz":
-        return _splits_to_domain(path.stem, read_npz(path), geometry)
+        return _splits_to_domain(path.stem, read_npz(path), geometry, size)
     if path.is_dir():
-        return _splits_to_domain(path.name, read_image_folder(path), geometry)
+        return _splits_to_domain(path.name, read_image_folder(path), geometry, size)
     raise DataError(
         f"unknown data set {spec!r}: use one of {', '.join(BUILTIN)}, a folder with train/ and test/, or an .npz file"
     )

@@ -7,7 +7,6 @@ data, optimisers, logging and checkpoints are shared.
 
 from __future__ import annotations
 
-import copy
 import csv
 import dataclasses
 import os
@@ -25,6 +24,7 @@ from advlab.gan.evaluator import data_fingerprint, to_unit_range
 from advlab.gan.losses import fake_term, generator_term, real_term
 from advlab.models.dcgan import Discriminator, Generator
 from advlab.runs.checkpoint import load_checkpoint, save_checkpoint
+from advlab.runs.ema import WeightAverage
 from advlab.runs.engine import (
     CHECKPOINT,
     MARKER,
@@ -59,25 +59,6 @@ def build_models(cfg: GanConfig, num_classes: int, channels: int) -> tuple[Gener
     g = Generator(cfg.z_dim, num_classes if spec.g_sees_label else 0, cfg.g_width, channels)
     d = Discriminator(num_classes, cfg.d_width, channels, spec.d_conditioning, spec.pack, spec.spectral_norm)
     return g, d
-
-
-class WeightAverage:
-    """An exponential moving average of a model's weights (buffers copied as they are).
-
-    Averaging G over the last few thousand steps smooths out the oscillation of the adversarial
-    game; samples from the average are sharper and more faithful to y than from the last step.
-    """
-
-    def __init__(self, model: torch.nn.Module, decay: float):
-        self.model, self.decay = copy.deepcopy(model).eval().requires_grad_(False), decay
-        self.source = model
-
-    @torch.no_grad()
-    def update(self, step: int) -> None:
-        decay = min(self.decay, (1 + step) / (10 + step))  # short memory while the first steps are poor
-        torch._foreach_lerp_(list(self.model.parameters()), list(self.source.parameters()), 1 - decay)
-        for mine, theirs in zip(self.model.buffers(), self.source.buffers()):
-            mine.copy_(theirs)
 
 
 def fixed_z(n: int, z_dim: int) -> torch.Tensor:

@@ -2,7 +2,10 @@
 
 The trainer (advlab.train.adapt) owns time: batches, schedules, evaluation, checkpoints.
 A method owns everything that differs between methods. Most methods only add a loss and
-inherit `train_step`; methods with several players (MCD, ADDA) write their own step.
+inherit `train_step`; methods with several players (MCD, ADDA) write their own step. Hooks
+let a method see its batches through its own views (augmentations, perturbations), act
+after each update (a teacher), choose the weights that are evaluated and kept, and add its
+own fields to the record, the console and the summary.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from advlab.models.ganin import GaninNet
+from advlab.backbones import Backbone
 from advlab.runs.distributed import average_gradients, mean_over_ranks
+from advlab.runs.ema import WeightAverage
 from advlab.runs.engine import check_finite
 
 Params = Iterable[nn.Parameter]
@@ -92,8 +96,9 @@ class Method:
     # normalised over the batch), not a mean over examples: split across processes it would
     # be another loss, so such a method runs in one process only
     batch_statistic: ClassVar[str | None] = None
+    average: WeightAverage | None = None  # the run's weight average (--ema-decay), set by the trainer
 
-    def __init__(self, model: GaninNet, cfg: Any):
+    def __init__(self, model: Backbone, cfg: Any):
         self.model, self.cfg = model, cfg
         self.heads = nn.ModuleDict(self.build_heads())
 
@@ -122,6 +127,32 @@ class Method:
 
     def domain_logits(self, features: torch.Tensor, logits: torch.Tensor) -> torch.Tensor | None:
         """The method's domain discriminator on test features (None: it has none)."""
+        return None
+
+    # --- hooks around the step ---
+
+    def views(self, batch: Batch, generator: torch.Generator) -> Batch:
+        """The batch as this method's step sees it: its augmentations or perturbations of the
+        uint8 images, drawn from `generator`. The trainer seeds it from the run's seed and the
+        step, and calls this before the batch is split across processes, so the views are the
+        same whatever the number of processes and after a resume. Default: the batch as drawn."""
+        return batch
+
+    def after_step(self, step: int) -> None:
+        """After each update (`step` counts from 0 over the whole run): the run's weight
+        average moves; a method with a teacher updates it here too (calling this first)."""
+        if self.average is not None:
+            self.average.update(step)
+
+    def eval_model(self) -> Backbone:
+        """The weights that are evaluated, validated, checkpointed as the run's result and
+        exported: the weight average with --ema-decay, else the model as trained. A method
+        that keeps a teacher may return it instead."""
+        return self.average.model if self.average is not None else self.model
+
+    def console(self, record: dict[str, Any]) -> str | None:
+        """This method's part of the epoch line, after the accuracies (None: the domain
+        discriminator's accuracy and lambda, where there is a discriminator)."""
         return None
 
     # --- state across epochs (pseudo-labels, stages), saved in every checkpoint ---
@@ -162,7 +193,7 @@ def update(loss: torch.Tensor, *optimizers: torch.optim.Optimizer) -> None:
         optimizer.step()
 
 
-def joint_features(model: GaninNet, batch: Batch) -> torch.Tensor:
+def joint_features(model: Backbone, batch: Batch) -> torch.Tensor:
     """G_f's features of the source batch followed by the target batch. Each domain is
     normalised first: a grey source and a colour target meet as 3-channel floats."""
     return model.features(torch.cat([model.input(batch.xs), model.input(batch.xt)]))

@@ -1,8 +1,9 @@
 """DAN (Long, Cao, Wang & Jordan, "Learning Transferable Features with Deep Adaptation
 Networks", ICML 2015): multi-kernel MMD between source and target representations.
 
-DAN adds MK-MMD^2 on the task-specific layers (AlexNet's fc6-fc8). Here those are G_f's
-768 features and each layer of G_y: its two hidden layers and its logits. The kernel is a
+DAN adds MK-MMD^2 on the task-specific layers (AlexNet's fc6-fc8). Here those are the
+backbone's features and each layer of its classifier (on Ganin's network: the 768 features,
+G_y's two hidden layers and its logits). The kernel is a
 sum of Gaussians exp(-||x - y||^2 / (2 s)) whose bandwidths s are 2^k times the median
 squared pairwise distance of the joint batch, k = -2..2 (the paper: "varying bandwidth
 ... 2^k times the median"; TLlib uses 2^k times the mean, k = -3..1). MMD^2 is the biased
@@ -47,13 +48,17 @@ def mmd2(source: torch.Tensor, target: torch.Tensor, powers=BANDWIDTH_POWERS) ->
     return k[:n, :n].mean() + k[n:, n:].mean() - 2 * k[:n, n:].mean()
 
 
-def layer_outputs(classifier: nn.Sequential, features: torch.Tensor) -> list[torch.Tensor]:
-    """The features, then the output of each ReLU of G_y, then its logits."""
-    outputs, h = [features], features
+def layer_outputs(classifier: nn.Module, features: torch.Tensor) -> list[torch.Tensor]:
+    """The features, then the output of each (leaky) ReLU of the classifier, then its logits,
+    each flattened to one row per image. A classifier that is not a sequence of layers gives
+    the features and the logits."""
+    if not isinstance(classifier, nn.Sequential):
+        return [features.flatten(1), classifier(features)]
+    outputs, h = [features.flatten(1)], features
     for layer in classifier:
         h = layer(h)
-        if isinstance(layer, nn.ReLU):
-            outputs.append(h)
+        if isinstance(layer, (nn.ReLU, nn.LeakyReLU)):
+            outputs.append(h.flatten(1))
     return outputs + [h]
 
 

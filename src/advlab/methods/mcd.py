@@ -7,7 +7,8 @@ Each batch takes three steps (paper section 3.2):
      target, d = mean |softmax(F1) - softmax(F2)|;
   C. with F1 and F2 fixed, G minimises d on target, `num_k` times (4 for digits, the paper's
      and TLlib's default).
-F1 is G_y and the one evaluated; F2 has G_y's architecture. The discrepancy's weight is the
+F1 is the backbone's classifier (G_y) and the one evaluated; F2 has its architecture
+(`make_classifier`). The discrepancy's weight is the
 run's trade-off (1, the paper's) times lambda(p). Both optimizers are the run's optimizer.
 """
 
@@ -18,7 +19,6 @@ import torch.nn.functional as F
 
 from advlab.config import check, option
 from advlab.methods.base import LR_SPACE, TRADE_OFF_RANGE, Batch, Method, StepInfo, joint_features, update
-from advlab.models.ganin import label_predictor
 
 
 def classifier_discrepancy(logits1: torch.Tensor, logits2: torch.Tensor) -> torch.Tensor:
@@ -40,7 +40,7 @@ class MCD(Method):
         check(cfg.mcd_num_k >= 1, f"mcd num k must be >= 1, got {cfg.mcd_num_k}")
 
     def build_heads(self):
-        return {"classifier2": label_predictor(self.model.feature_dim, self.model.num_classes)}
+        return {"classifier2": self.model.make_classifier()}
 
     def optimizers(self, make):
         return {

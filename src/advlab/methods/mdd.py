@@ -1,8 +1,8 @@
 """MDD (Zhang, Liu, Long & Jordan, "Bridging Theory and Algorithm for Domain Adaptation",
 ICML 2019): margin disparity discrepancy with an adversarial auxiliary classifier.
 
-An auxiliary classifier f' (G_y's architecture) sees the features through a reversal layer.
-With h the main classifier's predicted class,
+An auxiliary classifier f' (the backbone's classifier architecture, `make_classifier`) sees
+the features through a reversal layer. With h the main classifier's predicted class,
 
   D = -gamma * CE(f'(f_s), h_s) + log(1 - softmax(f'(f_t))[h_t])     (batch means)
 
@@ -21,7 +21,6 @@ import torch.nn.functional as F
 
 from advlab.config import check, option
 from advlab.methods.base import LR_SPACE, TRADE_OFF_RANGE, Batch, Method, StepInfo, joint_features
-from advlab.models.ganin import label_predictor
 from advlab.nn import grad_reverse
 
 
@@ -57,7 +56,7 @@ class MDD(Method):
         )
 
     def build_heads(self):
-        return {"adversarial": label_predictor(self.model.feature_dim, self.model.num_classes)}
+        return {"adversarial": self.model.make_classifier()}
 
     def loss(self, batch: Batch, info: StepInfo):
         n = len(batch.xs)

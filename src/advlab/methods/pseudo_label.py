@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from advlab.backbones import Backbone
 from advlab.config import check, option
 from advlab.errors import AdvlabError
 from advlab.methods.base import LR_SPACE, Batch, Method, StepInfo, joint_features
 from advlab.metrics.accuracy import batched
-from advlab.models.ganin import GaninNet
 
 
 @dataclass
@@ -51,7 +51,7 @@ def round_share(round_index: int, rounds: int) -> float:
 
 @torch.no_grad()
 def pseudo_label(
-    model: GaninNet, images: torch.Tensor, threshold: float, share: float, device: torch.device
+    model: Backbone, images: torch.Tensor, threshold: float, share: float, device: torch.device
 ) -> Selection:
     model.eval()
     probs = torch.softmax(batched(model, images, device=device), dim=1)
@@ -115,6 +115,10 @@ class PseudoLabel(Method):
             "pl_selected_share": len(selection) / audit.size,
             "pl_label_acc": audit(selection.indices, selection.labels) if len(selection) else None,
         }
+
+    def console(self, record):
+        share, right = record["pl_selected_share"], record["pl_label_acc"]
+        return f"round {record['pl_round']}: {share:.0%} pseudo-labelled, {right:.3f} correct"
 
     def summary(self, history):
         rounds = [

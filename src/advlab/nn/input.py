@@ -1,4 +1,4 @@
-"""The model's input stage: uint8 images in, normalised 3-channel floats out.
+"""The model's input stage: uint8 images in, normalised floats of the backbone's channels out.
 
 Keeping this inside the model means a checkpoint carries its own preprocessing, and
 batches stay uint8 (4x less memory traffic) until the last moment.
@@ -10,10 +10,16 @@ import torch
 from torch import nn
 
 NORMALIZATIONS = ("global", "per_image")
+# colour -> grey as Pillow's convert("L") weighs the channels (ITU-R 601-2 luma), so that a grey
+# backbone sees a colour image as the same image read in grey would be
+LUMA = (0.299, 0.587, 0.114)
 
 
 class InputNorm(nn.Module):
-    """uint8 (N, 1|3, H, W) -> float (N, 3, H, W), channels-last.
+    """uint8 (N, 1|3, H, W) -> float (N, channels, H, W), channels-last.
+
+    A grey image meets a colour backbone as three equal channels; a colour image meets a
+    grey backbone as its luma (LUMA).
 
     `global` maps [0, 255] to [-1, 1] with one fixed affine map for every image.
     `per_image` standardises each image (over its pixels and channels) to zero mean and
@@ -30,7 +36,9 @@ class InputNorm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.float().div_(255.0)
-        if x.shape[1] != self.channels:
+        if x.shape[1] != self.channels and self.channels == 1:
+            x = (x * x.new_tensor(LUMA).view(1, 3, 1, 1)).sum(dim=1, keepdim=True)
+        elif x.shape[1] != self.channels:
             x = x.expand(-1, self.channels, -1, -1)
         if self.normalization == "global":
             x = (x - 0.5) / 0.5

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from advlab.backbones import BACKBONES, Backbone
 from advlab.data.domains import load_domain
 from advlab.metrics.accuracy import batched
 from advlab.metrics.domain_distance import proxy_a_distance
-from advlab.models.ganin import GaninNet
 from advlab.runs.files import complete_lines
 from advlab.train.config import AdaptConfig
 from advlab.train.restore import load_run_model
@@ -35,12 +35,13 @@ class TestImages:
 
     def __init__(self, cfg: AdaptConfig, n: int, device: str | torch.device = "cpu"):
         self.device = device  # where the models embed them; the PAD and t-SNE run on the CPU
-        source = load_domain(cfg.source, cfg.data_dir, cfg.geometry, quiet=True).test
-        target = load_domain(cfg.target, cfg.data_dir, cfg.geometry, quiet=True).test
+        size = BACKBONES[cfg.backbone].input_size  # as the run saw them
+        source = load_domain(cfg.source, cfg.data_dir, cfg.geometry, quiet=True, size=size).test
+        target = load_domain(cfg.target, cfg.data_dir, cfg.geometry, quiet=True, size=size).test
         self.source, self.target = source.subset(n), target.subset(n)
 
     @torch.no_grad()
-    def features(self, model: GaninNet) -> tuple[torch.Tensor, torch.Tensor]:
+    def features(self, model: Backbone) -> tuple[torch.Tensor, torch.Tensor]:
         model = model.to(self.device)
         return batched(model.embed, self.source.x, device=self.device), batched(
             model.embed, self.target.x, device=self.device

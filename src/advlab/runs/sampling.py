@@ -10,10 +10,20 @@ import torch
 
 from advlab.errors import AdvlabError
 
+STREAM = 1 << 60  # above every seed * 1_000_003 + step (seeds < 2**32): streams never share a seed
+MODEL_STREAM = 1  # the model's own randomness (dropout, noise), drawn from torch's global generator
+VIEWS_STREAM = 2  # a method's views of its batch (augmentations, perturbations)
+
+
+def step_seed(seed: int, step: int, stream: int = 0) -> int:
+    """The seed of a run's randomness at one step, one stream per use: a resumed run redraws it
+    identically, and two uses (augmentation, dropout) never draw the same numbers."""
+    return seed * 1_000_003 + step + stream * STREAM
+
 
 def step_generator(seed: int, step: int) -> torch.Generator:
     """A generator seeded by (seed, step): randomness that a resumed run redraws identically."""
-    return torch.Generator().manual_seed(seed * 1_000_003 + step)
+    return torch.Generator().manual_seed(step_seed(seed, step))
 
 
 class IndexStream:

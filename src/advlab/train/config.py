@@ -1,9 +1,9 @@
 """`advlab adapt`'s options: one dataclass for the command line and YAML files.
 
-The options every method shares are written out here; each method adds its own
-(`Method.options`), so a new method brings its flags with it. An option of a method is
-an error with any other method, and a run's config.yaml records only the options of its
-own method.
+The options every method shares are written out here; each method and each backbone adds
+its own (`Method.options`, `Backbone.options`), so a new one brings its flags with it. An
+option of a method (a backbone) is an error with any other, and a run's config.yaml records
+only the options of its own method and backbone.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from advlab.backbones import BACKBONES
+from advlab.backbones import DEFAULT as DEFAULT_BACKBONE
 from advlab.config import check, file_values, load_yaml, option, shown
 from advlab.data.augment import AUGMENTATIONS
 from advlab.data.images import GEOMETRIES
@@ -24,23 +26,38 @@ from advlab.train.validation import SELECT_CHOICES
 
 SEEDS = 2**32  # what every seeded library takes (numpy and scikit-learn: [0, 2**32))
 
-# each method's own option -> the methods that declare it (a subclass shares its parent's)
+# each method's and each backbone's own option -> the methods (or backbones) that declare it
+# (a subclass shares its parent's); an option is one kind's or the other's
 OWNERS: dict[str, list[str]] = {}
+BACKBONE_OWNERS: dict[str, list[str]] = {}
 for _method in METHODS.values():
     for _name in _method.options:
         OWNERS.setdefault(_name, []).append(_method.name)
+for _backbone in BACKBONES.values():
+    for _name in _backbone.options:
+        BACKBONE_OWNERS.setdefault(_name, []).append(_backbone.name)
 
 
-def foreign_options(method: str, names) -> list[str]:
-    """Those of `names` that are options of methods other than `method`."""
-    return [name for name in names if name in OWNERS and method not in OWNERS[name]]
+def foreign_options(method: str, names, backbone: str = DEFAULT_BACKBONE) -> list[str]:
+    """Those of `names` that are options of methods other than `method`, or of backbones
+    other than `backbone`."""
+    return [
+        name
+        for name in names
+        if (name in OWNERS and method not in OWNERS[name])
+        or (name in BACKBONE_OWNERS and backbone not in BACKBONE_OWNERS[name])
+    ]
 
 
-def refuse_foreign_options(method: str, names) -> None:
-    """An option of another method would be taken, recorded and do nothing: a mistake."""
-    stray = [f"--{name.replace('_', '-')} ({', '.join(OWNERS[name])})" for name in foreign_options(method, names)]
-    said = "is an option of another method" if len(stray) == 1 else "are options of other methods"
-    check(not stray, f"{', '.join(stray)} {said}, not of method {method}")
+def refuse_foreign_options(method: str, names, backbone: str = DEFAULT_BACKBONE) -> None:
+    """An option of another method (or backbone) would be taken, recorded and do nothing: a mistake."""
+    stray = foreign_options(method, names, backbone)
+    methods = [f"--{name.replace('_', '-')} ({', '.join(OWNERS[name])})" for name in stray if name in OWNERS]
+    said = "is an option of another method" if len(methods) == 1 else "are options of other methods"
+    check(not methods, f"{', '.join(methods)} {said}, not of method {method}")
+    backbones = [f"--{name.replace('_', '-')} ({', '.join(BACKBONE_OWNERS[name])})" for name in stray]
+    said = "is an option of another backbone" if len(backbones) == 1 else "are options of other backbones"
+    check(not backbones, f"{', '.join(backbones)} {said}, not of backbone {backbone}")
 
 
 @dataclass
@@ -52,8 +69,18 @@ class _CommonOptions:
     )
     source: str = option("mnist", "labelled source domain: mnist, mnist_m, an image folder or an .npz")
     target: str = option("mnist_m", "target domain (its labels are used only to report accuracy)")
+    backbone: str = option(
+        DEFAULT_BACKBONE,
+        "the network: " + "; ".join(f"{b.name}: {b.about}" for b in BACKBONES.values()),
+        tuple(BACKBONES),
+    )
     data_dir: str | None = option(None, "where built-in data sets live (else $ADVLAB_DATA, else ~/.cache/advlab/data)")
-    geometry: str = option("crop", "how larger images become 28x28: centre crop or bilinear resize", GEOMETRIES)
+    geometry: str = option(
+        "crop",
+        "how images reach the backbone's input size: crop (the centre of a larger image; a smaller one is resized), "
+        "resize (bilinear, antialiased), pad (a smaller image centred on black; a larger one cropped)",
+        GEOMETRIES,
+    )
     normalization: str = option("per_image", "input normalisation inside the model", NORMALIZATIONS)
     augment: str = option(
         "invert", "augmentation of labelled training images: none, or invert a random half", AUGMENTATIONS
@@ -82,6 +109,11 @@ class _CommonOptions:
         "weight of the adaptation loss of cdan, cdan_e, dan, coral, mcc, mdd and mcd, times lambda(p) (dann's weight "
         "is lambda itself)",
     )
+    ema_decay: float = option(
+        0.0,
+        "decay of an exponential moving average of the weights, which is then what is evaluated, validated and kept "
+        "as the result (0: none, the weights of the last step; VADA uses 0.998)",
+    )
     val_size: int = option(1000, "source training images held out as a validation split (never target)")
     select: str = option(
         "last",
@@ -106,10 +138,15 @@ class _CommonOptions:
 
     def validate(self) -> None:
         check(self.method in METHODS, f"unknown method {shown(self.method)}; choose from {', '.join(METHODS)}")
+        check(
+            self.backbone in BACKBONES, f"unknown backbone {shown(self.backbone)}; choose from {', '.join(BACKBONES)}"
+        )
         set_options = [
-            f.name for f in dataclasses.fields(self) if f.name in OWNERS and getattr(self, f.name) != f.default
+            f.name
+            for f in dataclasses.fields(self)
+            if (f.name in OWNERS or f.name in BACKBONE_OWNERS) and getattr(self, f.name) != f.default
         ]
-        refuse_foreign_options(self.method, set_options)
+        refuse_foreign_options(self.method, set_options, self.backbone)
         check(0 <= self.seed < SEEDS, f"seed must be in [0, 2**32), got {self.seed}")
         check(self.geometry in GEOMETRIES, f"geometry must be one of {', '.join(GEOMETRIES)}")
         check(self.augment in AUGMENTATIONS, f"augment must be one of {', '.join(AUGMENTATIONS)}")
@@ -138,6 +175,7 @@ class _CommonOptions:
         )
         for method in METHODS.values():
             method.check(self)
+        check(0 <= self.ema_decay < 1, f"ema decay must be in [0, 1), got {self.ema_decay}")
         check(self.val_size >= 0, f"val size must be >= 0, got {self.val_size}")
         check(
             self.select in SELECT_CHOICES,
@@ -173,17 +211,20 @@ class _CommonOptions:
         return Path(self.out or f"runs/{self.method}-{short(self.source)}-{short(self.target)}-s{self.seed}")
 
     def recorded(self) -> dict:
-        """The options as config.yaml records them: the common ones and this method's own."""
-        return {k: v for k, v in dataclasses.asdict(self).items() if not foreign_options(self.method, [k])}
+        """The options as config.yaml records them: the common ones, this method's and this backbone's own."""
+        return {
+            k: v for k, v in dataclasses.asdict(self).items() if not foreign_options(self.method, [k], self.backbone)
+        }
 
 
 AdaptConfig = dataclasses.make_dataclass(
     "AdaptConfig",
-    [(name, tp, field) for method in METHODS.values() for name, (tp, field) in method.options.items()],
+    [(name, tp, field) for method in METHODS.values() for name, (tp, field) in method.options.items()]
+    + [(name, tp, field) for backbone in BACKBONES.values() for name, (tp, field) in backbone.options.items()],
     bases=(_CommonOptions,),
     namespace={
         "__module__": __name__,
-        "__doc__": "All options of `advlab adapt`: the common ones, then each method's.",
+        "__doc__": "All options of `advlab adapt`: the common ones, then each method's, then each backbone's.",
     },
 )
 
@@ -193,4 +234,5 @@ def recorded_options(path: str | Path) -> dict:
     from before they were refused recorded every method's (at their defaults, unless a user
     gave one, which did nothing), and they never were part of the run."""
     values = file_values(AdaptConfig, load_yaml(path), path)
-    return {k: v for k, v in values.items() if not foreign_options(values.get("method", AdaptConfig.method), [k])}
+    method, backbone = values.get("method", AdaptConfig.method), values.get("backbone", DEFAULT_BACKBONE)
+    return {k: v for k, v in values.items() if not foreign_options(method, [k], backbone)}

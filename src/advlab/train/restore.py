@@ -1,7 +1,8 @@
 """Rebuild a run's model from its directory alone.
 
-Every checkpoint records the backbone's constructor arguments, so analysis, `--init`, the
-report and the benchmarks load any method's run with one call.
+Every checkpoint records the backbone's name and constructor arguments, so analysis,
+`--init`, the report and the benchmarks load any method's run, on any backbone, with one
+call (a checkpoint from before backbones were named holds Ganin's network).
 Checkpoints written before the method engine (one `model` state with the domain classifier
 inside, one `optimizer`) are read too.
 """
@@ -11,9 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from advlab.backbones import DEFAULT, Backbone, build_backbone
 from advlab.config import resolve
 from advlab.errors import AdvlabError
-from advlab.models.ganin import GaninNet
 from advlab.runs.checkpoint import load_checkpoint
 from advlab.runs.engine import MARKER, training_now
 from advlab.train.config import AdaptConfig, recorded_options
@@ -56,11 +57,17 @@ def selected_checkpoint(run_dir: str | Path, cfg: AdaptConfig) -> Path:
     return Path(run_dir) / ("last.pt" if cfg.select == "last" else "best.pt")
 
 
-def build_model(state: dict[str, Any], normalization: str) -> GaninNet:
+def build_model(state: dict[str, Any], normalization: str) -> Backbone:
+    """The network a checkpoint holds, with the weights it reports (the evaluated ones: the
+    weight average or a teacher, where the run had one)."""
     args = dict(state["model_args"])
     args.setdefault("normalization", normalization)
-    model = GaninNet(**args)
-    model.load_state_dict(state["model"])
+    name = state.get("backbone", DEFAULT)
+    try:
+        model = build_backbone(name, args)
+    except KeyError:
+        raise AdvlabError(f"the checkpoint holds a {name!r} network, which this advlab does not have") from None
+    model.load_state_dict(state.get("eval_model", state["model"]))
     return model
 
 
@@ -79,7 +86,7 @@ def load_run_state(run_dir: str | Path, require_finished: bool = False) -> tuple
     return state, cfg
 
 
-def load_run_model(run_dir: str | Path, require_finished: bool = False) -> tuple[GaninNet, AdaptConfig]:
+def load_run_model(run_dir: str | Path, require_finished: bool = False) -> tuple[Backbone, AdaptConfig]:
     """The backbone (G_f + G_y) a run reports, in eval mode, and the run's config."""
     state, cfg = load_run_state(run_dir, require_finished)
     return build_model(state, cfg.normalization).eval(), cfg

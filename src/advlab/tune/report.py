@@ -103,6 +103,8 @@ def best_values(opts: TuneOptions, best: dict[str, Any]) -> dict[str, Any]:
         "method": best["method"],
         "source": opts.source,
         "target": opts.target,
+        "backbone": opts.backbone,
+        "geometry": opts.geometry,
         "data_dir": opts.data_dir,
         "batch_size": opts.batch_size,
         "val_size": opts.val_size,

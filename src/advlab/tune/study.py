@@ -65,6 +65,8 @@ class TuneOptions:
     source: str
     target: str
     out: str
+    backbone: str = "ganin"
+    geometry: str = "crop"
     trials: int = 12
     by: str = "ensv"
     objective: str = "class_ami"
@@ -135,6 +137,8 @@ def adapt_values(opts: TuneOptions, method: str, options: dict[str, Any]) -> dic
         "method": method,
         "source": opts.source,
         "target": opts.target,
+        "backbone": opts.backbone,
+        "geometry": opts.geometry,
         "data_dir": opts.data_dir,
         "epochs": opts.trial_epochs,
         "train_subset": opts.trial_subset,
@@ -201,9 +205,11 @@ def load_study(optuna, opts: TuneOptions, worker: int = 0):
 
 def probe_images(opts: TuneOptions) -> torch.Tensor:
     """The first PROBE_IMAGES target training images: what every trial predicts for EnsV (no labels)."""
+    from advlab.backbones import BACKBONES
     from advlab.data.domains import load_domain
 
-    return load_domain(opts.target, opts.data_dir, quiet=True).train.x[:PROBE_IMAGES]
+    size = BACKBONES[opts.backbone].input_size if opts.backbone in BACKBONES else 28
+    return load_domain(opts.target, opts.data_dir, opts.geometry, quiet=True, size=size).train.x[:PROBE_IMAGES]
 
 
 def predict(run_dir: Path, images: torch.Tensor) -> torch.Tensor:
