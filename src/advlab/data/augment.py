@@ -15,7 +15,11 @@ images stay uint8 in and out (the model's input stage normalises them).
 Written on torch alone rather than on kornia: kornia 0.9 (PyPI, maintained, GPU-ready) draws
 its parameters from torch's global generator, not from a generator one passes, so its views
 would depend on whatever else used that generator in the step; and it works on float images.
-benchmarks/augment_speed.py measures both on the same batches (results/augment_speed.md).
+benchmarks/augment_speed.py measures both on the same batches (results/augment_speed.md): on
+2 cores, 64 images, the weak view here takes 1.4 ms (kornia 2.4 ms), the strong one 9.3 ms
+(kornia 4.1 ms: it applies only the two chosen operations, this module computes every
+candidate and selects); a few ms of a step that takes tens, for views that depend on the
+generator passed and nothing else.
 """
 
 from __future__ import annotations
