@@ -25,7 +25,16 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from advlab.config import check
 from advlab.nn import InputNorm
+
+
+def check_regularisers(cfg: Any, prefix: str) -> None:
+    """A backbone's `<prefix>_dropout` in [0, 1) and `<prefix>_noise` >= 0 (finite)."""
+    dropout, noise = getattr(cfg, f"{prefix}_dropout"), getattr(cfg, f"{prefix}_noise")
+    said = prefix.replace("_", " ")
+    check(0 <= dropout < 1, f"{said} dropout must be in [0, 1), got {dropout}")
+    check(0 <= noise < float("inf"), f"{said} noise must be >= 0 and finite, got {noise}")
 
 
 class Backbone(nn.Module):
@@ -51,6 +60,10 @@ class Backbone(nn.Module):
         self.num_classes, self.normalization = num_classes, normalization
         self.settings = {name: options.get(name, field.default) for name, (_, field) in self.options.items()}
         self.input = InputNorm(normalization, self.input_channels)
+
+    @classmethod
+    def check(cls, cfg: Any) -> None:
+        """Validate this backbone's options (raise advlab.errors.ConfigError via config.check)."""
 
     @classmethod
     def from_config(cls, cfg: Any, num_classes: int) -> Backbone:

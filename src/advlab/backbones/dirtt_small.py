@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from advlab.backbones.base import Backbone
+from advlab.backbones.base import Backbone, check_regularisers
 from advlab.config import option
 from advlab.nn import GaussianNoise
 
@@ -49,6 +49,10 @@ class DirttSmall(Backbone):
         "dirtt_small_dropout": (float, option(0.5, "dirtt_small: dropout after each of the first two blocks")),
         "dirtt_small_noise": (float, option(1.0, "dirtt_small: std of the Gaussian noise after those blocks")),
     }
+
+    @classmethod
+    def check(cls, cfg) -> None:
+        check_regularisers(cfg, "dirtt_small")
 
     def __init__(self, num_classes: int = 10, normalization: str = "global", **options):
         super().__init__(num_classes, normalization, **options)

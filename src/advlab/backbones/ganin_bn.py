@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from advlab.backbones.base import Backbone
+from advlab.backbones.base import Backbone, check_regularisers
 from advlab.backbones.ganin import FEATURES
 from advlab.config import option
 from advlab.nn import GaussianNoise
@@ -28,6 +28,10 @@ class GaninBN(Backbone):
         "ganin_bn_noise": (float, option(1.0, "ganin_bn: std of the Gaussian noise added to the features")),
         "ganin_bn_instance_norm": (bool, option(False, "ganin_bn: instance-normalise each input image")),
     }
+
+    @classmethod
+    def check(cls, cfg) -> None:
+        check_regularisers(cfg, "ganin_bn")
 
     def __init__(self, num_classes: int = 10, normalization: str = "global", **options):
         super().__init__(num_classes, normalization, **options)

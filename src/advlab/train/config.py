@@ -147,6 +147,7 @@ class _CommonOptions:
             if (f.name in OWNERS or f.name in BACKBONE_OWNERS) and getattr(self, f.name) != f.default
         ]
         refuse_foreign_options(self.method, set_options, self.backbone)
+        BACKBONES[self.backbone].check(self)
         check(0 <= self.seed < SEEDS, f"seed must be in [0, 2**32), got {self.seed}")
         check(self.geometry in GEOMETRIES, f"geometry must be one of {', '.join(GEOMETRIES)}")
         check(self.augment in AUGMENTATIONS, f"augment must be one of {', '.join(AUGMENTATIONS)}")

@@ -208,7 +208,7 @@ def probe_images(opts: TuneOptions) -> torch.Tensor:
     from advlab.backbones import BACKBONES
     from advlab.data.domains import load_domain
 
-    size = BACKBONES[opts.backbone].input_size if opts.backbone in BACKBONES else 28
+    size = BACKBONES[opts.backbone].input_size  # checked by run_tune before any trial
     return load_domain(opts.target, opts.data_dir, opts.geometry, quiet=True, size=size).train.x[:PROBE_IMAGES]
 
 
