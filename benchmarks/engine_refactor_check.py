@@ -17,12 +17,23 @@ Needs the real MNIST / MNIST-M ($ADVLAB_DATA).
     python benchmarks/engine_refactor_check.py --only ba8dc46  # one of them
     # write a new baseline from the code on PYTHONPATH (the revision before a refactor):
     PYTHONPATH=/path/to/old/checkout/src python benchmarks/engine_refactor_check.py --record ba8dc46
+
+The numbers are the same run after run on one machine, but not across CPUs: oneDNN picks
+other kernels for another instruction set (seen: an AMD EPYC with avx512_bf16 and an Intel
+Xeon without it differ in the fifth decimal of the third GAN iteration, for the old code and
+the new alike). Each baseline records the CPU it was made on (`machine.txt`); on another
+CPU, record the old revision's outputs into a folder of your own and compare against that:
+
+    PYTHONPATH=/path/to/old/checkout/src python benchmarks/engine_refactor_check.py --record ba8dc46 --folder /tmp/here
+    python benchmarks/engine_refactor_check.py --only ba8dc46 --folder /tmp/here
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import platform
 import shutil
 import subprocess
 import sys
@@ -125,34 +136,69 @@ def outputs(baseline: Baseline, tmp: Path) -> dict[str, Path]:
     return files
 
 
-def same(expected: Path, got: Path, drop: tuple[str, ...]) -> bool:
+def first_difference(expected: Path, got: Path, drop: tuple[str, ...]) -> str | None:
+    """None where the two agree, else where they first differ (row and field, both values)."""
     if expected.suffix == ".csv":  # losses.csv has no timings: byte for byte
-        return expected.read_bytes() == got.read_bytes()
+        want, have = expected.read_text().splitlines(), got.read_text().splitlines()
+        for i, (a, b) in enumerate(zip(want, have)):
+            if a != b:
+                return f"row {i}: {a} != {b}"
+        return None if len(want) == len(have) else f"{len(want)} rows != {len(have)}"
     want = records(expected, drop)
-    return records(got, drop, set(want[0])) == want
+    have = records(got, drop, set(want[0]))
+    for i, (a, b) in enumerate(zip(want, have)):
+        for k in a:
+            if a[k] != b.get(k):
+                return f"epoch {i + 1} {k}: {a[k]!r} != {b.get(k)!r}"
+    return None if len(want) == len(have) else f"{len(want)} epochs != {len(have)}"
+
+
+def cpu() -> str:
+    """The CPU's model and the instruction sets that choose oneDNN's kernels."""
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "")
+    flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
+    isa = sorted(f for f in flags if f.startswith(("avx512", "amx", "avx2", "avx_vnni")))
+    return f"{model or platform.processor()} | {' '.join(isa)}\n"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", choices=tuple(BASELINES), help="check one baseline")
     parser.add_argument("--record", choices=tuple(BASELINES), help="write this baseline from the code on the path")
+    parser.add_argument("--folder", type=Path, help="record into / compare against this folder (another CPU)")
     args = parser.parse_args()
+    if args.folder and not (args.record or args.only):
+        parser.error("--folder goes with --record or --only (one baseline a folder)")
+    baselines = {
+        k: dataclasses.replace(b, folder=args.folder) if args.folder and k in (args.record, args.only) else b
+        for k, b in BASELINES.items()
+    }
     if args.record:
-        baseline = BASELINES[args.record]
+        baseline = baselines[args.record]
         baseline.folder.mkdir(parents=True, exist_ok=True)
+        (baseline.folder / "machine.txt").write_text(cpu())
         with tempfile.TemporaryDirectory() as tmp:
             for name, path in outputs(baseline, Path(tmp)).items():
                 shutil.copyfile(path, baseline.folder / name)
                 print(f"recorded {baseline.folder / name}")
         return 0
     failed = []
-    for key, baseline in BASELINES.items():
+    for key, baseline in baselines.items():
         if args.only and key != args.only:
             continue
+        made_on = baseline.folder / "machine.txt"
+        if made_on.exists() and made_on.read_text() != cpu():
+            print(
+                f"note: {key} was recorded on another CPU ({made_on.read_text().strip()}); expect differences in "
+                "the last digits (see the docstring)",
+                flush=True,
+            )
         with tempfile.TemporaryDirectory() as tmp:
             for name, path in outputs(baseline, Path(tmp)).items():
-                ok = same(baseline.folder / name, path, baseline.changed_on_purpose)
-                print(f"{key} {name}: {'identical' if ok else 'DIFFERENT'}", flush=True)
+                difference = first_difference(baseline.folder / name, path, baseline.changed_on_purpose)
+                ok = difference is None
+                print(f"{key} {name}: {'identical' if ok else f'DIFFERENT ({difference})'}", flush=True)
                 failed += [] if ok else [f"{key} {name}"]
     print("all identical" if not failed else f"{len(failed)} differ: {', '.join(failed)}")
     return 1 if failed else 0

@@ -6,7 +6,12 @@ Three groups, each against its own plain baseline:
 - MNIST, conditional (10 epochs): cDCGAN with the hinge loss, spectral norm, a projection
   D: conditional accuracy and Fréchet distance against the real-data floor;
 - Stacked-MNIST, unconditional (5 epochs): DCGAN against packed D's: modes hit among the
-  protocol's 26,000 samples, KL of the mode histogram.
+  protocol's 26,000 samples, KL of the mode histogram;
+- MNIST, unconditional, another game (5 epochs): WGAN-GP (gan/games/wgan_gp.py) against
+  DCGAN, and WGAN-GP without its penalty (an unconstrained critic, the failure the penalty
+  prevents): the same metrics, whether the run warned of a collapse, and the critic's
+  smallest gap D(x) - D(G(z)) over the last 200 iterations (what WGAN-GP's collapse rule
+  reads). Written apart: `--groups wasserstein --out benchmarks/results/gan_games`.
 
 Each run is the real `advlab gan` in its own process, `--jobs` at a time with one thread
 each, seed by seed (a group that names more threads runs afterwards, one run at a time);
@@ -23,6 +28,7 @@ benchmarks/results/gan_variants.{json,md}.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import subprocess
 import sys
@@ -88,6 +94,19 @@ GROUPS = {
             "projection D (+ sn + hinge)": ("--variant", "projection"),
         },
     },
+    "wasserstein": {
+        "title": "MNIST, unconditional, the Wasserstein game (an epoch is a pass over the images: a WGAN-GP "
+        "iteration takes 5 batches, so it makes a fifth of DCGAN's G steps)",
+        "epochs": 5,
+        "dataset": "mnist",
+        "eval_samples": 10000,
+        "metrics": ("coverage", "kl_uniform", "fid_lenet", "collapse_warning", "critic_gap_min200"),
+        "configs": {
+            "dcgan": ("--variant", "unconditional"),
+            "wgan_gp": ("--variant", "wgan_gp"),
+            "wgan_gp without the penalty (--gp-weight 0)": ("--variant", "wgan_gp", "--gp-weight", "0"),
+        },
+    },
     "stacked": {
         "title": "Stacked-MNIST, unconditional",
         "epochs": 5,
@@ -149,6 +168,18 @@ def run_one(group: str, config: str, seed: int, args: argparse.Namespace) -> Non
     )
 
 
+def with_game_readings(summary: dict, run_dir: Path) -> dict:
+    """The summary plus what its losses.csv and warnings say of the game: 1 if the run
+    warned of a collapse, else 0, and the smallest D(x) - D(G(z)) of its last 200 rows (for
+    a critic, the rule's reading; for a D with a sigmoid, a gap of probabilities)."""
+    with open(run_dir / "losses.csv") as f:
+        rows = list(csv.DictReader(f))[-200:]
+    return summary | {
+        "collapse_warning": float(any("collapsed" in w for w in summary.get("warnings", []))),
+        "critic_gap_min200": min(float(r["d_x"]) - float(r["d_g_z"]) for r in rows) if rows else None,
+    }
+
+
 def collect(args: argparse.Namespace) -> dict:
     out = {}
     for group in args.groups:
@@ -156,7 +187,7 @@ def collect(args: argparse.Namespace) -> dict:
         rows = {}
         for config in g["configs"]:
             summaries = [
-                json.loads(p.read_text())
+                with_game_readings(json.loads(p.read_text()), p.parent)
                 for seed in args.seeds
                 if (p := args.runs / f"{slug(group, config)}-s{seed}" / "summary.json").exists()
             ]

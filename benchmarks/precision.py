@@ -35,7 +35,7 @@ GAN = ("--conditional", "--train-subset", "20000", "--epochs", "2", "--eval-samp
 def step_timing(rounds: int = 7, steps: int = 15) -> dict:
     from advlab.backbones.ganin import GaninNet
     from advlab.gan.config import GanConfig
-    from advlab.gan.losses import fake_term, generator_term, real_term
+    from advlab.gan.games import GAMES, Players
     from advlab.gan.train import build_models
     from advlab.methods import METHODS, Batch, StepInfo
     from advlab.train.config import AdaptConfig
@@ -54,20 +54,15 @@ def step_timing(rounds: int = 7, steps: int = 15) -> dict:
     gen, disc = build_models(GanConfig(), 10, 1)
     opt_g, opt_d = (torch.optim.Adam(m.parameters(), lr=2e-4, betas=(0.5, 0.999)) for m in (gen, disc))
     real, y = torch.rand(64, 1, 28, 28) * 2 - 1, torch.randint(0, 10, (64,))
+    game, players = GAMES["ns"](), Players(gen, disc, opt_g, opt_d, 10)
 
     def dann_step() -> None:
         method.train_step(batch, StepInfo(0.5, 0), optimizers)
 
-    def gan_step() -> None:
+    def gan_step() -> None:  # the game's two steps, as the trainer plays them
         fake = gen(torch.randn(64, 100), y)
-        loss_d = real_term("ns", disc(real, y)) + fake_term("ns", disc(fake.detach(), y))
-        opt_d.zero_grad()
-        loss_d.backward()
-        opt_d.step()
-        loss_g = generator_term("ns", disc(fake, y))
-        opt_g.zero_grad()
-        loss_g.backward()
-        opt_g.step()
+        game.d_step(players, real, y, fake, g)
+        game.g_step(players, fake, y)
 
     cpu = torch.device("cpu")
     times = {(name, p): [] for name in ("dann", "cdcgan") for p in ("fp32", "bf16")}

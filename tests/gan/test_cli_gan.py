@@ -124,12 +124,50 @@ def test_compare_draws_both_figures(tiny_domains, tmp_path):
         (["--no-label-in-d", "--mismatch", "0.5"], "needs a D that sees y"),
         (["--mismatch", "-1"], "mismatch weight must be >= 0"),
         (["--eval-samples", "1"], "eval samples must be 0 (no metrics) or at least 200"),
+        (["--loss", "wgan_gp"], "batch norm in D mixes across the batch: add --no-d-batch-norm"),
+        (["--gp-weight", "1"], "--gp-weight is an option of a game with a gradient penalty (wgan_gp), not of ns"),
+        (["--variant", "wgan_gp", "--gp-weight", "-1"], "gp weight must be >= 0"),
+        (["--n-critic", "0"], "n critic must be > 0"),
+        (["--beta1", "1"], "Adam betas must be in [0, 1)"),
+        (["--variant", "wgan_gp", "--n-critic", "20", "--batch-size", "50"], "an iteration takes 20 batches of 50"),
     ],
 )
 @pytest.mark.unit  # in this process: quick, and what a real process would add is tested elsewhere
 def test_bad_input_is_a_one_line_error(tiny_domains, tmp_path, extra, fragment):
     args = ["gan", "--dataset", str(tiny_domains[0]), "--out", str(tmp_path / "r"), "--quiet", *extra]
     assert_one_line_error(run_here(*args), fragment)
+
+
+def test_wgan_gp_plays_five_critic_steps_per_g_step_with_the_papers_adam(tiny_domains, tmp_path):
+    out = tmp_path / "w"
+    assert gan(tiny_domains, out, "--variant", "wgan_gp") == 0
+    log = rows(out)
+    assert len(log) == 2 * (600 // (50 * 5))  # an iteration takes five batches
+    summary = json.loads((out / "summary.json").read_text())
+    assert (summary["n_critic"], summary["scores"], summary["gp_weight"], summary["d_batch_norm"]) == (
+        5,
+        "critic",
+        10.0,
+        False,
+    )
+    assert summary["images_per_epoch"] == (600 // 250) * 250
+    config = (out / "config.yaml").read_text()
+    for line in ("lr: 0.0001", "beta1: 0.0", "beta2: 0.9", "n_critic: 5", "gp_weight: 10.0"):
+        assert line in config.splitlines(), line  # the record says the numbers the game chose
+
+
+def test_more_d_steps_per_g_step_in_any_game(tiny_domains, tmp_path):
+    assert gan(tiny_domains, tmp_path / "n2", "--unconditional", "--n-critic", "2", "--epochs", "1") == 0
+    assert len(rows(tmp_path / "n2")) == 600 // (50 * 2)
+    assert "lr: 0.0002" in (tmp_path / "n2" / "config.yaml").read_text().splitlines()
+
+
+def test_wgan_gp_resumes_to_identical_losses(tiny_domains, tmp_path):
+    whole, split = tmp_path / "whole", tmp_path / "split"
+    assert gan(tiny_domains, whole, "--variant", "wgan_gp", "--batch-size", "20") == 0
+    assert gan(tiny_domains, split, "--variant", "wgan_gp", "--batch-size", "20", "--epochs", "1") == 0
+    assert gan(tiny_domains, split, "--variant", "wgan_gp", "--batch-size", "20", "--resume") == 0
+    assert rows(whole) == rows(split) and len(rows(whole)) == 2 * (600 // 100)
 
 
 def test_compare_rejects_non_run(tmp_path):

@@ -1,8 +1,13 @@
 """`advlab gan`: every registered variant (gan/variants.py) through one training loop.
 
 The variants differ in the networks' conditioning, D's packing and normalisation (all
-decided when the networks are built) and the loss (gan/losses.py, chosen by name); the
-data, optimisers, logging and checkpoints are shared.
+decided when the networks are built) and the game (gan/games/, chosen by name), which owns
+D's and G's steps, how many D steps each G step gets and how D's outputs read. The loop
+owns the rest: data, noise, the weight average, logging, checkpoints and the run directory.
+
+`run_gan` reads top to bottom: `start` builds a `GanTrainer` (the run's whole state, fresh
+or from its checkpoint), whose named steps the epoch loop calls, and `finish` draws,
+measures and writes the summary.
 """
 
 from __future__ import annotations
@@ -10,18 +15,19 @@ from __future__ import annotations
 import csv
 import dataclasses
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import torch
 
 from advlab.config import load_yaml, resolve, to_yaml
-from advlab.data.domains import load_domain
+from advlab.data.domains import Domain, load_domain
 from advlab.errors import AdvlabError
 from advlab.gan.config import GanConfig, recorded_options
 from advlab.gan.evaluate import evaluate_run, unscorable
 from advlab.gan.evaluator import data_fingerprint, to_unit_range
-from advlab.gan.losses import fake_term, generator_term, real_term
+from advlab.gan.games import COLLAPSE_WINDOW, Game, Players
 from advlab.models.dcgan import Discriminator, Generator
 from advlab.runs.checkpoint import load_checkpoint, save_checkpoint
 from advlab.runs.ema import WeightAverage
@@ -44,8 +50,6 @@ from advlab.runs.sampling import IndexStream, step_generator
 from advlab.viz.curves import plot_losses
 from advlab.viz.grids import save_grid
 
-COLLAPSE_WINDOW = 200
-COLLAPSE_D_LOSS = 0.01
 MAX_LABEL_CHANNELS = 100  # D's label maps as channels: one per class
 ZY_GRID_ROWS = 10  # the z x y grid shows the first classes (Stacked-MNIST has 1000)
 FIXED_Z_SEED = 20150101  # the z x y grid's columns: the same z in every run and variant
@@ -57,7 +61,9 @@ def build_models(cfg: GanConfig, num_classes: int, channels: int) -> tuple[Gener
     spec = cfg.spec
     torch.manual_seed(cfg.seed)
     g = Generator(cfg.z_dim, num_classes if spec.g_sees_label else 0, cfg.g_width, channels)
-    d = Discriminator(num_classes, cfg.d_width, channels, spec.d_conditioning, spec.pack, spec.spectral_norm)
+    d = Discriminator(
+        num_classes, cfg.d_width, channels, spec.d_conditioning, spec.pack, spec.spectral_norm, spec.d_batch_norm
+    )
     return g, d
 
 
@@ -85,6 +91,241 @@ def draw_grids(g: Generator, cfg: GanConfig, run: RunDir, name: str, zy: bool) -
     g.train()
 
 
+LOSS_COLUMNS = ["iteration", "epoch", "loss_d", "loss_g", "d_x", "d_g_z"]
+COLLAPSED = "G is likely failing or collapsed"  # every game's collapse warning says it: one warning a run
+
+
+def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[str, Any]:
+    """Train, checkpoint each epoch, and return the summary (also in summary.json)."""
+    trainer = start(cfg.settled(), resume, quiet)
+    try:
+        run_epochs(
+            trainer.start_epoch,
+            trainer.cfg.epochs,
+            trainer.steps,
+            trainer.step,
+            trainer.end_epoch,
+            quiet,
+            begin=trainer.begin_epoch,
+            images_per_step=trainer.images_per_step,
+        )
+    finally:
+        trainer.log.close()
+    return finish(trainer)
+
+
+@dataclass
+class GanTrainer:
+    """The state of one GAN run and the named steps of its loop. One iteration is
+    `n_critic` D steps, each on its own batch of real images and noise, then one G step on
+    the last D step's generated images (with n_critic 1: DCGAN's loop)."""
+
+    cfg: GanConfig
+    quiet: bool
+    run: RunDir
+    device: torch.device
+    precision: str
+    domain: Domain
+    images: tuple[torch.Tensor, torch.Tensor]  # the training images and labels, on the device
+    game: Game
+    players: Players
+    average: WeightAverage | None
+    identity: dict[str, Any]
+    fingerprint: str
+    start_epoch: int = 0
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    steps: int = 0
+    stream: IndexStream | None = None
+    log: IO | None = None
+    writer: Any = None
+    recent: list[list[float]] = field(default_factory=list)  # the last rows, for the game's collapse rule
+    sums: torch.Tensor = field(default_factory=lambda: torch.zeros(4))
+
+    @property
+    def sampler(self) -> Generator:
+        """What draws the grids and is measured: the weight average, or G itself."""
+        return self.average.model if self.average else self.players.g
+
+    @property
+    def images_per_step(self) -> int:
+        return self.cfg.batch_size * self.cfg.n_critic
+
+    # --- the loop's steps ---
+
+    def begin_epoch(self, epoch: int) -> None:
+        self.sums.zero_()
+
+    def step(self, epoch: int, i: int) -> dict[str, str] | None:
+        it = epoch * self.steps + i
+        n = self.cfg.n_critic
+        critic = torch.zeros(3)
+        with autocast(self.precision, self.device):
+            for k in range(n):
+                real, y, z, noise = self.draw(it * n + k)
+                if k < n - 1:  # only the last D step's images are G's to learn from
+                    with torch.no_grad():
+                        fake = self.players.g(z, y)
+                else:
+                    fake = self.players.g(z, y)
+                done = self.game.d_step(self.players, real, y, fake, noise)
+                scores = self.game.scores(done.d_real, done.d_fake)
+                critic += torch.stack([done.loss_d.detach().float(), *(v.detach().float() for v in scores)]).cpu()
+            loss_g = self.game.g_step(self.players, fake, y)
+        if self.average:
+            self.average.update(it)
+        critic /= n
+        values = torch.stack([critic[0], loss_g.detach().float().cpu(), critic[1], critic[2]])
+        try:
+            check_finite(values, "a loss")
+        except NonFiniteLoss as e:
+            raise diverged(e, f"iteration {it + 1}", self.run, epoch) from None
+        self.record(it, epoch, values)
+        return {"loss_d": f"{values[0]:.3f}", "loss_g": f"{values[1]:.3f}"} if i % 20 == 0 else None
+
+    def draw(self, batch: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Generator]:
+        """Batch number `batch`'s real images, labels and noise (z first; the game draws the
+        rest from the same generator). Noise is drawn on the CPU: the same on every device."""
+        idx = self.stream.indices(batch).to(self.device)
+        x, y = self.images
+        noise = step_generator(self.cfg.seed, batch)
+        z = torch.randn(self.cfg.batch_size, self.cfg.z_dim, generator=noise).to(self.device)
+        return to_unit_range(x[idx]), y[idx], z, noise
+
+    def record(self, it: int, epoch: int, values: torch.Tensor) -> None:
+        """The iteration's row of losses.csv, the epoch's sums, and the game's collapse rule."""
+        self.sums.add_(values)
+        row = values.tolist()
+        self.writer.writerow([it + 1, epoch + 1, *(f"{v:.5f}" for v in row)])
+        self.recent = (self.recent + [row])[-COLLAPSE_WINDOW:]
+        if not any(COLLAPSED in w for w in self.warnings):
+            warning = self.game.collapse(self.recent)
+            if warning:
+                self.warnings.append(f"iteration {it + 1}: {warning}")
+                print(f"warning: {self.warnings[-1]}", flush=True)
+
+    def end_epoch(self, epoch: int, epoch_seconds: float) -> None:
+        self.log.flush()
+        self.seconds += epoch_seconds
+        draw_grids(self.sampler, self.cfg, self.run, f"samples_epoch{epoch + 1:03d}.png", zy=False)
+        p = self.players
+        state = {
+            "g": p.g.state_dict(),
+            "d": p.d.state_dict(),
+            "opt_g": p.opt_g.state_dict(),
+            "opt_d": p.opt_d.state_dict(),
+            "g_sampler": self.sampler.state_dict(),
+            "g_args": p.g.constructor_args(),
+            "identity": self.identity,
+            "epoch": epoch + 1,
+            "warnings": self.warnings,
+            "seconds": self.seconds,
+        }
+        save_checkpoint(state, self.run.file(CHECKPOINT))
+        m = (self.sums / self.steps).tolist()
+        print(
+            f"epoch {epoch + 1:>3}/{self.cfg.epochs} | loss_D {m[0]:.3f} loss_G {m[1]:.3f} | D(x) {m[2]:.3f} D(G(z)) "
+            f"{m[3]:.3f} | {epoch_seconds:.1f}s {self.steps * self.images_per_step / epoch_seconds:.0f} img/s",
+            flush=True,
+        )
+
+
+def start(cfg: GanConfig, resume: bool, quiet: bool) -> GanTrainer:
+    """A run's trainer: the run directory, data, networks and optimisers, restored from
+    the checkpoint on --resume, with losses.csv cut back to what the checkpoint holds."""
+    set_threads(cfg.threads)
+    run = open_run(cfg.run_dir(), resume, "losses.csv", "gan")
+    domain = load_domain(cfg.dataset, cfg.data_dir, quiet=quiet)
+    train = domain.train.subset(cfg.train_subset)
+    if cfg.batch_size > len(train):
+        raise AdvlabError(f"batch size {cfg.batch_size} is larger than the {len(train)} training images")
+    if cfg.batch_size * cfg.n_critic > len(train):
+        raise AdvlabError(
+            f"an iteration takes {cfg.n_critic} batches of {cfg.batch_size} ({cfg.n_critic} D steps), more than the "
+            f"{len(train)} training images"
+        )
+    if cfg.spec.d_conditioning == "channels" and domain.num_classes > MAX_LABEL_CHANNELS:
+        raise AdvlabError(
+            f"{cfg.dataset} has {domain.num_classes} classes: D conditioned by channels would stack "
+            f"{domain.num_classes} label maps on every image; use --d-conditioning projection (or an unconditional "
+            "variant)"
+        )
+    g, d = build_models(cfg, domain.num_classes, train.x.shape[1])
+    device = resolve_device(cfg.device)
+    g.to(device)
+    d.to(device)
+    betas = (cfg.beta1, cfg.beta2)
+    players = Players(
+        g,
+        d,
+        torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=betas, fused=True),
+        torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=betas, fused=True),
+        domain.num_classes,
+        cfg.spec.mismatch,
+    )
+    fingerprint = data_fingerprint(domain.train)  # which data the run learns (and its metrics must come from)
+    trainer = GanTrainer(
+        cfg,
+        quiet,
+        run,
+        device,
+        resolve_precision(cfg.precision, device),
+        domain,
+        (train.x.to(device), train.y.to(device)),  # the data stay where the models are
+        cfg.game(),
+        players,
+        WeightAverage(g, cfg.ema) if cfg.ema else None,
+        identity(dataclasses.asdict(cfg), {"dataset": fingerprint}),
+        fingerprint,
+    )
+    if resume:
+        restore(trainer)
+    run.write_text("config.yaml", to_yaml(dataclasses.asdict(cfg)))
+    trainer.steps = len(train) // trainer.images_per_step
+    trainer.stream = IndexStream(len(train), cfg.batch_size, cfg.seed)
+    kept = _read_losses(run.file("losses.csv"), trainer.start_epoch * trainer.steps)
+    trainer.log = open(run.file("losses.csv"), "w", newline="")
+    trainer.writer = csv.writer(trainer.log)
+    trainer.writer.writerows([LOSS_COLUMNS, *kept])
+    trainer.recent = [[float(v) for v in r[2:]] for r in kept[-COLLAPSE_WINDOW:]]
+    return trainer
+
+
+def restore(trainer: GanTrainer) -> None:
+    """Continue from the run's checkpoint, which must be this run's own (same options and data)."""
+    cfg, run, p = trainer.cfg, trainer.run, trainer.players
+    last = run.file(CHECKPOINT)
+    if not last.exists():
+        if not trainer.quiet:
+            print(f"nothing to resume in {run.path} yet (no checkpoint): starting from the first epoch")
+        return
+    state = load_checkpoint(last)
+    if "g" not in state or "g_sampler" not in state:
+        raise AdvlabError(f"{last} is not an advlab gan checkpoint")
+    config = run.file("config.yaml")
+    saved = resolve(GanConfig, {}, base=recorded_options(config)).settled() if config.exists() else None
+    # a checkpoint from before identities: the data are compared by name, in config.yaml
+    by_content = ("dataset",) if "identity" in state else ()
+    check_resume(run, saved, cfg, int(state["epoch"]), by_content)
+    if by_content:
+        check_identity(run, state["identity"], trainer.identity, {"dataset": cfg.dataset})
+    try:
+        for module, key in (
+            (p.g, "g"),
+            (p.d, "d"),
+            (p.opt_g, "opt_g"),
+            (p.opt_d, "opt_d"),
+            (trainer.sampler, "g_sampler"),
+        ):
+            module.load_state_dict(state[key])
+    except (RuntimeError, ValueError, KeyError):
+        raise AdvlabError(
+            f"{last} does not fit this run's networks (another run's checkpoint?); start a new run with another --out"
+        ) from None
+    trainer.start_epoch, trainer.warnings = int(state["epoch"]), list(state["warnings"])
+    trainer.seconds = float(state["seconds"])
+
+
 def _read_losses(path: Path, upto: int) -> list[list[str]]:
     if not path.exists():
         return []
@@ -94,174 +335,10 @@ def _read_losses(path: Path, upto: int) -> list[list[str]]:
     return [r for r in rows[1:] if len(r) == len(LOSS_COLUMNS) and r[0].isdigit() and int(r[0]) <= upto]
 
 
-LOSS_COLUMNS = ["iteration", "epoch", "loss_d", "loss_g", "d_x", "d_g_z"]
-
-
-def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[str, Any]:
-    set_threads(cfg.threads)
-    run = open_run(cfg.run_dir(), resume, "losses.csv", "gan")
-    last_ckpt = run.file(CHECKPOINT)
-    domain = load_domain(cfg.dataset, cfg.data_dir, quiet=quiet)
-    train = domain.train.subset(cfg.train_subset)
-    if cfg.batch_size > len(train):
-        raise AdvlabError(f"batch size {cfg.batch_size} is larger than the {len(train)} training images")
-    if cfg.spec.d_conditioning == "channels" and domain.num_classes > MAX_LABEL_CHANNELS:
-        raise AdvlabError(
-            f"{cfg.dataset} has {domain.num_classes} classes: D conditioned by channels would stack "
-            f"{domain.num_classes} label "
-            "maps on every image; use --d-conditioning projection (or an unconditional variant)"
-        )
-    g, d = build_models(cfg, domain.num_classes, train.x.shape[1])
-    device = resolve_device(cfg.device)
-    precision = resolve_precision(cfg.precision, device)
-    g.to(device)
-    d.to(device)
-    train_x, train_y = train.x.to(device), train.y.to(device)  # the data stays where the models are
-    opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), fused=True)
-    opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), fused=True)
-    average = WeightAverage(g, cfg.ema) if cfg.ema else None
-    sampler = average.model if average else g  # what draws the grids and is measured
-    start_epoch, warnings, seconds = 0, [], 0.0
-    fingerprint = data_fingerprint(domain.train)  # which data the run learns (and its metrics must come from)
-    run_identity = identity(dataclasses.asdict(cfg), {"dataset": fingerprint})
-    if resume and not last_ckpt.exists() and not quiet:
-        print(f"nothing to resume in {run.path} yet (no checkpoint): starting from the first epoch")
-    if resume and last_ckpt.exists():
-        state = load_checkpoint(last_ckpt)
-        if "g" not in state or "g_sampler" not in state:
-            raise AdvlabError(f"{last_ckpt} is not an advlab gan checkpoint")
-        config = run.file("config.yaml")
-        saved = resolve(GanConfig, {}, base=recorded_options(config)) if config.exists() else None
-        # a checkpoint from before identities: the data are compared by name, in config.yaml
-        by_content = ("dataset",) if "identity" in state else ()
-        check_resume(run, saved, cfg, int(state["epoch"]), by_content)
-        if by_content:
-            check_identity(run, state["identity"], run_identity, {"dataset": cfg.dataset})
-        try:
-            for module, key in ((g, "g"), (d, "d"), (opt_g, "opt_g"), (opt_d, "opt_d"), (sampler, "g_sampler")):
-                module.load_state_dict(state[key])
-        except (RuntimeError, ValueError, KeyError):
-            raise AdvlabError(
-                f"{last_ckpt} does not fit this run's networks (another run's checkpoint?); "
-                "start a new run with another --out"
-            ) from None
-        start_epoch, warnings, seconds = int(state["epoch"]), list(state["warnings"]), float(state["seconds"])
-    run.write_text("config.yaml", to_yaml(dataclasses.asdict(cfg)))
-
-    steps = len(train) // cfg.batch_size
-    stream = IndexStream(len(train), cfg.batch_size, cfg.seed)
-    kept = _read_losses(run.file("losses.csv"), start_epoch * steps)
-    log = open(run.file("losses.csv"), "w", newline="")
-    writer = csv.writer(log)
-    writer.writerows([LOSS_COLUMNS, *kept])
-    recent_d = [float(r[2]) for r in kept[-COLLAPSE_WINDOW:]]
-    spec = cfg.spec
-    sums = torch.zeros(4)
-
-    def begin(epoch: int) -> None:
-        sums.zero_()
-
-    def game_step(
-        real: torch.Tensor, y: torch.Tensor, z: torch.Tensor, noise: torch.Generator
-    ) -> tuple[torch.Tensor, ...]:
-        """One round of the game: D's update, then G's (two paragraphs, as in pytorch/examples)."""
-        fake = g(z, y)
-
-        # D: real images are real, generated ones fake
-        d_real, d_fake = d(real, y), d(fake.detach(), y)
-        loss_d = real_term(spec.loss, d_real) + fake_term(spec.loss, d_fake)
-        if spec.mismatch:  # matching-aware D: a real image under a wrong label is fake too
-            wrong = (y + torch.randint(1, domain.num_classes, y.shape, generator=noise).to(device)) % domain.num_classes
-            loss_d = loss_d + spec.mismatch * fake_term(spec.loss, d(real, wrong))
-        opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        opt_d.step()
-
-        # G: make D call its images real
-        d.requires_grad_(False)  # G's step needs gradients through D, not D's own
-        loss_g = generator_term(spec.loss, d(fake, y))
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        opt_g.step()
-        d.requires_grad_(True)
-        return loss_d, loss_g, d_real, d_fake
-
-    def step(epoch: int, i: int) -> dict[str, str] | None:
-        nonlocal recent_d
-        it = epoch * steps + i
-        idx = stream.indices(it).to(device)
-        real, y = to_unit_range(train_x[idx]), train_y[idx]
-        noise = step_generator(cfg.seed, it)  # drawn on the CPU: the same noise on every device
-        z = torch.randn(cfg.batch_size, cfg.z_dim, generator=noise).to(device)
-        with autocast(precision, device):
-            loss_d, loss_g, d_real, d_fake = game_step(real, y, z, noise)
-        if average:
-            average.update(it)
-
-        values = (
-            torch.stack(
-                [
-                    loss_d.detach(),
-                    loss_g.detach(),
-                    torch.sigmoid(d_real).mean().detach(),
-                    torch.sigmoid(d_fake).mean().detach(),
-                ]
-            )
-            .float()
-            .cpu()
-        )
-        try:
-            check_finite(values, "a loss")
-        except NonFiniteLoss as e:
-            raise diverged(e, f"iteration {it + 1}", run, epoch) from None
-        sums.add_(values)
-        row = values.tolist()
-        writer.writerow([it + 1, epoch + 1, *(f"{v:.5f}" for v in row)])
-        recent_d = (recent_d + [row[0]])[-COLLAPSE_WINDOW:]
-        if (
-            len(recent_d) == COLLAPSE_WINDOW
-            and max(recent_d) < COLLAPSE_D_LOSS
-            and not any("D loss" in w for w in warnings)
-        ):
-            warnings.append(
-                f"iteration {it + 1}: D loss stayed below {COLLAPSE_D_LOSS} for {COLLAPSE_WINDOW} iterations (D wins "
-                "outright; G is likely failing or collapsed)"
-            )
-            print(f"warning: {warnings[-1]}", flush=True)
-        return {"loss_d": f"{row[0]:.3f}", "loss_g": f"{row[1]:.3f}"} if i % 20 == 0 else None
-
-    def end(epoch: int, epoch_seconds: float) -> None:
-        nonlocal seconds
-        log.flush()
-        seconds += epoch_seconds
-        draw_grids(sampler, cfg, run, f"samples_epoch{epoch + 1:03d}.png", zy=False)
-        state = {
-            "g": g.state_dict(),
-            "d": d.state_dict(),
-            "opt_g": opt_g.state_dict(),
-            "opt_d": opt_d.state_dict(),
-            "g_sampler": sampler.state_dict(),
-            "g_args": g.constructor_args(),
-            "identity": run_identity,
-            "epoch": epoch + 1,
-            "warnings": warnings,
-            "seconds": seconds,
-        }
-        save_checkpoint(state, last_ckpt)
-        m = (sums / steps).tolist()
-        print(
-            f"epoch {epoch + 1:>3}/{cfg.epochs} | loss_D {m[0]:.3f} loss_G {m[1]:.3f} | D(x) {m[2]:.3f} D(G(z)) "
-            f"{m[3]:.3f} "
-            f"| {epoch_seconds:.1f}s {steps * cfg.batch_size / epoch_seconds:.0f} img/s",
-            flush=True,
-        )
-
-    try:
-        run_epochs(start_epoch, cfg.epochs, steps, step, end, quiet, begin=begin, images_per_step=cfg.batch_size)
-    finally:
-        log.close()
-
-    draw_grids(sampler, cfg, run, "samples_final.png", zy=True)
+def finish(trainer: GanTrainer) -> dict[str, Any]:
+    """The final grids and loss curves, the quality metrics of the sampler, summary.json."""
+    cfg, run, spec = trainer.cfg, trainer.run, trainer.cfg.spec
+    draw_grids(trainer.sampler, cfg, run, "samples_final.png", zy=True)
     plot_losses([run.path], run.file("losses.png"))
     summary = {
         "variant": cfg.variant,
@@ -269,30 +346,41 @@ def run_gan(cfg: GanConfig, resume: bool = False, quiet: bool = False) -> dict[s
         "d_conditioning": spec.d_conditioning,
         "pack": spec.pack,
         "spectral_norm": spec.spectral_norm,
+        "d_batch_norm": spec.d_normalised,
+        "n_critic": cfg.n_critic,
+        "scores": trainer.game.score,  # what d_x and d_g_z in losses.csv are
         "dataset": cfg.dataset,
-        "device": str(device),
-        "precision": precision,
+        "device": str(trainer.device),
+        "precision": trainer.precision,
         "epochs": cfg.epochs,
         "seed": cfg.seed,
         "mismatch": spec.mismatch,
-        "seconds": seconds,
-        "seconds_per_epoch": seconds / cfg.epochs,
-        "images_per_epoch": steps * cfg.batch_size,
-        "warnings": warnings,
+        "seconds": trainer.seconds,
+        "seconds_per_epoch": trainer.seconds / cfg.epochs,
+        "images_per_epoch": trainer.steps * trainer.images_per_step,
+        "warnings": trainer.warnings,
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "cpu_count": os.cpu_count(),
+        "data_fingerprint": trainer.fingerprint,
     }
-    summary["data_fingerprint"] = fingerprint
+    if cfg.gp_weight is not None:
+        summary["gp_weight"] = cfg.gp_weight
     if not cfg.eval_samples:
         summary["no_metrics"] = "--eval-samples 0"
     else:
-        why = unscorable(g, cfg.dataset, cfg.data_dir, quiet)
+        why = unscorable(trainer.players.g, cfg.dataset, cfg.data_dir, trainer.quiet)
         if why:
             summary["no_metrics"] = why
         else:
             summary |= evaluate_run(
-                sampler, cfg.dataset, cfg.data_dir, cfg.eval_samples, cfg.seed, summary["data_fingerprint"], device
+                trainer.sampler,
+                cfg.dataset,
+                cfg.data_dir,
+                cfg.eval_samples,
+                cfg.seed,
+                trainer.fingerprint,
+                trainer.device,
             )
     run.write_json("summary.json", summary)
     return summary

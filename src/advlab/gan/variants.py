@@ -11,6 +11,7 @@ D's conditioning:
 - `none`: D sees only images.
 `pack` M > 1: D judges M samples at a time, stacked as channels (PacGAN, Lin et al. 2018),
 so a G that keeps drawing the same few modes is easy to tell apart.
+`loss` names the game (gan/games/): its losses, D steps per G step, optimiser defaults.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from advlab.gan.losses import LOSSES
+from advlab.gan.games import GAMES
 
 D_CONDITIONINGS = ("channels", "projection", "none")
 DEFAULT_MISMATCH = 2.0
@@ -36,6 +37,14 @@ class Variant:
     # matching-aware D (Reed et al. 2016): real images under a wrong label count as fake; without
     # it D checks y only through G's fakes, and G drifts off-class
     mismatch: float = 0.0
+    # batch norm in D's second layer (DCGAN's); never with spectral norm, which replaces it,
+    # nor in a game that penalises each image's gradient
+    d_batch_norm: bool = True
+
+    @property
+    def d_normalised(self) -> bool:
+        """Whether D's second layer has batch norm (spectral norm takes its place)."""
+        return self.d_batch_norm and not self.spectral_norm
 
     @property
     def d_sees_label(self) -> bool:
@@ -46,8 +55,13 @@ class Variant:
         out = []
         if self.d_conditioning not in D_CONDITIONINGS:
             out.append(f"unknown D conditioning {self.d_conditioning!r}; choose from {', '.join(D_CONDITIONINGS)}")
-        if self.loss not in LOSSES:
-            out.append(f"unknown loss {self.loss!r}; choose from {', '.join(LOSSES)}")
+        if self.loss not in GAMES:
+            out.append(f"unknown loss {self.loss!r}; choose from {', '.join(GAMES)}")
+        elif self.d_normalised and not GAMES[self.loss].d_batch_norm:
+            out.append(
+                f"loss {self.loss} penalises each image's gradient, which batch norm in D mixes across the batch: "
+                "add --no-d-batch-norm (or use spectral norm)"
+            )
         if self.pack < 1:
             out.append(f"pack must be >= 1, got {self.pack}")
         if self.d_sees_label and not self.g_sees_label:
@@ -95,6 +109,15 @@ VARIANTS: dict[str, Variant] = {
             "projection",
             loss="hinge",
             spectral_norm=True,
+        ),
+        # a game of another family: a critic and a gradient penalty (gan/games/wgan_gp.py)
+        Variant(
+            "wgan_gp",
+            "DCGAN's networks in the WGAN-GP game (Gulrajani et al. 2017): a critic without batch norm, a gradient "
+            "penalty, 5 critic steps per G step",
+            False,
+            loss="wgan_gp",
+            d_batch_norm=False,
         ),
     )
 }

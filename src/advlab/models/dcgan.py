@@ -61,7 +61,8 @@ class Discriminator(nn.Module):
     (default: channels when there are classes). With `pack` M > 1, D judges M consecutive
     samples of its batch at a time, stacked as channels (PacGAN): a batch of B images gives
     B / M logits. `spectral_norm` normalises every layer's weight by its largest singular
-    value (Miyato et al. 2018) and drops the batch norm, as SNGAN's D does.
+    value (Miyato et al. 2018) and drops the batch norm, as SNGAN's D does; `batch_norm`
+    False drops it too (a critic whose gradient is penalised image by image: WGAN-GP).
     """
 
     def __init__(
@@ -72,17 +73,19 @@ class Discriminator(nn.Module):
         conditioning: str | None = None,
         pack: int = 1,
         spectral_norm: bool = False,
+        batch_norm: bool = True,
     ):
         super().__init__()
         self.conditioning = conditioning or ("channels" if num_classes else "none")
         self.num_classes = num_classes if self.conditioning != "none" else 0
         self.channels, self.pack = channels, pack
         label_channels = self.num_classes if self.conditioning == "channels" else 0
+        normalised = batch_norm and not spectral_norm
         self.net = nn.Sequential(
             nn.Conv2d(pack * (channels + label_channels), width, 4, stride=2, padding=1),  # 14 x 14, no batch norm
             nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(width, 2 * width, 4, stride=2, padding=1, bias=spectral_norm),  # 7 x 7
-            nn.Identity() if spectral_norm else nn.BatchNorm2d(2 * width),
+            nn.Conv2d(width, 2 * width, 4, stride=2, padding=1, bias=not normalised),  # 7 x 7
+            nn.BatchNorm2d(2 * width) if normalised else nn.Identity(),
             nn.LeakyReLU(0.2, inplace=True),
             nn.Flatten(),
             nn.Linear(2 * width * 7 * 7, 1),

@@ -20,11 +20,9 @@ from advlab.data.augment import AUGMENTATIONS
 from advlab.data.images import GEOMETRIES
 from advlab.methods import METHODS
 from advlab.nn.input import NORMALIZATIONS
-from advlab.runs.hardware import PRECISIONS, device_problem
+from advlab.runs.options import RunOptions
 from advlab.train.schedules import LAMBDA_SCHEDULES, LR_SCHEDULES
 from advlab.train.validation import SELECT_CHOICES
-
-SEEDS = 2**32  # what every seeded library takes (numpy and scikit-learn: [0, 2**32))
 
 # each method's and each backbone's own option -> the methods (or backbones) that declare it
 # (a subclass shares its parent's); an option is one kind's or the other's
@@ -61,8 +59,9 @@ def refuse_foreign_options(method: str, names, backbone: str = DEFAULT_BACKBONE)
 
 
 @dataclass
-class _CommonOptions:
-    """The options every method shares; each method's own are added below."""
+class _CommonOptions(RunOptions):
+    """The options every method shares (after those of every training command); each
+    method's own are added below."""
 
     method: str = option(
         "dann", "adaptation method: " + "; ".join(f"{m.name}: {m.about}" for m in METHODS.values()), tuple(METHODS)
@@ -74,7 +73,6 @@ class _CommonOptions:
         "the network: " + "; ".join(f"{b.name}: {b.about}" for b in BACKBONES.values()),
         tuple(BACKBONES),
     )
-    data_dir: str | None = option(None, "where built-in data sets live (else $ADVLAB_DATA, else ~/.cache/advlab/data)")
     geometry: str = option(
         "crop",
         "how images reach the backbone's input size: crop (the centre of a larger image; a smaller one is resized), "
@@ -126,14 +124,6 @@ class _CommonOptions:
     )
     train_subset: int | None = option(None, "use only the first N training images of each domain (quick runs)")
     test_subset: int | None = option(None, "evaluate on only the first N test images of each domain")
-    seed: int = option(0, "seed for initialisation and batch order")
-    threads: int | None = option(None, "CPU threads (default: all cores)")
-    device: str = option("cpu", "cpu, cuda, or auto (cuda when available)")
-    precision: str = option(
-        "fp32",
-        "fp32, bf16 (autocast) or auto (bf16 on CUDA and on CPUs with avx512_bf16/amx_bf16, else fp32)",
-        PRECISIONS,
-    )
     out: str | None = option(None, "run directory (default runs/<method>-<source>-<target>-s<seed>)")
 
     def validate(self) -> None:
@@ -148,7 +138,7 @@ class _CommonOptions:
         ]
         refuse_foreign_options(self.method, set_options, self.backbone)
         BACKBONES[self.backbone].check(self)
-        check(0 <= self.seed < SEEDS, f"seed must be in [0, 2**32), got {self.seed}")
+        self.check_run_options()
         check(self.geometry in GEOMETRIES, f"geometry must be one of {', '.join(GEOMETRIES)}")
         check(self.augment in AUGMENTATIONS, f"augment must be one of {', '.join(AUGMENTATIONS)}")
         check(self.normalization in NORMALIZATIONS, f"normalization must be one of {', '.join(NORMALIZATIONS)}")
@@ -195,15 +185,9 @@ class _CommonOptions:
             self.select != "snd" or self.validation_size > 1,
             "select snd needs validation size > 1 (SND scores each image by its neighbours)",
         )
-        for name in ("train_subset", "test_subset", "threads"):
+        for name in ("train_subset", "test_subset"):
             value = getattr(self, name)
             check(value is None or value > 0, f"{name.replace('_', ' ')} must be > 0, got {value}")
-        problem = device_problem(self.device)
-        check(problem is None, problem or "")
-        check(
-            self.precision in PRECISIONS,
-            f"precision must be one of {', '.join(PRECISIONS)}, got {shown(self.precision)}",
-        )
 
     def run_dir(self) -> Path:
         def short(spec: str) -> str:

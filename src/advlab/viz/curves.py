@@ -30,11 +30,15 @@ def smooth(values: np.ndarray, window: int) -> np.ndarray:
 
 
 def plot_losses(run_dirs: list[Path], path: Path, labels: list[str] | None = None, window: int = 100) -> Path:
-    """loss_D and loss_G over iterations (faint: raw, bold: smoothed), and D(x), D(G(z))."""
+    """loss_D and loss_G over iterations (faint: raw, bold: smoothed), and D(x), D(G(z)):
+    D's mean probability of "real" in a game with a sigmoid, a critic's raw mean score
+    (any sign) in a Wasserstein game; the axis is [0, 1] only when every value is in it."""
     fig, (ax_loss, ax_d) = plt.subplots(2, 1, figsize=(9, 7), sharex=True)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    scores = []
     for i, run_dir in enumerate(run_dirs):
         data = read_losses(Path(run_dir))
+        scores += [data["d_x"], data["d_g_z"]]
         name = labels[i] if labels else ""
         prefix = f"{name} " if name else ""
         for j, (key, label) in enumerate((("loss_d", "loss D"), ("loss_g", "loss G"))):
@@ -51,7 +55,8 @@ def plot_losses(run_dirs: list[Path], path: Path, labels: list[str] | None = Non
     ax_loss.legend(fontsize=8)
     ax_d.set_ylabel("mean D output")
     ax_d.set_xlabel("iteration")
-    ax_d.set_ylim(0, 1)
+    if all(((v >= 0) & (v <= 1)).all() for v in scores):
+        ax_d.set_ylim(0, 1)
     ax_d.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

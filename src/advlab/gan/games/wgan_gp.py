@@ -1,0 +1,76 @@
+"""WGAN-GP: the Wasserstein game with a gradient penalty (Gulrajani et al. 2017).
+
+D is a critic with no sigmoid: it scores real images high and G's low, and the gap between
+the two means estimates the Wasserstein-1 distance between the data and G's images, if the
+critic is 1-Lipschitz. That is asked for softly: on random points between a real and a
+generated image, the norm of the critic's gradient is pulled to 1 (weight 10, the paper's
+lambda). Because the penalty is per image, the critic must not mix images through batch
+norm (the paper drops it; advlab refuses it). The critic is trained 5 steps per G step,
+and Adam runs at the paper's lr 1e-4, betas (0, 0.9) (its Algorithm 1's defaults).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from advlab.gan.games.base import COLLAPSE_WINDOW, Game
+
+# The critic's gap E[D(x)] - E[D(G(z))] of a G that has stopped improving stays far above
+# that of a learning one: see `WassersteinGP.collapse` and benchmarks/gan_games.py.
+COLLAPSE_GAP = 5.0
+
+
+class WassersteinGP(Game):
+    name = "wgan_gp"
+    about = "WGAN-GP (Gulrajani et al. 2017): a critic without sigmoid or batch norm, a gradient penalty"
+    n_critic = 5
+    adam = (1e-4, 0.0, 0.9)
+    d_batch_norm = False
+    gradient_penalty = 10.0
+    score = "critic"
+
+    def real_term(self, logits: torch.Tensor) -> torch.Tensor:
+        return -logits.mean()
+
+    def fake_term(self, logits: torch.Tensor) -> torch.Tensor:
+        return logits.mean()
+
+    def generator_term(self, logits: torch.Tensor) -> torch.Tensor:
+        return -logits.mean()
+
+    def penalty(
+        self, d: nn.Module, real: torch.Tensor, fake: torch.Tensor, y: torch.Tensor, noise: torch.Generator
+    ) -> torch.Tensor | None:
+        """penalty_weight * E[(|grad D(x_hat)| - 1)^2] at x_hat = eps x + (1 - eps) G(z), eps ~ U[0, 1]
+        per image (drawn from the step's generator: the same on every device). With a packed
+        D (PacGAN), the norm is over each packed input, the unit D scores."""
+        if not self.penalty_weight:
+            return None
+        eps = torch.rand(len(real), 1, 1, 1, generator=noise).to(real.device, real.dtype)
+        between = (eps * real + (1 - eps) * fake).requires_grad_(True)
+        scores = d(between, y)
+        (grad,) = torch.autograd.grad(scores.sum(), between, create_graph=True)
+        norms = grad.reshape(len(scores), -1).norm(2, dim=1)
+        return self.penalty_weight * ((norms - 1) ** 2).mean()
+
+    def scores(self, d_real: torch.Tensor, d_fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The critic's mean raw scores: no sigmoid, any sign."""
+        return d_real.mean(), d_fake.mean()
+
+    def collapse(self, recent: Sequence[Sequence[float]]) -> str | None:
+        """The critic's loss is unbounded and negative, so D's loss says nothing alone; the
+        gap between its scores of real and generated images does. It falls as G learns;
+        one that stays above COLLAPSE_GAP for COLLAPSE_WINDOW iterations means G is not
+        learning (or has collapsed)."""
+        if len(recent) < COLLAPSE_WINDOW:
+            return None
+        gaps = [row[2] - row[3] for row in recent[-COLLAPSE_WINDOW:]]
+        if min(gaps) > COLLAPSE_GAP:
+            return (
+                f"the critic's gap D(x) - D(G(z)) stayed above {COLLAPSE_GAP} for {COLLAPSE_WINDOW} iterations (it "
+                "tells G's images from real ones at ease; G is likely failing or collapsed)"
+            )
+        return None
