@@ -16,8 +16,6 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from sklearn.decomposition import PCA
-from sklearn.exceptions import ConvergenceWarning
 
 from advlab.metrics import validators as v
 from advlab.metrics.accuracy import batched
@@ -65,7 +63,11 @@ def score_validators(model: torch.nn.Module, probe: Probe, device: torch.device,
     """Every validator but source_val (evaluate() records that) that the probe can give (SND
     needs two images, ClassAMI more than there are classes), and the seconds they took. A
     model whose features collapsed (all images alike) is a state to score, not to warn
-    about: scikit-learn's PCA and k-means warnings are silenced here."""
+    about: scikit-learn's PCA and k-means warnings are silenced here. (scikit-learn is
+    imported here, not with the module: it costs 2 s, and every advlab process imports this
+    module for its option list, most of them never scoring a validator.)"""
+    from sklearn.exceptions import ConvergenceWarning
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -73,6 +75,8 @@ def score_validators(model: torch.nn.Module, probe: Probe, device: torch.device,
 
 
 def _score(model: torch.nn.Module, probe: Probe, device: torch.device, seed: int) -> dict[str, float]:
+    from sklearn.decomposition import PCA
+
     started = time.perf_counter()
     target_features = batched(model.embed, probe.target, device=device)
     target_logits = model.classifier(target_features)
