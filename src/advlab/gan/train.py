@@ -199,7 +199,8 @@ class GanTrainer:
         self.writer.writerow([it + 1, epoch + 1, *(f"{v:.5f}" for v in row)])
         self.recent = (self.recent + [row])[-COLLAPSE_WINDOW:]
         if not any(COLLAPSED in w for w in self.warnings):
-            warning = self.game.collapse(self.recent)
+            x = self.images[0]
+            warning = self.game.collapse(self.recent, self.cfg.spec.pack * x[0].numel())
             if warning:
                 self.warnings.append(f"iteration {it + 1}: {warning}")
                 print(f"warning: {self.warnings[-1]}", flush=True)

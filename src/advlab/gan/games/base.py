@@ -117,10 +117,11 @@ class Game:
         """The log's d_x and d_g_z: D's mean probability of "real" for a game with a sigmoid."""
         return torch.sigmoid(d_real).mean(), torch.sigmoid(d_fake).mean()
 
-    def collapse(self, recent: Sequence[Sequence[float]]) -> str | None:
+    def collapse(self, recent: Sequence[Sequence[float]], inputs: int) -> str | None:
         """A warning when the last COLLAPSE_WINDOW rows (loss_d, loss_g, d_x, d_g_z) show a
-        lost game, else None. Here: D's loss stayed near 0, so D wins outright (these
-        losses are >= 0, and near 0 only when D separates every image)."""
+        lost game, else None; `inputs` is the number of values D judges at once (channels x
+        pixels x pack). Here: D's loss stayed near 0, so D wins outright (these losses are
+        >= 0, and near 0 only when D separates every image)."""
         if len(recent) >= COLLAPSE_WINDOW and max(row[0] for row in recent[-COLLAPSE_WINDOW:]) < COLLAPSE_D_LOSS:
             return (
                 f"D loss stayed below {COLLAPSE_D_LOSS} for {COLLAPSE_WINDOW} iterations (D wins outright; G is likely "
