@@ -94,8 +94,9 @@ def collect(args: argparse.Namespace) -> dict:
             }
     for methods in rows.values():  # relative to the reference backbone, method by method
         for method, row in methods.items():
-            ref = rows.get(REFERENCE, {}).get(method, {}).get("epoch_seconds", {}).get("mean")
-            mine = row["epoch_seconds"]["mean"]
+            # a statistic of no finished run is None (mean_std of nothing)
+            ref = ((rows.get(REFERENCE, {}).get(method) or {}).get("epoch_seconds") or {}).get("mean")
+            mine = (row["epoch_seconds"] or {}).get("mean")
             row["epoch_time_vs_ganin"] = mine / ref if ref and mine is not None else None
     return {
         "benchmark": "backbones",
@@ -115,8 +116,8 @@ def collect(args: argparse.Namespace) -> dict:
     }
 
 
-def cell(stat: dict, digits: int = 3) -> str:
-    return "" if stat["mean"] is None else f"{stat['mean']:.{digits}f} ± {stat['std']:.{digits}f}"
+def cell(stat: dict | None, digits: int = 3) -> str:
+    return "" if not stat or stat["mean"] is None else f"{stat['mean']:.{digits}f} ± {stat['std']:.{digits}f}"
 
 
 def markdown(report: dict) -> str:
