@@ -36,7 +36,7 @@ def without_timing(records: list[dict]) -> list[dict]:
 
 
 ALL_METHODS = [m for m in METHODS if m != "pseudo_label"]  # pseudo_label needs --init: tested below
-HAS_DOMAIN_HEAD = ("dann", "dann_no_grl", "cdan", "cdan_e", "adda")
+HAS_DOMAIN_HEAD = ("dann", "dann_no_grl", "cdan", "cdan_e", "adda", "vada")
 
 
 @pytest.mark.parametrize("method", ALL_METHODS)

@@ -155,8 +155,16 @@ def merge(
 def resolve(
     cls: type[T], cli_values: dict[str, Any], config_file: str | Path | None = None, base: dict[str, Any] | None = None
 ) -> T:
-    """defaults < base < YAML < command line, then `validate()`."""
-    cfg = cls(**merge(cls, cli_values, config_file, base))
+    """defaults < the choice's own defaults < base < YAML < command line, then `validate()`.
+
+    The middle layer is for a class whose choices bring defaults of their own (a method's
+    optimiser, say): `cls.chosen_defaults(values)` gives them, from the values as merged."""
+    values = merge(cls, cli_values, config_file, base)
+    chosen = getattr(cls, "chosen_defaults", None)
+    own = chosen(values) if chosen else {}
+    if own:
+        values = merge(cls, cli_values, config_file, {**own, **(base or {})})
+    cfg = cls(**values)
     cfg.validate()
     return cfg
 

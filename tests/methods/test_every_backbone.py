@@ -34,6 +34,8 @@ def test_one_step_of_every_method_on_every_backbone(name, backbone):
     before = [p.detach().clone() for p in model.parameters()]
     target_images = torch.randint(0, 256, (20, 3, model.input_size, model.input_size), dtype=torch.uint8)
     method.begin_epoch(1, target_images, "cpu")  # pseudo-labelling labels them, ADDA freezes its encoder
-    parts = method.train_step(batch(model.input_size, METHODS[name].needs.target_labels), info(epoch=1), optimizers)
+    drawn = batch(model.input_size, METHODS[name].needs.target_labels)
+    seen = method.views(drawn, torch.Generator().manual_seed(1))  # as the trainer does: the method's views first
+    parts = method.train_step(seen, info(epoch=1), optimizers)
     assert parts and all(torch.isfinite(v) for v in parts.values())
     assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters())), "the step changed no weight"

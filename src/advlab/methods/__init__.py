@@ -16,6 +16,7 @@ from advlab.methods.mcd import MCD
 from advlab.methods.mdd import MDD
 from advlab.methods.pseudo_label import PseudoLabel
 from advlab.methods.supervised import SourceOnly, TargetOnly
+from advlab.methods.vada import VADA
 
 METHODS: dict[str, type[Method]] = {
     m.name: m
@@ -33,6 +34,7 @@ METHODS: dict[str, type[Method]] = {
         MDD,
         MCD,
         ADDA,
+        VADA,
     )
 }
 

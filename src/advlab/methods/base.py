@@ -11,7 +11,7 @@ own fields to the record, the console and the summary.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import torch
@@ -53,6 +53,9 @@ class Batch:
     xt: torch.Tensor | None  # target images, uint8
     yt: torch.Tensor | None  # target labels: only a method whose needs say so receives them
     pt: torch.Tensor | None = None  # pseudo-labels of the target images
+    # per-image random tensors a method's `views` drew for its step (VAT's directions): drawn
+    # for the whole batch, so they are split with it and do not depend on the number of processes
+    draws: dict[str, torch.Tensor] = field(default_factory=dict)
 
     def shard(self, rank: int, size: int) -> Batch:
         """This rank's 1/size share of every part of the batch (one process: the batch itself)."""
@@ -65,7 +68,14 @@ class Batch:
             n = len(t) // size
             return t[rank * n : (rank + 1) * n]
 
-        return Batch(part(self.xs), part(self.ys), part(self.xt), part(self.yt), part(self.pt))
+        return Batch(
+            part(self.xs),
+            part(self.ys),
+            part(self.xt),
+            part(self.yt),
+            part(self.pt),
+            {k: part(v) for k, v in self.draws.items()},
+        )
 
 
 @dataclass(frozen=True)
@@ -92,6 +102,9 @@ class Method:
     options: ClassVar[dict[str, tuple[type, Any]]] = {}
     search_space: ClassVar[SearchSpace] = LR_SPACE  # what `advlab tune` searches (see SearchSpace)
     needs_init: ClassVar[bool] = False  # starts from a finished run's weights (--init)
+    # the method's own defaults of options every method has (its authors' optimiser, say): they
+    # replace advlab's defaults for this method; a YAML file or the command line overrides them
+    defaults: ClassVar[dict[str, Any]] = {}
     # the loss is a statistic of the whole batch (MMD, covariances, class confusion, weights
     # normalised over the batch), not a mean over examples: split across processes it would
     # be another loss, so such a method runs in one process only

@@ -189,6 +189,14 @@ class _CommonOptions(RunOptions):
             value = getattr(self, name)
             check(value is None or value > 0, f"{name.replace('_', ' ')} must be > 0, got {value}")
 
+    @classmethod
+    def chosen_defaults(cls, values: dict) -> dict:
+        """The chosen method's own defaults of common options (`Method.defaults`: VADA's Adam
+        at 1e-3, say): above the defaults here, below what a run recorded, a YAML file or the
+        command line says."""
+        method = METHODS.get(values.get("method", cls.method))
+        return dict(method.defaults) if method is not None else {}
+
     def run_dir(self) -> Path:
         def short(spec: str) -> str:
             return Path(spec).stem if spec not in ("mnist", "mnist_m") else spec
