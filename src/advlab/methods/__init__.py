@@ -14,6 +14,7 @@ from advlab.methods.dann import DANN, DANNNoReversal
 from advlab.methods.mcc import MCC
 from advlab.methods.mcd import MCD
 from advlab.methods.mdd import MDD
+from advlab.methods.mean_teacher import MeanTeacher
 from advlab.methods.pseudo_label import PseudoLabel
 from advlab.methods.supervised import SourceOnly, TargetOnly
 from advlab.methods.vada import VADA
@@ -35,6 +36,7 @@ METHODS: dict[str, type[Method]] = {
         MCD,
         ADDA,
         VADA,
+        MeanTeacher,
     )
 }
 
