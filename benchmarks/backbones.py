@@ -15,6 +15,7 @@ benchmarks/results/backbones.{json,md}.
     python benchmarks/backbones.py                       # seeds 0-2, the default budget
     python benchmarks/backbones.py --backbones ganin dtn --seeds 0
     python benchmarks/backbones.py --table-only          # tables from the finished runs
+    python benchmarks/backbones.py --device cuda --backbones ganin dirtt_small --out benchmarks/results/backbones_gpu
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def run_one(backbone: str, method: str, seed: int, args: argparse.Namespace) -> 
     cmd = [sys.executable, "-m", "advlab.cli", "adapt", "--method", method, "--backbone", backbone]
     cmd += ["--geometry", geometry(backbone), "--seed", str(seed), "--epochs", str(args.epochs)]
     cmd += ["--train-subset", str(args.train_subset), "--test-subset", str(args.test_subset)]
-    cmd += ["--threads", str(args.threads), "--quiet", "--out", str(out)]
+    cmd += ["--threads", str(args.threads), "--device", args.device, "--quiet", "--out", str(out)]
     if args.data_dir:
         cmd += ["--data-dir", str(args.data_dir)]
     if (out / "last.pt").exists():
@@ -108,6 +109,7 @@ def collect(args: argparse.Namespace) -> dict:
             "test_subset": args.test_subset,
             "seeds": args.seeds,
             "threads": args.threads,
+            "device": args.device,
             "geometry": {b: geometry(b) for b in args.backbones},
             "options": "advlab adapt defaults otherwise (sgd, lr 0.01 annealed, batch 64 + 64, per-image norm)",
         },
@@ -157,6 +159,7 @@ def main() -> None:
     parser.add_argument("--test-subset", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--data-dir", type=Path, default=None, help="default: $ADVLAB_DATA")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (benchmarks/gpu.sh: the GPU run)")
     parser.add_argument("--runs", type=Path, default=HERE / "runs" / "backbones")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "backbones")
     parser.add_argument("--table-only", action="store_true")

@@ -19,6 +19,10 @@ for precision in fp32 bf16; do
   advlab gan --conditional --device cuda --precision "$precision" --epochs 2 --eval-samples 10000 --quiet --out "$RUNS/gan-$precision"
 done
 advlab reproduce --profile quick --device cuda --jobs 4 --quiet --out "$RUNS/quick"
+# the backbone too slow for 3 seeds on 2 cores (dirtt_small, ~28x ganin's FLOPs) beside ganin, seeds 0-2,
+# the CPU benchmark's budget: benchmarks/results/backbones_gpu.{json,md}
+python benchmarks/backbones.py --device cuda --backbones ganin dirtt_small --runs "$RUNS/backbones" \
+  --out benchmarks/results/backbones_gpu
 RUNS="$RUNS" python - <<'EOF'
 import json, os, platform
 from datetime import datetime, timezone
