@@ -139,3 +139,24 @@ def test_tune_missing_source_is_one_line_error(tiny_domains, tmp_path, capsys):
 def test_tune_without_optuna_is_one_line_error_saying_what_to_install(tiny_domains, tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "optuna", None)  # import optuna now raises ImportError
     one_line_error(capsys, tune(tiny_domains, tmp_path / "t"), "pip install 'advlab[tune]'")
+
+
+def test_reproduce_seeds_reruns_the_choice_per_seed_and_reuses_finished_reruns(
+    tiny_domains, tmp_path, monkeypatch, healthy
+):
+    import advlab.tune.report as report
+
+    real = report.best_values
+    monkeypatch.setattr(report, "best_values", lambda opts, best: real(opts, best) | {"epochs": 2})  # not 12: a test
+    out = tmp_path / "tune"
+    assert tune(tiny_domains, out, "--methods", "dann", "--trials", "2", "--reproduce-seeds", "2") == 0
+    result = json.loads((out / "trials.json").read_text())
+    again = result["reproduce"]
+    assert again["seeds"] == [0, 1] and len(again["scores"]) == 2 and again["score_mean"] is not None
+    assert "target_acc_mean_analysis_only" in again  # target accuracy is reported apart, never chosen by
+    for seed in (0, 1):
+        summary = json.loads((out / "reproduce" / f"s{seed}" / "summary.json").read_text())
+        assert summary["seed"] == seed and summary["method"] == result["best"]["method"] and summary["epochs"] == 2
+    written = {s: (out / "reproduce" / f"s{s}" / "metrics.jsonl").stat().st_mtime_ns for s in (0, 1)}
+    assert tune(tiny_domains, out, "--methods", "dann", "--trials", "2", "--reproduce-seeds", "2") == 0
+    assert {s: (out / "reproduce" / f"s{s}" / "metrics.jsonl").stat().st_mtime_ns for s in (0, 1)} == written
