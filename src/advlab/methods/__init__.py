@@ -5,12 +5,14 @@ Adding a method: write `methods/<name>.py` with a `Method` subclass, add it to
 `advlab adapt` and in config.yaml by themselves.
 """
 
+from advlab.methods.adamatch import AdaMatch
 from advlab.methods.adda import ADDA
 from advlab.methods.base import Batch, Method, Needs, StepInfo, joint_features
 from advlab.methods.cdan import CDAN, CDANE
 from advlab.methods.coral import CORAL
 from advlab.methods.dan import DAN
 from advlab.methods.dann import DANN, DANNNoReversal
+from advlab.methods.fixmatch import FixMatch
 from advlab.methods.mcc import MCC
 from advlab.methods.mcd import MCD
 from advlab.methods.mdd import MDD
@@ -37,6 +39,8 @@ METHODS: dict[str, type[Method]] = {
         ADDA,
         VADA,
         MeanTeacher,
+        FixMatch,
+        AdaMatch,
     )
 }
 

@@ -85,6 +85,7 @@ class StepInfo:
 
     lam: float  # the adaptation factor lambda(p) of the run's schedule
     epoch: int  # from 0
+    progress: float = 0.0  # p in [0, 1): the share of the run's steps done before this one (warm-ups)
 
 
 class Method:

@@ -141,7 +141,9 @@ class Trainer:
         batch = self.method.views(batch, views).shard(self.world.rank, self.world.size)
         try:
             with autocast(self.precision, self.device):  # the training step only: evaluation stays fp32
-                parts = self.method.train_step(batch, StepInfo(lam, epoch), self.optimizers)
+                parts = self.method.train_step(
+                    batch, StepInfo(lam, epoch, global_step / self.total_steps), self.optimizers
+                )
         except NonFiniteLoss as e:
             where = f"epoch {epoch + 1}, step {i + 1} (lr {now.lr:.3g}, lambda {lam:.3g})"
             raise diverged(e, where, self.run, epoch) from None
