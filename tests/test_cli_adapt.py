@@ -35,7 +35,8 @@ def without_timing(records: list[dict]) -> list[dict]:
     return [{k: v for k, v in r.items() if "seconds" not in k and "per_second" not in k} for r in records]
 
 
-ALL_METHODS = [m for m in METHODS if m != "pseudo_label"]  # pseudo_label needs --init: tested below
+# the methods that start from a finished run (--init: pseudo_label, dirtt, shot) are tested below
+ALL_METHODS = [m for m, c in METHODS.items() if not c.needs_init]
 HAS_DOMAIN_HEAD = ("dann", "dann_no_grl", "cdan", "cdan_e", "adda", "vada")
 
 
@@ -143,6 +144,12 @@ def test_killed_run_resumes_to_identical_metrics(tiny_domains, tmp_path, method,
         method,
         *extra,
     ]
+    assert_killed_run_resumes_identically(args, tmp_path)
+
+
+def assert_killed_run_resumes_identically(args: list[str], tmp_path: Path) -> None:
+    """A whole 4-epoch run, and the same run killed (SIGKILL) after its second epoch's
+    checkpoint and resumed: the same metrics, timings aside."""
     assert main([*args, "--out", str(tmp_path / "whole")]) == 0
 
     out = tmp_path / "killed"
@@ -400,6 +407,21 @@ def test_pseudo_label_starts_from_a_run_and_reports_each_round(tiny_domains, tmp
     assert all(0 <= r["pl_label_acc"] <= 1 for r in rounds)
     # the selection is in the checkpoint, so a resume continues the round it was in
     assert "pseudo_labels" in load_checkpoint(out / "last.pt")["method_state"]
+
+
+@pytest.mark.parametrize("method", ["dirtt", "shot"])
+def test_target_only_refinements_start_from_a_run_and_resume_to_the_same_record(tiny_domains, tmp_path, method):
+    """DIRT-T and SHOT see no source batch: an epoch walks the target images; their teacher /
+    pseudo-labels are in the checkpoint, so a run killed and resumed equals a whole one."""
+    assert adapt(tiny_domains, tmp_path / "base", "--method", "source_only", "--epochs", "3", "--lr", "0.05") == 0
+    start = ("--method", method, "--init", str(tmp_path / "base"))
+    source, target = tiny_domains
+    args = ["adapt", "--source", str(source), "--target", str(target), "--epochs", "4", "--batch-size", "16"]
+    assert_killed_run_resumes_identically([*args, "--val-size", "50", "--threads", "1", "--quiet", *start], tmp_path)
+    record = metrics(tmp_path / "whole")[-1]
+    assert record["source_acc"] > 0.3 and "loss_cls" not in record  # evaluated on both domains, trained on one
+    state = load_checkpoint(tmp_path / "whole" / "last.pt")["method_state"]
+    assert ("teacher" if method == "dirtt" else "shot_labels") in state
 
 
 @pytest.mark.parametrize("init_method", ["mcd", "adda", "cdan"])

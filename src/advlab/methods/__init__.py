@@ -12,12 +12,14 @@ from advlab.methods.cdan import CDAN, CDANE
 from advlab.methods.coral import CORAL
 from advlab.methods.dan import DAN
 from advlab.methods.dann import DANN, DANNNoReversal
+from advlab.methods.dirtt import DIRTT
 from advlab.methods.fixmatch import FixMatch
 from advlab.methods.mcc import MCC
 from advlab.methods.mcd import MCD
 from advlab.methods.mdd import MDD
 from advlab.methods.mean_teacher import MeanTeacher
 from advlab.methods.pseudo_label import PseudoLabel
+from advlab.methods.shot import SHOT
 from advlab.methods.supervised import SourceOnly, TargetOnly
 from advlab.methods.vada import VADA
 
@@ -41,6 +43,8 @@ METHODS: dict[str, type[Method]] = {
         MeanTeacher,
         FixMatch,
         AdaMatch,
+        DIRTT,
+        SHOT,
     )
 }
 
