@@ -15,6 +15,9 @@ benchmarks/results/backbones.{json,md}.
     python benchmarks/backbones.py                       # seeds 0-2, the default budget
     python benchmarks/backbones.py --backbones ganin dtn --seeds 0
     python benchmarks/backbones.py --table-only          # tables from the finished runs
+    # the new methods at this budget beside ganin's rows (results/short_budget_methods.md)
+    python benchmarks/backbones.py --backbones ganin --seeds 0 --methods source_only dann vada mean_teacher \
+        fixmatch adamatch --out benchmarks/results/short_budget_methods
     python benchmarks/backbones.py --device cuda --backbones ganin dirtt_small --out benchmarks/results/backbones_gpu
 """
 
@@ -77,7 +80,7 @@ def history(path: Path, epochs: int) -> list[dict] | None:
 def collect(args: argparse.Namespace) -> dict:
     rows: dict = {}
     for backbone in args.backbones:
-        for method in METHODS:
+        for method in args.methods:
             target, source, seconds, seeds = [], [], [], []
             for seed in args.seeds:
                 records = history(run_dir(args, backbone, method, seed) / "metrics.jsonl", args.epochs)
@@ -108,6 +111,7 @@ def collect(args: argparse.Namespace) -> dict:
             "train_subset": args.train_subset,
             "test_subset": args.test_subset,
             "seeds": args.seeds,
+            "methods": args.methods,
             "threads": args.threads,
             "device": args.device,
             "geometry": {b: geometry(b) for b in args.backbones},
@@ -125,7 +129,7 @@ def cell(stat: dict | None, digits: int = 3) -> str:
 def markdown(report: dict) -> str:
     b, m = report["budget"], report["machine"]
     lines = [
-        "# Backbones: source_only, dann and target_only on MNIST -> MNIST-M (issue 23)",
+        f"# Backbones and methods at a short budget: {', '.join(report['budget']['methods'])} on MNIST -> MNIST-M",
         "",
         f"First {b['train_subset']} training images of each domain, {b['epochs']} epochs, first {b['test_subset']} "
         f"test images, seeds {', '.join(map(str, b['seeds']))}, {b['threads']} threads; {b['options']}. "
@@ -154,6 +158,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backbones", nargs="+", default=list(BACKBONES), choices=BACKBONES)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument(
+        "--methods", nargs="+", default=list(METHODS), help="other methods at the same budget (default: the three)"
+    )
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--train-subset", type=int, default=10_000)
     parser.add_argument("--test-subset", type=int, default=2000)
@@ -167,7 +174,7 @@ def main() -> None:
     if not args.table_only:
         for seed in args.seeds:  # seed by seed: a partial benchmark still compares every backbone
             for backbone in args.backbones:
-                for method in METHODS:
+                for method in args.methods:
                     run_one(backbone, method, seed, args)
                     write_report(collect(args), args.out, markdown)
     write_report(collect(args), args.out, markdown)
