@@ -24,6 +24,7 @@ TIERS = {
         "test_cli_adapt.py",
         "test_cli_read_only.py",
         "test_cli_select_eval.py",
+        "test_cli_predict.py",
         "gan/test_cli_gan.py",
         "report/test_reproduce.py",
         "report/test_study.py",

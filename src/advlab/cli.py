@@ -150,6 +150,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write score-against-accuracy plots to this file (.png, .pdf, .svg)",
     )
 
+    predict = sub.add_parser(
+        "predict",
+        help="classify new images with a finished adapt run's model",
+        description="Run a finished advlab adapt run's model on image files (any size and format Pillow reads), "
+        "folders of them (recursive) and .npz archives (x, x_test, x_train), with the run's own preprocessing. "
+        "Prints CSV, or writes --out (.csv or .jsonl). An input that cannot be read is named on stderr and the "
+        "rest are predicted; the exit status is then 1.",
+    )
+    predict.add_argument("run", type=Path, metavar="RUN_DIR")
+    predict.add_argument("inputs", nargs="+", type=Path, metavar="INPUT")
+    predict.add_argument("--out", type=Path, help="a new .csv or .jsonl file (default: CSV on stdout)")
+    predict.add_argument("--top-k", type=int, default=1, help="classes and probabilities per image (default: 1)")
+    predict.add_argument(
+        "--checkpoint",
+        default="reported",
+        help="reported (the run's --select choice, default), last, or best",
+    )
+    predict.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
+
     _add_tune_parser(sub)
 
     study = sub.add_parser(
@@ -470,6 +489,20 @@ def main(argv: list[str] | None = None) -> int:
             print(to_json(result) if args.json else table(result))
             if wrote:
                 print(f"wrote {wrote}", file=sys.stderr if args.json else sys.stdout)
+        elif args.command == "predict":
+            from advlab.predict import predict, write_rows
+
+            if args.out is not None and args.out.suffix not in (".csv", ".jsonl"):
+                raise AdvlabError(f"--out must name a .csv or .jsonl file, got {args.out}")
+            if args.out is not None and args.out.exists():
+                raise AdvlabError(f"--out {args.out} exists; advlab never overwrites a file (choose a new name)")
+            rows, failures = predict(args.run, args.inputs, args.top_k, args.checkpoint, _device(args.device))
+            for why in failures:
+                print(f"advlab: skipped {why}", file=sys.stderr)
+            write_rows(rows, args.out)
+            if args.out is not None:
+                print(f"wrote {len(rows)} predictions to {args.out}", file=sys.stderr)
+            return 1 if failures else 0
         elif args.command == "tune":
             from advlab.tune.study import TuneOptions, run_tune
 

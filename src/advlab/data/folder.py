@@ -63,7 +63,7 @@ def read_image_folder(root: str | Path) -> dict[str, tuple[np.ndarray, np.ndarra
     return out
 
 
-def _as_nchw(x: np.ndarray, name: str) -> np.ndarray:
+def as_nchw(x: np.ndarray, name: str) -> np.ndarray:
     if x.ndim == 3:
         return x[:, None]
     if x.ndim == 4 and x.shape[1] in (1, 3):
@@ -90,7 +90,7 @@ def read_npz(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if x.dtype != np.uint8:
             raise DataError(f"{path}: x_{split} must be uint8 (0..255), got {x.dtype}")
-        x = _as_nchw(x, f"{path}:x_{split}")
+        x = as_nchw(x, f"{path}:x_{split}")
         if y.ndim != 1 or len(y) != len(x) or not np.issubdtype(y.dtype, np.integer) or (y.size and y.min() < 0):
             raise DataError(f"{path}: y_{split} must be {len(x)} non-negative integer labels")
         out[split] = (np.ascontiguousarray(x), y.astype(np.int64))
