@@ -25,6 +25,7 @@ TIERS = {
         "test_cli_read_only.py",
         "test_cli_select_eval.py",
         "test_cli_predict.py",
+        "test_cli_evaluate.py",
         "gan/test_cli_gan.py",
         "report/test_reproduce.py",
         "report/test_study.py",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import json
 import signal
 import sys
 import threading
@@ -168,6 +169,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="reported (the run's --select choice, default), last, or best",
     )
     predict.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
+
+    evaluate = sub.add_parser(
+        "evaluate",
+        help="score a finished adapt run's model on any labelled domain",
+        description="Accuracy, per-class accuracy and the confusion matrix of a finished advlab adapt run's model "
+        "on a labelled domain (mnist, mnist_m, an image folder with train/ and test/, or an .npz), which may be "
+        "one the run never saw; its images reach the model as the run's own did.",
+    )
+    evaluate.add_argument("run", type=Path, metavar="RUN_DIR")
+    evaluate.add_argument("--domain", required=True, help="mnist, mnist_m, an image folder or an .npz")
+    evaluate.add_argument("--split", default="test", help="test (default) or train")
+    evaluate.add_argument("--checkpoint", default="reported", help="reported (default), last or best")
+    evaluate.add_argument("--data-dir", help="where built-in data sets live (default: the run's, else $ADVLAB_DATA)")
+    evaluate.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
+    evaluate.add_argument("--json", action="store_true", help="print the result as JSON")
+    evaluate.add_argument("--figure", type=Path, metavar="PNG", help="also draw the confusion matrix (a new .png file)")
 
     _add_tune_parser(sub)
 
@@ -489,6 +506,17 @@ def main(argv: list[str] | None = None) -> int:
             print(to_json(result) if args.json else table(result))
             if wrote:
                 print(f"wrote {wrote}", file=sys.stderr if args.json else sys.stdout)
+        elif args.command == "evaluate":
+            from advlab.evaluate import confusion_figure, evaluate, table
+
+            if args.figure is not None and (args.figure.suffix != ".png" or args.figure.exists()):
+                raise AdvlabError(f"--figure must name a new .png file, got {args.figure}")
+            if args.figure is not None and not args.figure.parent.is_dir():
+                raise AdvlabError(f"--figure {args.figure}: no folder {args.figure.parent}")
+            result = evaluate(args.run, args.domain, args.split, args.checkpoint, args.data_dir, _device(args.device))
+            print(json.dumps(result) if args.json else table(result))
+            if args.figure is not None:
+                print(f"wrote {confusion_figure(result, args.figure)}", file=sys.stderr)
         elif args.command == "predict":
             from advlab.predict import predict, write_rows
 
