@@ -26,6 +26,7 @@ TIERS = {
         "test_cli_select_eval.py",
         "test_cli_predict.py",
         "test_cli_evaluate.py",
+        "test_cli_export.py",
         "gan/test_cli_gan.py",
         "report/test_reproduce.py",
         "report/test_study.py",

@@ -186,6 +186,18 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print the result as JSON")
     evaluate.add_argument("--figure", type=Path, metavar="PNG", help="also draw the confusion matrix (a new .png file)")
 
+    export = sub.add_parser(
+        "export",
+        help="write a finished adapt run's model as ONNX or TorchScript",
+        description="Write a finished advlab adapt run's evaluated model to a file that runs without advlab: uint8 "
+        "images (N, C, S, S) at the backbone's input size and channels in, class logits out, normalisation "
+        "inside, any batch size. The file is checked against advlab's own logits before it is kept.",
+    )
+    export.add_argument("run", type=Path, metavar="RUN_DIR")
+    export.add_argument("--format", required=True, help="onnx (needs advlab[export]) or torchscript")
+    export.add_argument("--out", required=True, type=Path, help="a new .onnx or .pt file")
+    export.add_argument("--checkpoint", default="reported", help="reported (default), last or best")
+
     _add_tune_parser(sub)
 
     study = sub.add_parser(
@@ -517,6 +529,16 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(result) if args.json else table(result))
             if args.figure is not None:
                 print(f"wrote {confusion_figure(result, args.figure)}", file=sys.stderr)
+        elif args.command == "export":
+            from advlab.export import export
+
+            result = export(args.run, args.format, args.out, args.checkpoint)
+            checked = (
+                "not checked (onnxruntime is not installed)"
+                if result["max_abs_difference"] is None
+                else f"checked: largest difference from advlab's logits {result['max_abs_difference']:.2g}"
+            )
+            print(f"wrote {result['out']} ({result['format']}; input {result['input']}; {checked})")
         elif args.command == "predict":
             from advlab.predict import predict, write_rows
 
