@@ -27,6 +27,7 @@ TIERS = {
         "test_cli_predict.py",
         "test_cli_evaluate.py",
         "test_cli_export.py",
+        "test_api.py",
         "gan/test_cli_gan.py",
         "report/test_reproduce.py",
         "report/test_study.py",

@@ -1,0 +1,122 @@
+"""advlab from Python: train an adaptation run and use its model without the command line.
+
+    import advlab
+    summary = advlab.adapt(source="mnist", target={"x_train": x, "y_train": y, "x_test": xt, "y_test": yt},
+                           method="dann", epochs=12, out="runs/mine")
+    model = advlab.load("runs/mine")
+    labels, probs = model.predict(images)      # uint8 arrays or tensors, any size
+    model.evaluate("my_other_domain.npz")       # accuracy, per class, confusion
+    model.export("onnx", "mine.onnx")
+
+`adapt` takes every option of `advlab adapt` as a keyword, resolves them as the command line
+does (each method's own defaults included) and writes the same run directory, so resume,
+`advlab select`, `predict` and the report work on it. A domain is a built-in name, a path (an
+image folder with train/ and test/, or an .npz) or a mapping of numpy arrays or tensors with
+the .npz's keys (x_train, y_train, x_test, y_test; uint8 images): such a mapping is written
+once, by content, to advlab's cache (data/arrays/<sha256>.npz), which the run's config.yaml
+then names, so that a resume finds the same images.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from advlab.config import resolve
+from advlab.data.domains import cache_root
+from advlab.data.folder import as_nchw
+from advlab.data.images import to_size
+from advlab.errors import AdvlabError
+from advlab.metrics.accuracy import batched
+
+NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
+
+
+def _as_array(value: Any) -> np.ndarray:
+    return value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else np.asarray(value)
+
+
+def domain_spec(domain: str | os.PathLike | Mapping[str, Any]) -> str:
+    """What a run's config takes for a domain: names and paths as they are; arrays written to
+    the cache by content (the same arrays, the same file)."""
+    if isinstance(domain, (str, os.PathLike)):
+        return str(domain)
+    if not isinstance(domain, Mapping) or set(NPZ_KEYS) - set(domain):
+        raise AdvlabError(f"a domain is a name, a path, or a mapping with {', '.join(NPZ_KEYS)}")
+    arrays = {k: np.ascontiguousarray(_as_array(domain[k])) for k in NPZ_KEYS}
+    digest = hashlib.sha256()
+    for k in NPZ_KEYS:
+        digest.update(f"{k}{arrays[k].dtype}{arrays[k].shape}".encode())
+        digest.update(arrays[k].tobytes())
+    path = cache_root() / "data" / "arrays" / f"{digest.hexdigest()[:32]}.npz"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        with open(partial, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(partial, path)
+    return str(path)
+
+
+def adapt(
+    source: str | os.PathLike | Mapping[str, Any] = "mnist",
+    target: str | os.PathLike | Mapping[str, Any] = "mnist_m",
+    resume: bool = False,
+    quiet: bool = True,
+    **options: Any,
+) -> dict[str, Any]:
+    """Train an `advlab adapt` run (every CLI option a keyword) and return its summary."""
+    from advlab.train.adapt import run_adapt
+    from advlab.train.config import AdaptConfig
+
+    cfg = resolve(AdaptConfig, {"source": domain_spec(source), "target": domain_spec(target), **options})
+    return run_adapt(cfg, resume=resume, quiet=quiet)
+
+
+class Model:
+    """A finished run's evaluated network, with the run's own preprocessing."""
+
+    def __init__(self, run_dir: str | Path, checkpoint: str = "reported", device: str = "cpu"):
+        from advlab.predict import load_model
+
+        self.run_dir, self.device = Path(run_dir), torch.device(device)
+        self.module, self.config = load_model(self.run_dir, checkpoint)
+        self.module.to(self.device).eval()
+
+    def prepare(self, images: Any) -> torch.Tensor:
+        """uint8 images, (N, H, W), (N, C, H, W) or (N, H, W, C), any size -> the backbone's input."""
+        x = _as_array(images)
+        if x.dtype != np.uint8:
+            raise AdvlabError(f"images must be uint8 (0..255), got {x.dtype}")
+        from advlab.predict import to_channels
+
+        m = self.module
+        x = to_channels(torch.from_numpy(np.ascontiguousarray(as_nchw(x, "images"))), m.input_channels)
+        return to_size(x, m.input_size, self.config.geometry)
+
+    @torch.no_grad()
+    def predict(self, images: Any) -> tuple[np.ndarray, np.ndarray]:
+        """(class per image, class probabilities per image) as numpy arrays."""
+        probs = torch.softmax(batched(self.module, self.prepare(images), device=self.device), dim=1)
+        return probs.argmax(1).numpy(), probs.numpy()
+
+    def evaluate(self, domain: str | os.PathLike | Mapping[str, Any], split: str = "test") -> dict[str, Any]:
+        from advlab.evaluate import evaluate
+
+        return evaluate(self.run_dir, domain_spec(domain), split, device=self.device)
+
+    def export(self, fmt: str, out: str | Path) -> dict[str, Any]:
+        from advlab.export import export
+
+        return export(self.run_dir, fmt, out)
+
+
+def load(run_dir: str | Path, checkpoint: str = "reported", device: str = "cpu") -> Model:
+    """The model a finished `advlab adapt` run reports."""
+    return Model(run_dir, checkpoint, device)
