@@ -10,6 +10,7 @@ own fields to the record, the console and the summary.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -18,6 +19,7 @@ import torch
 from torch import nn
 
 from advlab.backbones import Backbone
+from advlab.config import check
 from advlab.runs.distributed import average_gradients, mean_over_ranks
 from advlab.runs.ema import WeightAverage
 from advlab.runs.engine import check_finite
@@ -192,6 +194,13 @@ class Method:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         pass
+
+
+def check_weights(cfg: Any, *names: str) -> None:
+    """Each named option >= 0 and finite (a loss weight), else a one-line error naming it."""
+    for name in names:
+        value = getattr(cfg, name)
+        check(value >= 0 and math.isfinite(value), f"{name.replace('_', ' ')} must be >= 0 and finite, got {value}")
 
 
 def update(loss: torch.Tensor, *optimizers: torch.optim.Optimizer) -> None:

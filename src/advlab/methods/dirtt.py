@@ -21,7 +21,7 @@ import torch
 
 from advlab.backbones import Backbone
 from advlab.config import check, option
-from advlab.methods.base import Batch, Method, Needs, StepInfo
+from advlab.methods.base import Batch, Method, Needs, StepInfo, check_weights
 from advlab.methods.vada import default_radius
 from advlab.nn.vat import conditional_entropy, kl_from_logits, vat_loss
 
@@ -53,9 +53,7 @@ class DIRTT(Method):
     def check(cls, cfg) -> None:
         if cfg.method != cls.name:
             return
-        for name in ("dirtt_target_weight", "dirtt_teacher_weight"):
-            value = getattr(cfg, name)
-            check(value >= 0 and math.isfinite(value), f"{name.replace('_', ' ')} must be >= 0 and finite, got {value}")
+        check_weights(cfg, "dirtt_target_weight", "dirtt_teacher_weight")
         check(cfg.dirtt_refresh > 0, f"dirtt refresh must be > 0, got {cfg.dirtt_refresh}")
         check(
             cfg.dirtt_radius is None or (cfg.dirtt_radius > 0 and math.isfinite(cfg.dirtt_radius)),

@@ -23,15 +23,13 @@ average (runs/ema.py), whose decay is capped at (1 + t) / (10 + t) in the first 
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 
 from advlab.backbones import Backbone
 from advlab.config import check, option
 from advlab.data.augment import weak
-from advlab.methods.base import Batch, Method, StepInfo
+from advlab.methods.base import Batch, Method, StepInfo, check_weights
 from advlab.runs.ema import WeightAverage
 
 ROBUST = 1e-6  # the authors' robust binary cross-entropy: log(p + 1e-6)
@@ -89,9 +87,7 @@ class MeanTeacher(Method):
         if cfg.method != cls.name:
             return
         check(0 <= cfg.mt_teacher_decay < 1, f"mt teacher decay must be in [0, 1), got {cfg.mt_teacher_decay}")
-        for name in ("mt_weight", "mt_class_balance"):
-            value = getattr(cfg, name)
-            check(value >= 0 and math.isfinite(value), f"{name.replace('_', ' ')} must be >= 0 and finite, got {value}")
+        check_weights(cfg, "mt_weight", "mt_class_balance")
         check(0 <= cfg.mt_threshold < 1, f"mt threshold must be in [0, 1), got {cfg.mt_threshold}")
         check(
             not cfg.ema_decay,

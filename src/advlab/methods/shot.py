@@ -24,8 +24,8 @@ import torch
 import torch.nn.functional as F
 
 from advlab.backbones import Backbone
-from advlab.config import check, option
-from advlab.methods.base import LR_SPACE, Batch, MakeOptimizer, Method, Needs, StepInfo
+from advlab.config import option
+from advlab.methods.base import LR_SPACE, Batch, MakeOptimizer, Method, Needs, StepInfo, check_weights
 from advlab.metrics.accuracy import batched
 
 
@@ -82,9 +82,7 @@ class SHOT(Method):
     def check(cls, cfg) -> None:
         if cfg.method != cls.name:
             return
-        for name in ("shot_pseudo_weight", "shot_im_weight"):
-            value = getattr(cfg, name)
-            check(value >= 0 and math.isfinite(value), f"{name.replace('_', ' ')} must be >= 0 and finite, got {value}")
+        check_weights(cfg, "shot_pseudo_weight", "shot_im_weight")
 
     def optimizers(self, make: MakeOptimizer) -> dict[str, torch.optim.Optimizer]:
         """The feature extractor only: the classifier, the source hypothesis, stays as trained."""

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from advlab.config import check, option
-from advlab.methods.base import Batch, Method, StepInfo
+from advlab.methods.base import Batch, Method, StepInfo, check_weights
 from advlab.nn import scale_grad
 from advlab.nn.heads import DomainDiscriminator, domain_loss
 from advlab.nn.vat import conditional_entropy, vat_loss
@@ -75,9 +75,7 @@ class VADA(Method):
     def check(cls, cfg) -> None:
         if cfg.method != cls.name:
             return
-        for name in ("vada_domain_weight", "vada_source_weight", "vada_target_weight"):
-            value = getattr(cfg, name)
-            check(value >= 0 and math.isfinite(value), f"{name.replace('_', ' ')} must be >= 0 and finite, got {value}")
+        check_weights(cfg, "vada_domain_weight", "vada_source_weight", "vada_target_weight")
         check(
             cfg.vada_radius is None or (cfg.vada_radius > 0 and math.isfinite(cfg.vada_radius)),
             f"vada radius must be > 0 and finite, got {cfg.vada_radius}",
