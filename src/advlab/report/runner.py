@@ -21,6 +21,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
+from advlab.report import preloaded
 from advlab.report.study import Run
 from advlab.runs.files import complete_lines
 from advlab.runs.progress import reported, say
@@ -72,22 +73,47 @@ def _end_with_parent(parent: int) -> None:
 PR_SET_PDEATHSIG = 1
 
 
+class _Spawned:
+    """A run in a fresh interpreter (where the preloaded server is not available), with the
+    interface of preloaded.RunProcess."""
+
+    def __init__(self, argv: list[str], stdout: Path, stderr: Path) -> None:
+        with open(stdout, "a") as out, open(stderr, "w") as err:
+            self._popen = subprocess.Popen(
+                [sys.executable, "-m", "advlab.cli", *argv],
+                stdout=out,
+                stderr=err,
+                preexec_fn=functools.partial(_end_with_parent, os.getpid()),
+            )
+        self.pid = self._popen.pid
+
+    def terminate(self) -> None:
+        self._popen.terminate()
+
+    def wait(self) -> int:
+        return self._popen.wait()
+
+
 class Processes:
     """The run processes alive now, so that stopping the study stops them as well (they
-    would otherwise go on as orphans) and no queued run starts after the stop."""
+    would otherwise go on as orphans) and no queued run starts after the stop. Runs are
+    forked from the preloaded server (advlab.report.preloaded: no second of imports each)
+    where the platform has one, else started as fresh interpreters."""
 
-    def __init__(self) -> None:
+    def __init__(self, preload: bool | None = None) -> None:
         self._lock, self._alive, self.stopping = threading.Lock(), set(), False
+        self.preload = preloaded.available() if preload is None else preload
 
-    def start(self, command: list[str], **kwargs) -> subprocess.Popen | None:
+    def start(self, argv: list[str], stdout: Path, stderr: Path):
+        """`advlab ARGV...` as its own process (None once the study is stopping)."""
         with self._lock:
             if self.stopping:
                 return None
-            process = subprocess.Popen(command, preexec_fn=functools.partial(_end_with_parent, os.getpid()), **kwargs)
+            process = preloaded.start(argv, stdout, stderr) if self.preload else _Spawned(argv, stdout, stderr)
             self._alive.add(process)
             return process
 
-    def finished(self, process: subprocess.Popen) -> None:
+    def finished(self, process) -> None:
         with self._lock:
             self._alive.discard(process)
 
@@ -129,34 +155,37 @@ def execute(
     missing = [a for a in run.after if not (runs_dir / a / "summary.json").exists()]
     if missing:
         return Outcome(run.name, "failed", 0.0, f"needs {', '.join(missing)}, which did not finish")
-    command = [a.replace("{runs}", str(runs_dir)) for a in run.command]
-    command = [sys.executable, "-m", "advlab.cli", *command, "--out", str(out), "--threads", str(threads), "--quiet"]
-    command += ["--data-dir", data_dir] if data_dir else []
-    command += ["--device", device] if device else []
+    argv = [a.replace("{runs}", str(runs_dir)) for a in run.command]
+    argv += ["--out", str(out), "--threads", str(threads), "--quiet"]
+    argv += ["--data-dir", data_dir] if data_dir else []
+    argv += ["--device", device] if device else []
     # any earlier attempt (even one stopped before its first checkpoint, whose record files are
     # already written) is continued: --resume starts afresh where there is no checkpoint yet
-    command += ["--resume"] if out.exists() else []
-    (root / "logs").mkdir(parents=True, exist_ok=True)
+    argv += ["--resume"] if out.exists() else []
+    logs = root / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log, stderr_file = logs / f"{run.name}.log", logs / f"{run.name}.stderr"
+    with open(log, "a") as f:
+        f.write(" ".join([sys.executable, "-m", "advlab.cli", *argv]) + "\n")
     processes = processes or Processes()
     started = time.perf_counter()
-    with open(root / "logs" / f"{run.name}.log", "a") as log:
-        log.write(" ".join(command) + "\n")
-        log.flush()
-        process = processes.start(command, stdout=log, stderr=subprocess.PIPE, text=True)
-        if process is None:
-            return Outcome(run.name, "stopped", 0.0)
-        try:
-            _, stderr = process.communicate()
-        finally:
-            processes.finished(process)
+    process = processes.start(argv, log, stderr_file)
+    if process is None:
+        return Outcome(run.name, "stopped", 0.0)
+    try:
+        returncode = process.wait()
+    finally:
+        processes.finished(process)
     seconds = time.perf_counter() - started
-    if process.returncode != 0:
-        error = (stderr.strip().splitlines() or [f"exit status {process.returncode}"])[-1]
-        with open(root / "logs" / f"{run.name}.log", "a") as log:
-            log.write(stderr)
+    stderr = stderr_file.read_text(errors="replace") if stderr_file.exists() else ""
+    stderr_file.unlink(missing_ok=True)
+    if returncode != 0:
+        error = (stderr.strip().splitlines() or [f"exit status {returncode}"])[-1]
+        with open(log, "a") as f:
+            f.write(stderr)
         if processes.stopping:
             return Outcome(run.name, "stopped", seconds)
-        if process.returncode == 2:  # advlab's own one-line error: a result of this setting, kept
+        if returncode == 2:  # advlab's own one-line error: a result of this setting, kept
             out.mkdir(parents=True, exist_ok=True)
             (out / "failed.txt").write_text(error + "\n")
         return Outcome(run.name, "failed", seconds, error)
