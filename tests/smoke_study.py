@@ -41,6 +41,8 @@ def smoke_study(tmp_path_factory) -> Path:
                 str(out),
                 "--jobs",
                 "2",
+                "--status-every",
+                "5",  # the runs take under a minute: the line must still be seen
                 "--data-dir",
                 str(REAL_DATA),
                 timeout=900,

@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     from advlab.gan.config import GanConfig
     from advlab.gan.evaluate import MIN_EVAL_SAMPLES
     from advlab.gan.variants import PRACTICAL, VARIANTS
-    from advlab.train.config import AdaptConfig
+    from advlab.train.config import adapt_config
 
     parser = _Parser(
         prog="advlab", description="Adversarial learning on images: DANN domain adaptation and conditional GANs."
@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train on a labelled source domain, evaluate on an unlabelled target domain. "
         "Writes config.yaml, metrics.jsonl, summary.json and checkpoints to the run directory.",
     )
-    add_options(adapt, AdaptConfig)
+    add_options(adapt, adapt_config())  # every registered method's and backbone's options, plugins' too
     _add_run_flags(adapt)
 
     gan = sub.add_parser(
@@ -234,6 +234,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir", help="where built-in data sets live (else $ADVLAB_DATA, else ~/.cache/advlab/data)"
     )
     study.add_argument("--quiet", action="store_true", help="no line per finished run")
+    study.add_argument(
+        "--status-every",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="a line naming the runs in flight and their epochs this often (default: 60)",
+    )
     study.add_argument(
         "--report-only",
         action="store_true",
@@ -430,10 +437,10 @@ def main(argv: list[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _stop_on_sigterm) if in_main_thread else None
     try:
         if args.command == "adapt":
-            from advlab.train.adapt import AdaptConfig, run_adapt
-            from advlab.train.config import recorded_options, refuse_foreign_options
+            from advlab.train.adapt import run_adapt
+            from advlab.train.config import adapt_config, recorded_options, refuse_foreign_options
 
-            cfg = _run_config(AdaptConfig, args, recorded_options)
+            cfg = _run_config(adapt_config(), args, recorded_options)
             refuse_foreign_options(cfg.method, _options(args), cfg.backbone)  # even at its default: it does nothing
             summary = run_adapt(cfg, resume=args.resume, quiet=args.quiet)
             if summary is not None:  # None: a rank other than 0 of a torchrun job, which reports nothing
@@ -581,6 +588,7 @@ def main(argv: list[str] | None = None) -> int:
                 launcher=args.launcher,
                 cluster=cluster,
                 report_only=args.report_only,
+                status_every=args.status_every,
             )
             if result.page is None:  # --no-wait with runs still in the queue
                 print(

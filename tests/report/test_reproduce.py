@@ -149,6 +149,8 @@ def test_bad_arguments_are_one_line_errors(tmp_path, capsys):
     one_line("jobs must be >= 1", "--jobs", "0", "--out", str(tmp_path / "s"))
     one_line("threads must be >= 1", "--threads", "0", "--out", str(tmp_path / "s"))
     one_line("device must be cpu, cuda or auto", "--device", "tpu", "--out", str(tmp_path / "s"))
+    for bad in ("0", "-5", "nan", "inf"):
+        one_line("status every must be > 0 seconds and finite", "--status-every", bad, "--out", str(tmp_path / "s"))
     (tmp_path / "old").mkdir()
     (tmp_path / "old" / "profile.txt").write_text("full\n")
     one_line("holds a 'full' study", "--profile", "smoke", "--out", str(tmp_path / "old"))

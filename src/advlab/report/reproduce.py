@@ -68,6 +68,7 @@ def reproduce(
     launcher: str = "local",
     cluster: SlurmOptions | None = None,
     report_only: bool = False,
+    status_every: float = 60.0,
 ) -> StudyResult:
     """Run the study and write its report.
 
@@ -77,13 +78,16 @@ def reproduce(
     on those embeddings run on the CPU. `launcher`: "local" runs `jobs` runs at a time here;
     "slurm" submits each run as a Slurm job (`cluster` says what each asks for).
     `report_only`: run nothing, build
-    the report from the runs finished so far and name the others."""
+    the report from the runs finished so far and name the others. `status_every`: seconds
+    between the lines that name the runs in flight."""
     if profile_name not in PROFILES:
         raise AdvlabError(f"unknown profile {profile_name!r}; choose from {', '.join(PROFILES)}")
     if jobs < 1:
         raise AdvlabError(f"jobs must be >= 1, got {jobs}")
     if threads is not None and threads < 1:
         raise AdvlabError(f"threads must be >= 1, got {threads}")
+    if not 0 < status_every < float("inf"):
+        raise AdvlabError(f"status every must be > 0 seconds and finite, got {status_every}")
     if device is not None and device_problem(device):
         raise AdvlabError(device_problem(device))
     if launcher not in LAUNCHERS:
@@ -124,11 +128,31 @@ def reproduce(
     try:
         record = lambda o: clock.record(o.name, o.status, o.seconds)  # noqa: E731
         if launcher == "local":
-            outcomes = run_all(runs, out, jobs, data_dir, quiet, on_outcome=record, threads=threads, device=device)
+            outcomes = run_all(
+                runs,
+                out,
+                jobs,
+                data_dir,
+                quiet,
+                on_outcome=record,
+                threads=threads,
+                device=device,
+                status_every=status_every,
+            )
             in_queue: dict[str, str] = {}
             command += ["--jobs", str(jobs)] + (["--threads", str(threads)] if threads else [])
         else:
-            launched = launch(runs, out, cluster, data_dir, device, quiet, on_outcome=record, scheduler=launcher)
+            launched = launch(
+                runs,
+                out,
+                cluster,
+                data_dir,
+                device,
+                quiet,
+                on_outcome=record,
+                scheduler=launcher,
+                status_every=status_every,
+            )
             outcomes, in_queue = launched.outcomes, launched.in_queue
             command += ["--launcher", launcher, *cluster.arguments()]
         command += ["--device", device] if device else []
