@@ -28,6 +28,7 @@ TIERS = {
         "test_cli_evaluate.py",
         "test_cli_export.py",
         "test_api.py",
+        "test_plugins.py",
         "gan/test_cli_gan.py",
         "report/test_reproduce.py",
         "report/test_study.py",
@@ -49,6 +50,7 @@ GROUPED = (
     "report/test_slurm_launcher.py",
     "report/test_reproduce.py",
     "test_cli_select_eval.py",
+    "test_plugins.py",
 )
 
 

@@ -15,6 +15,13 @@ image folder with train/ and test/, or an .npz) or a mapping of numpy arrays or 
 the .npz's keys (x_train, y_train, x_test, y_test; uint8 images): such a mapping is written
 once, by content, to advlab's cache (data/arrays/<sha256>.npz), which the run's config.yaml
 then names, so that a resume finds the same images.
+
+`backbone=` is a registered name, a `Backbone` subclass (registered here, as
+`advlab.backbones.register` does) or an instance of one: its class is registered, its
+`constructor_args()` give the run's normalisation and the backbone's options, and its current
+weights are the run's initial weights. A checkpoint records only the class's name and
+`constructor_args()`, so these must rebuild the network; `advlab.load` of such a run needs the
+class registered again (or its package installed, entry-point group `advlab.backbones`).
 """
 
 from __future__ import annotations
@@ -71,12 +78,36 @@ def adapt(
     quiet: bool = True,
     **options: Any,
 ) -> dict[str, Any]:
-    """Train an `advlab adapt` run (every CLI option a keyword) and return its summary."""
+    """Train an `advlab adapt` run (every CLI option a keyword; `backbone` also a class or an
+    instance, see above) and return its summary."""
     from advlab.train.adapt import run_adapt
-    from advlab.train.config import AdaptConfig
+    from advlab.train.config import adapt_config
 
-    cfg = resolve(AdaptConfig, {"source": domain_spec(source), "target": domain_spec(target), **options})
-    return run_adapt(cfg, resume=resume, quiet=quiet)
+    options, initial = given_backbone(options)
+    cfg = resolve(adapt_config(), {"source": domain_spec(source), "target": domain_spec(target), **options})
+    return run_adapt(cfg, resume=resume, quiet=quiet, initial=initial)
+
+
+def given_backbone(options: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    """The options with `backbone` as a registered name, and the network whose weights the run
+    starts from (None: the backbone's own initialisation). A class or an instance is registered."""
+    from advlab.backbones import Backbone, register
+
+    given = options.get("backbone")
+    if isinstance(given, type):
+        return {**options, "backbone": register(given).name}, None
+    if isinstance(given, torch.nn.Module) and not isinstance(given, Backbone):
+        raise AdvlabError(f"backbone= must be a name, a Backbone subclass or an instance of one, got {type(given)}")
+    if not isinstance(given, Backbone):
+        return options, None
+    register(type(given))
+    if options.get("init") is not None:
+        raise AdvlabError("backbone= an instance already gives the initial weights; leave out init")
+    own = {k: v for k, v in given.constructor_args().items() if k == "normalization" or k in given.options}
+    for k, v in own.items():
+        if k in options and options[k] != v:
+            raise AdvlabError(f"{k}={options[k]!r} is not the backbone instance's own {k} {v!r}; leave it out")
+    return {**options, **own, "backbone": given.name}, given
 
 
 class Model:

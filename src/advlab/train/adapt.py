@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -42,18 +42,23 @@ from advlab.runs.engine import (
 from advlab.runs.hardware import autocast, resolve_device, resolve_precision
 from advlab.runs.rundir import MutedRun, RunDir
 from advlab.runs.sampling import MODEL_STREAM, VIEWS_STREAM, IndexStream, step_seed
-from advlab.train.config import AdaptConfig
 from advlab.train.data import Data, prepare_data, training_images_said
 from advlab.train.restore import build_model, load_run_state, run_config, upgrade_legacy
 from advlab.train.schedules import learning_rate, reversal_factor
 from advlab.train.validation import VALIDATORS, Probe, check_degeneracy, make_probe, score_validators
 
-__all__ = ["AdaptConfig", "prepare_data", "run_adapt"]
+if TYPE_CHECKING:
+    from advlab.train.config import AdaptConfig
+
+__all__ = ["prepare_data", "run_adapt"]
 
 
-def run_adapt(cfg: AdaptConfig, resume: bool = False, quiet: bool = False) -> dict[str, Any] | None:
-    """Train, evaluate each epoch, checkpoint, and return the summary (also in summary.json)."""
-    trainer = start(cfg, resume, quiet)
+def run_adapt(
+    cfg: AdaptConfig, resume: bool = False, quiet: bool = False, initial: Backbone | None = None
+) -> dict[str, Any] | None:
+    """Train, evaluate each epoch, checkpoint, and return the summary (also in summary.json).
+    `initial`: a network whose weights the run starts from (advlab.adapt's backbone instance)."""
+    trainer = start(cfg, resume, quiet, initial)
     run_epochs(
         trainer.start_epoch,
         cfg.epochs,
@@ -248,7 +253,7 @@ class Trainer:
         return state
 
 
-def start(cfg: AdaptConfig, resume: bool, quiet: bool) -> Trainer:
+def start(cfg: AdaptConfig, resume: bool, quiet: bool, initial: Backbone | None = None) -> Trainer:
     """The run's state before its first step to come: checks, data, model, method,
     optimizers, and on --resume everything its checkpoint holds."""
     set_threads(cfg.threads)
@@ -267,6 +272,8 @@ def start(cfg: AdaptConfig, resume: bool, quiet: bool) -> Trainer:
     method = METHODS[cfg.method](model, cfg)  # its heads draw their initial weights right after the backbone's
     if cfg.init:
         load_initial_weights(cfg, model, data.fingerprints)
+    if initial is not None:
+        load_given_weights(model, initial)
     model.to(device)
     method.heads.to(device)
     if cfg.ema_decay:
@@ -509,6 +516,15 @@ def load_initial_weights(cfg: AdaptConfig, model: Backbone, fingerprints: dict[s
             f"--init {cfg.init} has {initial.num_classes} classes, this run's domains have {model.num_classes}"
         )
     model.load_state_dict(initial.state_dict())
+
+
+def load_given_weights(model: Backbone, given: Backbone) -> None:
+    """The weights of the network advlab.adapt was given: it must be the one this run builds
+    from its config (its class, classes and options), since that is what its checkpoints rebuild."""
+    if (given.name, given.constructor_args()) != (model.name, model.constructor_args()):
+        theirs, ours = (f"{m.name} {m.constructor_args()}" for m in (given, model))
+        raise AdvlabError(f"the backbone given is a {theirs} network, this run's is {ours}")
+    model.load_state_dict(given.state_dict())
 
 
 class LabelAudit:

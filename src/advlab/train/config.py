@@ -9,6 +9,7 @@ only the options of its own method and backbone.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,42 +21,43 @@ from advlab.data.augment import AUGMENTATIONS
 from advlab.data.images import GEOMETRIES
 from advlab.methods import METHODS
 from advlab.nn.input import NORMALIZATIONS
+from advlab.plugins import unknown
 from advlab.runs.options import RunOptions
 from advlab.train.schedules import LAMBDA_SCHEDULES, LR_SCHEDULES
 from advlab.train.validation import SELECT_CHOICES
 
-# each method's and each backbone's own option -> the methods (or backbones) that declare it
-# (a subclass shares its parent's); an option is one kind's or the other's
-OWNERS: dict[str, list[str]] = {}
-BACKBONE_OWNERS: dict[str, list[str]] = {}
-for _method in METHODS.values():
-    for _name in _method.options:
-        OWNERS.setdefault(_name, []).append(_method.name)
-for _backbone in BACKBONES.values():
-    for _name in _backbone.options:
-        BACKBONE_OWNERS.setdefault(_name, []).append(_backbone.name)
+
+def owners(registry) -> dict[str, list[str]]:
+    """Each option of a registry's classes -> the classes (names) that declare it (a subclass shares
+    its parent's). Read at each call: a class registered later (a plugin, a user's) counts too."""
+    found: dict[str, list[str]] = {}
+    for cls in registry.values():
+        for name in cls.options:
+            found.setdefault(name, []).append(cls.name)
+    return found
 
 
 def foreign_options(method: str, names, backbone: str = DEFAULT_BACKBONE) -> list[str]:
     """Those of `names` that are options of methods other than `method`, or of backbones
     other than `backbone`."""
+    methods, backbones = owners(METHODS), owners(BACKBONES)
     return [
         name
         for name in names
-        if (name in OWNERS and method not in OWNERS[name])
-        or (name in BACKBONE_OWNERS and backbone not in BACKBONE_OWNERS[name])
+        if (name in methods and method not in methods[name]) or (name in backbones and backbone not in backbones[name])
     ]
 
 
 def refuse_foreign_options(method: str, names, backbone: str = DEFAULT_BACKBONE) -> None:
     """An option of another method (or backbone) would be taken, recorded and do nothing: a mistake."""
     stray = foreign_options(method, names, backbone)
-    methods = [f"--{name.replace('_', '-')} ({', '.join(OWNERS[name])})" for name in stray if name in OWNERS]
-    said = "is an option of another method" if len(methods) == 1 else "are options of other methods"
-    check(not methods, f"{', '.join(methods)} {said}, not of method {method}")
-    backbones = [f"--{name.replace('_', '-')} ({', '.join(BACKBONE_OWNERS[name])})" for name in stray]
-    said = "is an option of another backbone" if len(backbones) == 1 else "are options of other backbones"
-    check(not backbones, f"{', '.join(backbones)} {said}, not of backbone {backbone}")
+    methods, backbones = owners(METHODS), owners(BACKBONES)
+    said_methods = [f"--{name.replace('_', '-')} ({', '.join(methods[name])})" for name in stray if name in methods]
+    said = "is an option of another method" if len(said_methods) == 1 else "are options of other methods"
+    check(not said_methods, f"{', '.join(said_methods)} {said}, not of method {method}")
+    said_backbones = [f"--{name.replace('_', '-')} ({', '.join(backbones[name])})" for name in stray]
+    said = "is an option of another backbone" if len(said_backbones) == 1 else "are options of other backbones"
+    check(not said_backbones, f"{', '.join(said_backbones)} {said}, not of backbone {backbone}")
 
 
 @dataclass
@@ -63,16 +65,10 @@ class _CommonOptions(RunOptions):
     """The options every method shares (after those of every training command); each
     method's own are added below."""
 
-    method: str = option(
-        "dann", "adaptation method: " + "; ".join(f"{m.name}: {m.about}" for m in METHODS.values()), tuple(METHODS)
-    )
+    method: str = option("dann", "adaptation method")  # its help and choices: adapt_config(), from the registry
     source: str = option("mnist", "labelled source domain: mnist, mnist_m, an image folder or an .npz")
     target: str = option("mnist_m", "target domain (its labels are used only to report accuracy)")
-    backbone: str = option(
-        DEFAULT_BACKBONE,
-        "the network: " + "; ".join(f"{b.name}: {b.about}" for b in BACKBONES.values()),
-        tuple(BACKBONES),
-    )
+    backbone: str = option(DEFAULT_BACKBONE, "the network")  # as `method`
     geometry: str = option(
         "crop",
         "how images reach the backbone's input size: crop (the centre of a larger image; a smaller one is resized), "
@@ -131,11 +127,8 @@ class _CommonOptions(RunOptions):
         check(
             self.backbone in BACKBONES, f"unknown backbone {shown(self.backbone)}; choose from {', '.join(BACKBONES)}"
         )
-        set_options = [
-            f.name
-            for f in dataclasses.fields(self)
-            if (f.name in OWNERS or f.name in BACKBONE_OWNERS) and getattr(self, f.name) != f.default
-        ]
+        own = {*owners(METHODS), *owners(BACKBONES)}
+        set_options = [f.name for f in dataclasses.fields(self) if f.name in own and getattr(self, f.name) != f.default]
         refuse_foreign_options(self.method, set_options, self.backbone)
         BACKBONES[self.backbone].check(self)
         self.check_run_options()
@@ -210,22 +203,76 @@ class _CommonOptions(RunOptions):
         }
 
 
-AdaptConfig = dataclasses.make_dataclass(
-    "AdaptConfig",
-    [(name, tp, field) for method in METHODS.values() for name, (tp, field) in method.options.items()]
-    + [(name, tp, field) for backbone in BACKBONES.values() for name, (tp, field) in backbone.options.items()],
-    bases=(_CommonOptions,),
-    namespace={
-        "__module__": __name__,
-        "__doc__": "All options of `advlab adapt`: the common ones, then each method's, then each backbone's.",
-    },
-)
+def adapt_config() -> type:
+    """`AdaptConfig`, all options of `advlab adapt`, for the methods and backbones registered now.
+
+    Built on demand, not at import: a method or backbone registered after this module was
+    imported (a plugin, a user's class) brings its options too. The same registries give the
+    same class (so a config pickles and compares as before); a config made before a
+    registration keeps the class it was made with."""
+    return _adapt_config(tuple(METHODS.values()), tuple(BACKBONES.values()))
+
+
+@functools.cache
+def _adapt_config(methods: tuple[type, ...], backbones: tuple[type, ...]) -> type:
+    chosen = [
+        ("method", str, option("dann", _choices("adaptation method", methods), _names(methods))),
+        ("backbone", str, option(DEFAULT_BACKBONE, _choices("the network", backbones), _names(backbones))),
+    ]
+    return dataclasses.make_dataclass(
+        "AdaptConfig",
+        chosen + _option_fields(methods) + _option_fields(backbones),
+        bases=(_CommonOptions,),
+        namespace={
+            "__module__": __name__,
+            "__doc__": "All options of `advlab adapt`: the common ones, then each method's, then each backbone's.",
+        },
+    )
+
+
+def _option_fields(classes: tuple[type, ...]) -> list[tuple[str, type, dataclasses.Field]]:
+    """The classes' options as dataclass fields, each once (a subclass shares its parent's)."""
+    fields: dict[str, tuple[str, type, dataclasses.Field]] = {}
+    for cls in classes:
+        for name, (tp, field) in cls.options.items():
+            fields.setdefault(name, (name, tp, field))
+    return list(fields.values())
+
+
+def _names(classes: tuple[type, ...]) -> tuple[str, ...]:
+    return tuple(c.name for c in classes)
+
+
+def _choices(what: str, classes: tuple[type, ...]) -> str:
+    return f"{what}: " + "; ".join(f"{c.name}: {c.about}" for c in classes)
+
+
+def taken_options() -> set[str]:
+    """Every option name of `advlab adapt` now: what a newly registered class's options must avoid."""
+    return {f.name for f in dataclasses.fields(adapt_config())}
+
+
+def __getattr__(name: str):
+    # `from advlab.train.config import AdaptConfig` reads the class of the registries as they are now
+    if name == "AdaptConfig":
+        return adapt_config()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def check_registered(values: dict, where: str | Path) -> None:
+    """A run's recorded method and backbone are registered here, else one line naming the missing
+    one and how to get it (before its options, which only that class declares, read as unknown keys)."""
+    for kind, registry in (("method", METHODS), ("backbone", BACKBONES)):
+        name = values.get(kind)
+        check(not isinstance(name, str) or name in registry, f"{where}: {unknown(kind, name)}")
 
 
 def recorded_options(path: str | Path) -> dict:
     """A run's config.yaml as typed option values, without other methods' options: runs
     from before they were refused recorded every method's (at their defaults, unless a user
     gave one, which did nothing), and they never were part of the run."""
-    values = file_values(AdaptConfig, load_yaml(path), path)
-    method, backbone = values.get("method", AdaptConfig.method), values.get("backbone", DEFAULT_BACKBONE)
+    data = load_yaml(path)
+    check_registered(data, path)
+    values = file_values(adapt_config(), data, path)
+    method, backbone = values.get("method", _CommonOptions.method), values.get("backbone", DEFAULT_BACKBONE)
     return {k: v for k, v in values.items() if not foreign_options(method, [k], backbone)}

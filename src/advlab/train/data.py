@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -12,7 +13,9 @@ from advlab.backbones import BACKBONES
 from advlab.data.domains import Domain, Split, load_domain
 from advlab.errors import AdvlabError
 from advlab.gan.evaluator import data_fingerprint
-from advlab.train.config import AdaptConfig
+
+if TYPE_CHECKING:
+    from advlab.train.config import AdaptConfig
 
 
 @dataclass

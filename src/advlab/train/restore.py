@@ -10,14 +10,18 @@ inside, one `optimizer`) are read too.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from advlab.backbones import DEFAULT, Backbone, build_backbone
 from advlab.config import resolve
 from advlab.errors import AdvlabError
+from advlab.plugins import unknown
 from advlab.runs.checkpoint import load_checkpoint
 from advlab.runs.engine import MARKER, training_now
-from advlab.train.config import AdaptConfig, recorded_options
+from advlab.train.config import adapt_config, recorded_options
+
+if TYPE_CHECKING:
+    from advlab.train.config import AdaptConfig
 
 LEGACY_HEAD_PREFIX = "discriminator."
 
@@ -49,7 +53,7 @@ def run_config(run_dir: str | Path) -> AdaptConfig:
         raise AdvlabError(f"{run_dir} is an advlab {made_by} run, not an advlab adapt run")
     if not (run_dir / "config.yaml").is_file():
         raise AdvlabError(f"{run_dir} is not an advlab adapt run directory (no config.yaml)")
-    return resolve(AdaptConfig, {}, base=recorded_options(run_dir / "config.yaml"))
+    return resolve(adapt_config(), {}, base=recorded_options(run_dir / "config.yaml"))
 
 
 def selected_checkpoint(run_dir: str | Path, cfg: AdaptConfig) -> Path:
@@ -66,7 +70,7 @@ def build_model(state: dict[str, Any], normalization: str) -> Backbone:
     try:
         model = build_backbone(name, args)
     except KeyError:
-        raise AdvlabError(f"the checkpoint holds a {name!r} network, which this advlab does not have") from None
+        raise AdvlabError(f"the checkpoint holds a network of {unknown('backbone', name)}") from None
     model.load_state_dict(state.get("eval_model", state["model"]))
     return model
 
