@@ -28,6 +28,7 @@ TIERS = {
         "test_cli_evaluate.py",
         "test_cli_export.py",
         "test_api.py",
+        "test_readme_example.py",
         "test_plugins.py",
         "gan/test_cli_gan.py",
         "report/test_reproduce.py",

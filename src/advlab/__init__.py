@@ -5,7 +5,12 @@ From Python: `advlab.adapt(...)` trains a run, `advlab.load(run_dir)` gives its 
 are `advlab.methods.METHODS` and `advlab.backbones.BACKBONES`.
 """
 
+from typing import TYPE_CHECKING
+
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__ imports them on first use
+    from advlab.api import Model, adapt, load
 
 
 def __getattr__(name: str):

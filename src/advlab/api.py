@@ -13,7 +13,7 @@ does (each method's own defaults included) and writes the same run directory, so
 `advlab select`, `predict` and the report work on it. A domain is a built-in name, a path (an
 image folder with train/ and test/, or an .npz) or a mapping of numpy arrays or tensors with
 the .npz's keys (x_train, y_train, x_test, y_test; uint8 images): such a mapping is written
-once, by content, to advlab's cache (data/arrays/<sha256>.npz), which the run's config.yaml
+once, by content, to advlab's cache (`data/arrays/<sha256>.npz`), which the run's config.yaml
 then names, so that a resume finds the same images.
 
 `backbone=` is a registered name, a `Backbone` subclass (registered here, as
