@@ -26,9 +26,11 @@ from advlab.report.selection import select
 from advlab.report.study import (
     COMPARED_METHODS,
     PSEUDO_LABEL_INITS,
+    REFINEMENTS,
     Profile,
     plan,
     pseudo_label_name,
+    refinement_epochs,
 )
 from advlab.report.timing import read_timing, totals
 from advlab.train.restore import load_run_model
@@ -257,11 +259,13 @@ def _methods(doc: Document, study: Study, results: dict, figures: Path) -> None:
     doc.heading("1b. The adaptation methods side by side")
     p = study.profile
     doc.paragraph(
-        study.commands([f"{m}-s{p.seeds[0]}" for m in COMPARED_METHODS])
+        study.commands([f"{m}-s{p.seeds[0]}" for m in (*COMPARED_METHODS, *REFINEMENTS)])
         + " The baselines and DANN are the runs of section 1; "
-        "every method has the same budget (the profile's data, epochs and `advlab adapt` defaults)."
+        "every method has the same budget (the profile's data, epochs and `advlab adapt` defaults, each method's own "
+        f"defaults above them); the two-stage methods ({', '.join(f'`{m}` from `{f}`' for m, f in REFINEMENTS.items())}"
+        f", same seed) train {count(refinement_epochs(p), 'epoch')} more on top of their first stage's."
     )
-    order = ("source_only", "dann", *COMPARED_METHODS, "target_only")
+    order = ("source_only", "dann", *COMPARED_METHODS, *REFINEMENTS, "target_only")
     table, accuracies, rows = {}, {}, []
     for method in order:
         names = study.seeds(method)
@@ -295,7 +299,8 @@ def _methods(doc: Document, study: Study, results: dict, figures: Path) -> None:
     )
     doc.figure(path, "Final-epoch target accuracy per method: bars at the mean, a dot per seed; grey: the baselines.")
     so, da = mean(table["source_only"]["target_acc"]), mean(table["dann"]["target_acc"])
-    finished = {m: mean(table[m]["target_acc"]) for m in COMPARED_METHODS if mean(table[m]["target_acc"]) is not None}
+    compared = (*COMPARED_METHODS, *REFINEMENTS)
+    finished = {m: mean(table[m]["target_acc"]) for m in compared if mean(table[m]["target_acc"]) is not None}
     if so is None or da is None or not finished:
         doc.answer("The comparison is missing runs; see the failed runs above.")
         return

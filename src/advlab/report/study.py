@@ -13,7 +13,23 @@ from advlab.gan.variants import PRACTICAL, REMEDIES
 SWEEP_CONSTANT_LAMBDAS = (0.0, 0.03, 0.1, 0.3, 1.0, 3.0)
 SWEEP_RAMP_GAMMAS = (2.0, 10.0)
 MAIN_METHODS = ("source_only", "dann", "target_only", "dann_no_grl")
-COMPARED_METHODS = ("cdan", "cdan_e", "dan", "coral", "mcc", "mdd", "mcd", "adda")  # beside DANN, at the same budget
+# beside DANN, at the same budget: the adversarial and statistic-matching methods, then the self-training family
+COMPARED_METHODS = (
+    "cdan",
+    "cdan_e",
+    "dan",
+    "coral",
+    "mcc",
+    "mdd",
+    "mcd",
+    "adda",
+    "vada",
+    "mean_teacher",
+    "fixmatch",
+    "adamatch",
+)
+# two-stage methods -> the run (same seed) they refine; their second stage is half the budget more
+REFINEMENTS = {"dirtt": "vada", "shot": "source_only"}
 PSEUDO_LABEL_INITS = ("source_only", "dann")
 
 
@@ -123,6 +139,11 @@ def compared_epochs(p: Profile, method: str) -> int:
     return max(p.epochs, 2) if method == "adda" else p.epochs
 
 
+def refinement_epochs(p: Profile) -> int:
+    """A two-stage method's second stage: half the comparison's budget (at least an epoch)."""
+    return max(1, p.epochs // 2)
+
+
 def pseudo_label_name(init: str, seed: int, threshold: float, profile: Profile) -> str:
     return f"pl-{init}-s{seed}" + ("" if threshold == profile.pl_threshold else f"-t{threshold:g}")
 
@@ -130,6 +151,15 @@ def pseudo_label_name(init: str, seed: int, threshold: float, profile: Profile) 
 def plan(p: Profile) -> list[Run]:
     runs = [Run(f"{m}-s{s}", _adapt(p, m, s, p.epochs)) for s in p.seeds for m in MAIN_METHODS]
     runs += [Run(f"{m}-s{s}", _adapt(p, m, s, compared_epochs(p, m))) for s in p.seeds for m in COMPARED_METHODS]
+    runs += [
+        Run(
+            f"{m}-s{s}",
+            _adapt(p, m, s, refinement_epochs(p), "--init", f"{{runs}}/{first}-s{s}"),
+            after=(f"{first}-s{s}",),
+        )
+        for s in p.seeds
+        for m, first in REFINEMENTS.items()
+    ]
     runs += [Run(f"dann-long-s{s}", _adapt(p, "dann", s, p.long_epochs)) for s in p.seeds]
     runs += [
         Run(
