@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 # One thread per process: xdist gives each worker a core, and the runs tests start in real
 # processes inherit this (two workers' runs at two threads each oversubscribed the cores)
@@ -94,6 +95,33 @@ def write_domain_npz(path: Path, n_train: int, n_test: int, colour: bool, seed: 
     x_test, y_test = synthetic_digits(n_test, seed + 1, colour)
     np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
     return path
+
+
+def write_domain_folder(root: Path, classes: tuple[str, ...], n_train: int, n_test: int, colour: bool, seed: int):
+    """An image folder (train/ and test/, one subfolder per class) of synthetic_digits'
+    first len(classes) patterns, pattern i in the subfolder classes[i]: at most n_train and
+    n_test images (about as many)."""
+    for split, n, s in (("train", n_train, seed), ("test", n_test, seed + 1)):
+        x, y = synthetic_digits(n * 10 // len(classes), s, colour)
+        for i in np.flatnonzero(y < len(classes))[:n]:
+            folder = root / split / classes[y[i]]
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(x[i].transpose(1, 2, 0) if colour else x[i]).save(folder / f"{i}.png")
+    return root
+
+
+NAMED_CLASSES = ("cat", "dog", "fish")  # sorted, as the folder reader numbers them
+
+
+@pytest.fixture(scope="session")
+def named_domains(tmp_path_factory) -> tuple[Path, Path]:
+    """(source grey, target colour) image folders of the NAMED_CLASSES: about 90 training and
+    30 test images each."""
+    folder = tmp_path_factory.mktemp("named")
+    return (
+        write_domain_folder(folder / "source", NAMED_CLASSES, 90, 30, colour=False, seed=0),
+        write_domain_folder(folder / "target", NAMED_CLASSES, 90, 30, colour=True, seed=10),
+    )
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 """advlab from Python: a run trained from numpy arrays, its model loaded, predicting on images
-of another size, evaluated, exported; the run directory is the command line's."""
+of another size, evaluated, exported; the run directory is the command line's; class names
+given with the target's arrays are the run's."""
 
 from __future__ import annotations
 
@@ -22,10 +23,13 @@ def arrays(seed: int, colour: bool, n: int = 300) -> dict[str, np.ndarray]:
     return {"x_train": x[:n], "y_train": y[:n], "x_test": x[n:], "y_test": y[n:]}
 
 
+NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
 @pytest.fixture
 def run(tmp_path, monkeypatch):
     monkeypatch.setenv("ADVLAB_CACHE", str(tmp_path / "cache"))
-    source, target = arrays(0, False), arrays(1, True)
+    source, target = arrays(0, False), arrays(1, True) | {"classes": np.array(NAMES)}  # only the target names them
     out = tmp_path / "run"
     options = {"epochs": 1, "batch_size": 32, "val_size": 50, "validation_size": 50, "threads": 1}
     summary = advlab.adapt(source=source, target=target, method="dann", out=str(out), **options)
@@ -47,7 +51,9 @@ def test_the_loaded_model_predicts_images_of_any_size_and_agrees_with_its_evalua
     model = advlab.load(out)
     labels, probs = model.predict(target["x_test"])
     assert labels.shape == (300,) and probs.shape == (300, 10) and np.allclose(probs.sum(1), 1, atol=1e-5)
+    assert model.classes == NAMES and np.issubdtype(labels.dtype, np.integer)  # names from the target's arrays
     result = model.evaluate(target)
+    assert list(result["per_class_accuracy"]) == list(NAMES)
     assert result["accuracy"] == pytest.approx(float((labels == target["y_test"]).mean()), abs=1e-6)
     bigger = np.repeat(np.repeat(target["x_test"][:5], 2, axis=1), 2, axis=2)  # 56 x 56: cropped to 28 x 28
     assert model.predict(bigger)[0].shape == (5,)

@@ -4,7 +4,8 @@
     summary = advlab.adapt(source="mnist", target={"x_train": x, "y_train": y, "x_test": xt, "y_test": yt},
                            method="dann", epochs=12, out="runs/mine")
     model = advlab.load("runs/mine")
-    labels, probs = model.predict(images)      # uint8 arrays or tensors, any size
+    labels, probs = model.predict(images)      # uint8 arrays or tensors, any size: class indices
+    names = [model.classes[i] for i in labels]  # the run's class names
     model.evaluate("my_other_domain.npz")       # accuracy, per class, confusion
     model.export("onnx", "mine.onnx")
 
@@ -12,9 +13,10 @@
 does (each method's own defaults included) and writes the same run directory, so resume,
 `advlab select`, `predict` and the report work on it. A domain is a built-in name, a path (an
 image folder with train/ and test/, or an .npz) or a mapping of numpy arrays or tensors with
-the .npz's keys (x_train, y_train, x_test, y_test; uint8 images): such a mapping is written
-once, by content, to advlab's cache (`data/arrays/<sha256>.npz`), which the run's config.yaml
-then names, so that a resume finds the same images.
+the .npz's keys (x_train, y_train, x_test, y_test; uint8 images; optionally `classes`, one
+name per class): such a mapping is written once, by content, to advlab's cache
+(`data/arrays/<sha256>.npz`), which the run's config.yaml then names, so that a resume finds
+the same images.
 
 `backbone=` is a registered name, a `Backbone` subclass (registered here, as
 `advlab.backbones.register` does) or an instance of one: its class is registered, its
@@ -43,6 +45,7 @@ from advlab.errors import AdvlabError
 from advlab.metrics.accuracy import batched
 
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
+CLASSES = "classes"  # the optional names, one per class index
 
 
 def _as_array(value: Any) -> np.ndarray:
@@ -56,9 +59,10 @@ def domain_spec(domain: str | os.PathLike | Mapping[str, Any]) -> str:
         return str(domain)
     if not isinstance(domain, Mapping) or set(NPZ_KEYS) - set(domain):
         raise AdvlabError(f"a domain is a name, a path, or a mapping with {', '.join(NPZ_KEYS)}")
-    arrays = {k: np.ascontiguousarray(_as_array(domain[k])) for k in NPZ_KEYS}
+    keys = (*NPZ_KEYS, CLASSES) if CLASSES in domain else NPZ_KEYS
+    arrays = {k: np.ascontiguousarray(_as_array(domain[k])) for k in keys}
     digest = hashlib.sha256()
-    for k in NPZ_KEYS:
+    for k in keys:
         digest.update(f"{k}{arrays[k].dtype}{arrays[k].shape}".encode())
         digest.update(arrays[k].tobytes())
     path = cache_root() / "data" / "arrays" / f"{digest.hexdigest()[:32]}.npz"
@@ -111,13 +115,15 @@ def given_backbone(options: dict[str, Any]) -> tuple[dict[str, Any], Any]:
 
 
 class Model:
-    """A finished run's evaluated network, with the run's own preprocessing."""
+    """A finished run's evaluated network, with the run's own preprocessing. `classes`: the
+    run's class names, one per class index (its data's, else "0".."N-1")."""
 
     def __init__(self, run_dir: str | Path, checkpoint: str = "reported", device: str = "cpu"):
         from advlab.predict import load_model
 
         self.run_dir, self.device = Path(run_dir), torch.device(device)
-        self.module, self.config = load_model(self.run_dir, checkpoint)
+        run = load_model(self.run_dir, checkpoint)
+        self.module, self.config, self.classes = run.model, run.config, run.classes
         self.module.to(self.device).eval()
 
     def prepare(self, images: Any) -> torch.Tensor:
@@ -133,7 +139,8 @@ class Model:
 
     @torch.no_grad()
     def predict(self, images: Any) -> tuple[np.ndarray, np.ndarray]:
-        """(class per image, class probabilities per image) as numpy arrays."""
+        """(class index per image, class probabilities per image) as numpy arrays: integers, so
+        that they index the probabilities and compare with labels; `self.classes[label]` names one."""
         probs = torch.softmax(batched(self.module, self.prepare(images), device=self.device), dim=1)
         return probs.argmax(1).numpy(), probs.numpy()
 

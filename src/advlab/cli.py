@@ -156,8 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="classify new images with a finished adapt run's model",
         description="Run a finished advlab adapt run's model on image files (any size and format Pillow reads), "
         "folders of them (recursive) and .npz archives (x, x_test, x_train), with the run's own preprocessing. "
-        "Prints CSV, or writes --out (.csv or .jsonl). An input that cannot be read is named on stderr and the "
-        "rest are predicted; the exit status is then 1.",
+        "Prints CSV, or writes --out (.csv or .jsonl): per image its input, class (the run's name for it), "
+        "class_index, confidence, top_classes (names) and top_probabilities. An input that cannot be read is named "
+        "on stderr and the rest are predicted; the exit status is then 1.",
     )
     predict.add_argument("run", type=Path, metavar="RUN_DIR")
     predict.add_argument("inputs", nargs="+", type=Path, metavar="INPUT")
@@ -175,7 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="score a finished adapt run's model on any labelled domain",
         description="Accuracy, per-class accuracy and the confusion matrix of a finished advlab adapt run's model "
         "on a labelled domain (mnist, mnist_m, an image folder with train/ and test/, or an .npz), which may be "
-        "one the run never saw; its images reach the model as the run's own did.",
+        "one the run never saw; its images reach the model as the run's own did. Classes are said by the run's "
+        "names; a domain whose data name its classes otherwise than the run's did is refused.",
     )
     evaluate.add_argument("run", type=Path, metavar="RUN_DIR")
     evaluate.add_argument("--domain", required=True, help="mnist, mnist_m, an image folder or an .npz")

@@ -2,7 +2,9 @@
 name, an image folder with train/ and test/, or an .npz), for example a third domain the run
 never saw: accuracy, per-class accuracy and the confusion matrix, on the domain's test split
 (or its training split with --split train), brought to the model as the run brought its own
-data (its --geometry, the backbone's size and channels)."""
+data (its --geometry, the backbone's size and channels). Classes are said by the run's names;
+a domain whose data name its classes otherwise than the run's data did is refused, since its
+labels would mean other classes."""
 
 from __future__ import annotations
 
@@ -11,12 +13,15 @@ from typing import Any
 
 import torch
 
+from advlab.data.classes import refuse_other_classes
 from advlab.data.domains import load_domain
 from advlab.errors import AdvlabError
 from advlab.metrics.accuracy import batched
 from advlab.predict import load_model
 
 SPLITS = ("test", "train")
+MAX_NAMED_TICKS = 20  # more classes than this: the figure's axes keep their indices (names would overlap)
+MAX_TICK_NAME = 12  # characters of a name on the figure's axes; longer ones are cut
 
 
 def confusion(predicted: torch.Tensor, labels: torch.Tensor, classes: int) -> torch.Tensor:
@@ -34,7 +39,8 @@ def evaluate(
 ) -> dict[str, Any]:
     if split not in SPLITS:
         raise AdvlabError(f"--split must be test or train, got {split!r}")
-    model, cfg = load_model(Path(run_dir), checkpoint)
+    run = load_model(Path(run_dir), checkpoint)
+    model, cfg = run.model, run.config
     data = load_domain(domain, data_dir or cfg.data_dir, cfg.geometry, quiet=True, size=model.input_size)
     images = getattr(data, split)
     if data.num_classes > model.num_classes:
@@ -42,6 +48,8 @@ def evaluate(
             f"{domain} has {data.num_classes} classes and the run's model knows {model.num_classes}: it cannot be "
             "scored there"
         )
+    if run.classes_given and data.classes_given:  # a domain of fewer classes names the run's first ones
+        refuse_other_classes(run.classes[: data.num_classes], f"run {run_dir}", data.classes, domain)
     with torch.no_grad():
         predicted = batched(model.to(torch.device(device)), images.x, device=device).argmax(1)
     counts = confusion(predicted, images.y, model.num_classes)
@@ -52,7 +60,10 @@ def evaluate(
         "split": split,
         "images": len(images),
         "accuracy": float(counts.trace() / counts.sum()),
-        "per_class_accuracy": [float(counts[c, c] / present[c]) if present[c] else None for c in range(len(counts))],
+        "classes": list(run.classes),  # the confusion matrix's rows (true) and columns (predicted), in order
+        "per_class_accuracy": {
+            name: float(counts[c, c] / present[c]) if present[c] else None for c, name in enumerate(run.classes)
+        },
         "confusion": counts.tolist(),
     }
 
@@ -62,7 +73,9 @@ def table(result: dict[str, Any]) -> str:
         f"{result['run']} on {result['domain']} ({result['split']}, {result['images']} images): "
         f"accuracy {result['accuracy']:.4f}",
         "per class: "
-        + ", ".join(f"{c} {a:.3f}" if a is not None else f"{c} -" for c, a in enumerate(result["per_class_accuracy"])),
+        + ", ".join(
+            f"{name} {a:.3f}" if a is not None else f"{name} -" for name, a in result["per_class_accuracy"].items()
+        ),
     ]
     return "\n".join(lines)
 
@@ -80,10 +93,19 @@ def confusion_figure(result: dict[str, Any], path: Path) -> Path:
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     ax.set_title(f"{result['domain']} ({result['split']}): accuracy {result['accuracy']:.3f}")
-    ax.set_xticks(range(len(rows)))
-    ax.set_yticks(range(len(rows)))
+    ticks = tick_labels(result["classes"])
+    ax.set_xticks(range(len(rows)), ticks, rotation=90 if max(map(len, ticks)) > 2 else 0)
+    ax.set_yticks(range(len(rows)), ticks)
     fig.colorbar(image, ax=ax, label="share of the true class")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def tick_labels(classes: list[str]) -> list[str]:
+    """The figure's axis labels: the class names, cut to MAX_TICK_NAME characters; the indices
+    where there are more than MAX_NAMED_TICKS classes, too many to read by name."""
+    if len(classes) > MAX_NAMED_TICKS:
+        return [str(i) for i in range(len(classes))]
+    return [n if len(n) <= MAX_TICK_NAME else n[: MAX_TICK_NAME - 1] + "…" for n in classes]

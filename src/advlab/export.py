@@ -88,8 +88,7 @@ def export(run_dir: str | Path, fmt: str, out: str | Path, checkpoint: str = "re
         raise AdvlabError(f"--out {out} exists; advlab never overwrites a file (choose a new name)")
     if not out.parent.is_dir():
         raise AdvlabError(f"--out {out}: no folder {out.parent}")
-    model, cfg = load_model(Path(run_dir), checkpoint)
-    model.eval()
+    model = load_model(Path(run_dir), checkpoint).model
     example = example_images(model)
     partial = out.with_name(f".{out.name}.partial")
     try:

@@ -6,6 +6,10 @@ and `x_train` arrays, uint8). Each image gets the run's own preprocessing: the r
 --geometry to the backbone's input size, the backbone's channels (decoded as grey for a grey
 backbone, as RGB otherwise), and the normalisation inside the model. A file that cannot be
 read is named in one line and skipped; the rest are still predicted.
+
+Classes are said by the names the run recorded (an image folder's subfolders, an .npz's
+`classes`, a built-in set's digits; "0".."N-1" otherwise and for runs from before names),
+with the class index beside them.
 """
 
 from __future__ import annotations
@@ -20,12 +24,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from advlab.backbones import Backbone
+from advlab.data.classes import index_names
 from advlab.data.folder import as_nchw
 from advlab.data.images import decode_image, to_size
 from advlab.errors import AdvlabError, DataError
 from advlab.metrics.accuracy import batched
 from advlab.nn.input import LUMA
 from advlab.runs.checkpoint import load_checkpoint
+from advlab.train.config import AdaptConfig
 from advlab.train.restore import build_model, run_config, selected_checkpoint, upgrade_legacy
 
 NPZ_KEYS = ("x", "x_test", "x_train")
@@ -98,8 +105,19 @@ def read_inputs(paths: list[Path], size: int, channels: int, geometry: str) -> I
     return Inputs(names, stacked, failures)
 
 
-def load_model(run_dir: Path, checkpoint: str):
-    """The run's network with the weights of the chosen checkpoint (its evaluated ones), and its config."""
+@dataclass
+class LoadedRun:
+    """A finished run as predict, evaluate, export and the Python API use it."""
+
+    model: Backbone  # in eval mode, with the checkpoint's evaluated weights
+    config: AdaptConfig
+    classes: tuple[str, ...]  # one name per class index
+    classes_given: bool  # named by the run's data, not advlab's defaults (advlab.data.classes)
+
+
+def load_model(run_dir: Path, checkpoint: str) -> LoadedRun:
+    """The run's network with the weights of the chosen checkpoint (its evaluated ones), its
+    config and its class names."""
     if not (run_dir / "config.yaml").is_file():
         raise AdvlabError(f"{run_dir} is not an advlab adapt run directory (no config.yaml)")
     cfg = run_config(run_dir)
@@ -108,7 +126,9 @@ def load_model(run_dir: Path, checkpoint: str):
         said = "the run was not made with --select" if checkpoint == "best" else "the run has not finished an epoch"
         raise AdvlabError(f"{path} not found ({said})")
     state = upgrade_legacy(load_checkpoint(path), cfg.method)
-    return build_model(state, cfg.normalization).eval(), cfg
+    model = build_model(state, cfg.normalization).eval()
+    classes = tuple(state.get("classes") or index_names(model.num_classes))  # none recorded before names were
+    return LoadedRun(model, cfg, classes, bool(state.get("classes_given")))
 
 
 def predict(
@@ -118,11 +138,12 @@ def predict(
     checkpoint: str = "reported",
     device: torch.device | str = "cpu",
 ) -> tuple[list[dict], list[str]]:
-    """One row per image read (name, class, confidence, the top-k classes and their
-    probabilities), and one line per input that could not be read."""
+    """One row per image read (input, class (its name), class_index, confidence, the top-k
+    classes' names and their probabilities), and one line per input that could not be read."""
     if checkpoint not in CHECKPOINTS:
         raise AdvlabError(f"--checkpoint must be one of {', '.join(CHECKPOINTS)}, got {checkpoint!r}")
-    model, cfg = load_model(Path(run_dir), checkpoint)
+    run = load_model(Path(run_dir), checkpoint)
+    model, cfg = run.model, run.config
     if not 1 <= top_k <= model.num_classes:
         raise AdvlabError(f"--top-k must be in 1..{model.num_classes} (the run's classes), got {top_k}")
     inputs = read_inputs([Path(p) for p in paths], model.input_size, model.input_channels, cfg.geometry)
@@ -134,12 +155,14 @@ def predict(
     rows = []
     for i, name in enumerate(inputs.names):
         p, c = probs[i].topk(top_k)
+        top = c.tolist()
         rows.append(
             {
                 "input": name,
-                "class": int(c[0]),
+                "class": run.classes[top[0]],
+                "class_index": top[0],
                 "confidence": float(p[0]),
-                "top_classes": [int(v) for v in c],
+                "top_classes": [run.classes[v] for v in top],
                 "top_probabilities": [float(v) for v in p],
             }
         )
@@ -147,20 +170,23 @@ def predict(
 
 
 def write_rows(rows: list[dict], out: Path | None) -> None:
-    """CSV (the top-k as `;`-joined columns) or JSON lines by the file's suffix; CSV on stdout without --out."""
+    """CSV (the top-k as `;`-joined columns) or JSON lines by the file's suffix; CSV on stdout
+    without --out. Both: input, class (the name), class_index, confidence, top_classes (names),
+    top_probabilities."""
     if out is not None and out.suffix == ".jsonl":
         out.write_text("".join(json.dumps(r) + "\n" for r in rows))
         return
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["input", "class", "confidence", "top_classes", "top_probabilities"])
+    writer.writerow(["input", "class", "class_index", "confidence", "top_classes", "top_probabilities"])
     for r in rows:
         writer.writerow(
             [
                 r["input"],
                 r["class"],
+                r["class_index"],
                 f"{r['confidence']:.6f}",
-                ";".join(map(str, r["top_classes"])),
+                ";".join(r["top_classes"]),
                 ";".join(f"{v:.6f}" for v in r["top_probabilities"]),
             ]
         )

@@ -2,21 +2,23 @@
 
 A domain is two splits of uint8 tensors, images (N, C, S, S) with C = 1 (grey) or 3
 (colour) and labels (N,), S the size asked for (the backbone's input size; 28 by default,
---geometry says how). Everything downstream batches by indexing these tensors.
+--geometry says how). Everything downstream batches by indexing these tensors. A domain
+also names its classes, one name per label, for what a user reads (advlab.data.classes).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from advlab.data.classes import index_names
 from advlab.data.download import RemoteFile, download
-from advlab.data.folder import read_image_folder, read_npz
+from advlab.data.folder import folder_classes, read_image_folder, read_npz, read_npz_classes
 from advlab.data.idx import read_idx_images, read_idx_labels
 from advlab.data.images import to_size
 from advlab.data.mnist_m import read_mnist_m_archive, read_mnist_m_folder
@@ -76,6 +78,8 @@ class Domain:
     train: Split
     test: Split
     num_classes: int
+    classes: tuple[str, ...]  # one name per label
+    classes_given: bool  # named by the data (folder, .npz classes), not by advlab: only such names can contradict
 
 
 def data_root(data_dir: str | Path | None = None) -> Path:
@@ -121,8 +125,13 @@ MAX_CLASSES = 1000  # a label of 1e9 would otherwise ask for a billion-way class
 
 
 def _splits_to_domain(
-    name: str, splits: dict[str, tuple[np.ndarray, np.ndarray]], geometry: str, size: int = IMAGE_SIZE
+    name: str,
+    splits: dict[str, tuple[np.ndarray, np.ndarray]],
+    geometry: str,
+    size: int = IMAGE_SIZE,
+    classes: tuple[str, ...] | None = None,
 ) -> Domain:
+    """The splits as a Domain; `classes`: the names its data gave, one per class its labels hold."""
     out = {}
     for split, (x, y) in splits.items():
         if len(x) == 0 or min(x.shape[2:]) == 0:
@@ -135,7 +144,12 @@ def _splits_to_domain(
         x = to_size(torch.from_numpy(np.ascontiguousarray(x)), size, geometry)
         out[split] = Split(x, torch.from_numpy(y.astype(np.int64)))
     num_classes = int(max(out["train"].y.max(), out["test"].y.max())) + 1
-    return Domain(name, out["train"], out["test"], num_classes)
+    if classes is not None and len(classes) != num_classes:
+        raise DataError(
+            f"{name}: classes holds {len(classes)} names but its labels have {num_classes} classes "
+            f"(0..{num_classes - 1}); give one name per class"
+        )
+    return Domain(name, out["train"], out["test"], num_classes, classes or index_names(num_classes), bool(classes))
 
 
 def load_mnist(root: Path, quiet: bool = False) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -198,19 +212,33 @@ def load_mnist_m(root: Path, quiet: bool = False) -> dict[str, tuple[np.ndarray,
 def load_domain(
     spec: str, data_dir: str | Path | None = None, geometry: str = "crop", quiet: bool = False, size: int = IMAGE_SIZE
 ) -> Domain:
-    """A built-in name (mnist, mnist_m), an image folder (train/, test/) or an .npz file,
-    its images brought to size x size by `geometry`."""
+    """A built-in name (mnist, mnist_m, stacked_mnist), an image folder (train/, test/) or an
+    .npz file, its images brought to size x size by `geometry`. The digit sets' classes are
+    their digits (stacked_mnist's the digit triple, "000".."999", as its label reads)."""
     if spec == "mnist":
         return _splits_to_domain(spec, load_mnist(data_root(data_dir), quiet), geometry, size)
     if spec == "stacked_mnist":
-        return _splits_to_domain(spec, stacked_mnist(load_mnist(data_root(data_dir), quiet)), geometry, size)
+        stacked = _splits_to_domain(spec, stacked_mnist(load_mnist(data_root(data_dir), quiet)), geometry, size)
+        return replace(stacked, classes=tuple(f"{i:03d}" for i in range(stacked.num_classes)))
     if spec == "mnist_m":
         return _splits_to_domain(spec, load_mnist_m(data_root(data_dir), quiet), geometry, size)
     path = Path(spec).expanduser()
     if path.suffix == ".npz":
-        return _splits_to_domain(path.stem, read_npz(path), geometry, size)
+        return _splits_to_domain(path.stem, read_npz(path), geometry, size, read_npz_classes(path))
     if path.is_dir():
-        return _splits_to_domain(path.name, read_image_folder(path), geometry, size)
+        return _splits_to_domain(path.name, read_image_folder(path), geometry, size, folder_classes(path))
     raise DataError(
         f"unknown data set {spec!r}: use one of {', '.join(BUILTIN)}, a folder with train/ and test/, or an .npz file"
     )
+
+
+def given_classes(spec: str) -> tuple[str, ...] | None:
+    """The class names a domain's own data give (an image folder's, an .npz's `classes`), None
+    where advlab names them; read without loading images, so that a run can compare its
+    domains' names before it writes anything."""
+    if spec in BUILTIN:
+        return None
+    path = Path(spec).expanduser()
+    if path.suffix == ".npz":
+        return read_npz_classes(path)
+    return folder_classes(path) if path.is_dir() else None

@@ -1,4 +1,5 @@
-"""A user's own domains: an image folder (train/ and test/, one subfolder per class) or an .npz."""
+"""A user's own domains: an image folder (train/ and test/, one subfolder per class) or an .npz
+(x_train, y_train, x_test, y_test, and optionally `classes`, one name per class index)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from advlab.data.classes import checked_names
 from advlab.data.images import decode_image
 from advlab.errors import DataError
 
@@ -22,21 +24,27 @@ def _class_names(split_dir: Path) -> list[str]:
     return names
 
 
-def read_image_folder(root: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """{split: (x (N,C,H,W) uint8, y (N,) int64)}; classes are the subfolders of train/, in order
-    (numerically when all names are numbers), and test/ must use the same names."""
+def folder_classes(root: str | Path) -> tuple[str, ...]:
+    """An image folder's class names, one per label (the subfolders of train/, in the order
+    `read_image_folder` numbers them), read without decoding an image."""
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"folder not found: {root}")
     for split in ("train", "test"):
         if not (root / split).is_dir():
             raise DataError(f"{root}: missing folder {split}/ (expected {split}/<class>/<image>)")
-    classes = None
+    return tuple(_class_names(root / "train"))
+
+
+def read_image_folder(root: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """{split: (x (N,C,H,W) uint8, y (N,) int64)}; classes are the subfolders of train/, in order
+    (numerically when all names are numbers), and test/ must use the same names."""
+    root = Path(root)
+    classes = folder_classes(root)
     out = {}
     for split in ("train", "test"):
         split_dir = root / split
         names = _class_names(split_dir)
-        classes = classes or names
         unknown = sorted(set(names) - set(classes))
         if unknown:
             raise DataError(f"{split_dir}: classes {unknown} are not in train/")
@@ -73,16 +81,42 @@ def as_nchw(x: np.ndarray, name: str) -> np.ndarray:
     raise DataError(f"{name}: expected images of shape (N,H,W), (N,C,H,W) or (N,H,W,C) with C in 1 or 3, got {x.shape}")
 
 
-def read_npz(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """{split: (x, y)} from an .npz holding x_train, y_train, x_test, y_test."""
-    path = Path(path)
+def _npz_arrays(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Those of `keys` the archive holds."""
     try:
         with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in ("x_train", "y_train", "x_test", "y_test") if k in f}
+            return {k: _array(f, k, path) for k in keys if k in f}
     except FileNotFoundError:
         raise DataError(f"file not found: {path}") from None
     except (ValueError, OSError, EOFError, zipfile.BadZipFile):  # NumPy's own hint (allow_pickle) would mislead here
         raise DataError(f"cannot read {path}: corrupt or not an .npz archive") from None
+
+
+def _array(archive, key: str, path: Path) -> np.ndarray:
+    """One array of an archive. An object array (a pickle, which advlab never loads; what
+    a pandas column of strings gives) is named as such, not taken for a corrupt file."""
+    try:
+        return archive[key]
+    except ValueError as e:
+        if "allow_pickle" not in str(e):  # NumPy's only word for an object array it will not unpickle
+            raise
+        raise DataError(
+            f"{path}: {key} is an array of Python objects, which advlab does not load (save numbers, or strings "
+            "for classes: np.array(names, dtype=str))"
+        ) from None
+
+
+def read_npz_classes(path: str | Path) -> tuple[str, ...] | None:
+    """The class names of an .npz (its optional `classes`, one string per label), None
+    without them; read without loading the images."""
+    names = _npz_arrays(Path(path), ("classes",)).get("classes")
+    return None if names is None else checked_names(names, str(path))
+
+
+def read_npz(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """{split: (x, y)} from an .npz holding x_train, y_train, x_test, y_test."""
+    path = Path(path)
+    arrays = _npz_arrays(path, ("x_train", "y_train", "x_test", "y_test"))
     out = {}
     for split in ("train", "test"):
         if f"x_{split}" not in arrays or f"y_{split}" not in arrays:

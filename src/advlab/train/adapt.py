@@ -42,7 +42,7 @@ from advlab.runs.engine import (
 from advlab.runs.hardware import autocast, resolve_device, resolve_precision
 from advlab.runs.rundir import MutedRun, RunDir
 from advlab.runs.sampling import MODEL_STREAM, VIEWS_STREAM, IndexStream, step_seed
-from advlab.train.data import Data, prepare_data, training_images_said
+from advlab.train.data import Data, check_classes, prepare_data, training_images_said
 from advlab.train.restore import build_model, load_run_state, run_config, upgrade_legacy
 from advlab.train.schedules import learning_rate, reversal_factor
 from advlab.train.validation import VALIDATORS, Probe, check_degeneracy, make_probe, score_validators
@@ -231,8 +231,9 @@ class Trainer:
 
     def checkpoint(self, epochs_done: int) -> dict[str, Any]:
         """Everything a resume needs, what rebuilds the model without the config (the evaluated
-        weights as `eval_model` where they are not the trained ones), and the identity of the
-        run that wrote it (what a resume or --init checks it against)."""
+        weights as `eval_model` where they are not the trained ones), the class names (what
+        predict and evaluate say; a checkpoint from before them reads as "0".."N-1"), and the
+        identity of the run that wrote it (what a resume or --init checks it against)."""
         method = self.method
         state = {
             "method": method.name,
@@ -245,6 +246,8 @@ class Trainer:
             "method_state": method.state_dict(),
             "epoch": epochs_done,
             "history": self.history,
+            "classes": list(self.data.classes),
+            "classes_given": self.data.classes_given,
         }
         if method.average is not None:
             state["average"] = method.average.model.state_dict()
@@ -263,6 +266,7 @@ def start(cfg: AdaptConfig, resume: bool, quiet: bool, initial: Backbone | None 
     if world.size > 1:
         refuse_over_processes(cfg, world)
         quiet = quiet or not world.main
+    check_classes(cfg)  # before open_run: a run refused for its classes leaves no file (prepare_data checks again)
     # only rank 0 keeps the record; the others read a checkpoint to resume from and write nothing
     run = open_run(cfg.run_dir(), resume, "metrics.jsonl", "adapt") if world.main else MutedRun(cfg.run_dir())
 
@@ -418,6 +422,7 @@ def finish(trainer: Trainer) -> dict[str, Any]:
         "domain_acc": chosen["domain_acc"],
         "source_val_acc": chosen.get("source_val_acc"),
         "target_per_class": chosen["target_per_class"],
+        "classes": list(trainer.data.classes),
         "degenerate": chosen.get("degenerate"),
         "degenerate_epochs": degenerate_epochs,
         "init": cfg.init,

@@ -1,5 +1,5 @@
 """The data of an `advlab adapt` run: both domains at the backbone's size, the source
-validation split, the subsets, and the content keys that identify them."""
+validation split, the subsets, the content keys that identify them, and the run's class names."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 import torch
 
 from advlab.backbones import BACKBONES
-from advlab.data.domains import Domain, Split, load_domain
+from advlab.data.classes import refuse_other_classes
+from advlab.data.domains import Domain, Split, given_classes, load_domain
 from advlab.errors import AdvlabError
 from advlab.gan.evaluator import data_fingerprint
 
@@ -27,6 +28,8 @@ class Data:
     target_test: Split
     num_classes: int
     fingerprints: dict[str, str]  # "source" / "target" -> the content key of the domain as loaded
+    classes: tuple[str, ...]  # one name per label, what predict and evaluate say
+    classes_given: bool  # named by a domain's data (not advlab's defaults): an evaluation domain must agree
 
 
 def domain_fingerprint(domain: Domain) -> str:
@@ -38,7 +41,9 @@ def domain_fingerprint(domain: Domain) -> str:
 
 
 def prepare_data(cfg: AdaptConfig, quiet: bool) -> Data:
-    """Both domains at the backbone's input size (--geometry says how they get there)."""
+    """Both domains at the backbone's input size (--geometry says how they get there), and
+    the run's class names: the source's, or the target's where only the target's data name them."""
+    check_classes(cfg)
     size = BACKBONES[cfg.backbone].input_size
     source = load_domain(cfg.source, cfg.data_dir, cfg.geometry, quiet, size)
     target = load_domain(cfg.target, cfg.data_dir, cfg.geometry, quiet, size)
@@ -47,6 +52,7 @@ def prepare_data(cfg: AdaptConfig, quiet: bool) -> Data:
             f"source {source.name} has {source.num_classes} classes but target {target.name} has {target.num_classes}"
         )
     source_train, source_val = split_validation(source, cfg.val_size, cfg.seed)
+    named = source if source.classes_given or not target.classes_given else target
     return Data(
         source_train.subset(cfg.train_subset),
         source_val,
@@ -55,7 +61,18 @@ def prepare_data(cfg: AdaptConfig, quiet: bool) -> Data:
         target.test.subset(cfg.test_subset),
         source.num_classes,
         {"source": domain_fingerprint(source), "target": domain_fingerprint(target)},
+        named.classes,
+        named.classes_given,
     )
+
+
+def check_classes(cfg: AdaptConfig) -> None:
+    """Refuse a source and target whose data both name their classes, differently: the target's
+    labels would mean other classes, and every target accuracy would be wrong. Read without
+    the images, so that `advlab adapt` refuses before it writes a file."""
+    source, target = given_classes(cfg.source), given_classes(cfg.target)
+    if source is not None and target is not None:
+        refuse_other_classes(source, f"source {cfg.source}", target, f"target {cfg.target}")
 
 
 def training_images_said(cfg: AdaptConfig, from_source: bool) -> str:
