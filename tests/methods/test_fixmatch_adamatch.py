@@ -66,6 +66,22 @@ def test_adamatch_weighs_its_target_loss_by_the_warm_up_and_draws_its_views_and_
     assert late[0].item() == pytest.approx((late[1]["cls"] + late[1]["pseudo"]).item(), rel=1e-6)
 
 
+def test_adamatch_on_a_per_image_backbone_makes_one_pass_with_the_two_passes_loss_and_gradients():
+    """ganin's images never meet in a pass: the source-only pass would give the same logits."""
+    method = build("adamatch", adamatch_tau=0.0)
+    seen = method.views(small_batch(), torch.Generator().manual_seed(0))
+    results = {}
+    for per_image in (True, False):
+        method.model.per_image = per_image  # on the instance: False makes the second pass
+        method.model.zero_grad()
+        total, _ = method.loss(seen, StepInfo(1.0, 0, 0.75))
+        total.backward()
+        results[per_image] = (total.detach(), [p.grad.clone() for p in method.model.parameters()])
+    assert torch.allclose(results[True][0], results[False][0], rtol=1e-5, atol=1e-6)
+    for one, two in zip(results[True][1], results[False][1]):
+        assert torch.allclose(one, two, rtol=1e-4, atol=1e-6)
+
+
 @pytest.mark.parametrize(
     "options, fragment",
     [

@@ -47,6 +47,11 @@ class Backbone(nn.Module):
     # split across processes each would normalise by its own share, another network, so such
     # a backbone trains in one process (the same rule as a method's batch_statistic)
     batch_statistic: ClassVar[str | None] = None
+    # in training mode, an image's output depends on that image alone: no batch statistics, no
+    # dropout, no noise. A method may then reuse one forward pass where its paper makes two of
+    # the same images in other company (AdaMatch's source-only pass). False unless declared (a
+    # subclass that adds any of those must set it False again).
+    per_image: ClassVar[bool] = False
 
     features: nn.Module
     classifier: nn.Module

@@ -30,6 +30,7 @@ class GaninNet(Backbone):
     about = "Ganin & Lempitsky 2015's MNIST network: 28x28 colour, two 5x5 convolutions, G_y 100-100 (the default)"
     input_size, input_channels = 28, 3
     feature_dim = FEATURES
+    per_image = True  # no batch norm, dropout or noise
 
     def __init__(self, num_classes: int = 10, normalization: str = "global", **options):
         super().__init__(num_classes, normalization, **options)

@@ -19,7 +19,9 @@ the weights evaluated). Differences: batch means for the class distributions (th
 keeps moving averages), advlab's optimiser (SGD 0.01 annealed; theirs: SGD 0.03, cosine,
 weight decay 1e-3), one target image per source image (their uratio is 3), and advlab's weak
 view (translation, affine, noise; theirs: shift and mirror, which would turn digits over).
-The alignment and the threshold are statistics of the whole batch: one process only.
+The alignment and the threshold are statistics of the whole batch: one process only. On a
+backbone whose images do not meet in a pass (`Backbone.per_image`: ganin), the source-alone
+pass would repeat the first pass's source logits, so it is not made (a third less work).
 """
 
 from __future__ import annotations
@@ -98,7 +100,9 @@ class AdaMatch(Method):
         # each domain normalised on its own first: a grey source and a colour target meet as floats
         source_in = m.input(source)
         every = m.classifier(m.features(torch.cat([source_in, m.input(batch.xt), m.input(d["target_strong"])])))
-        source_alone = m.classifier(m.features(source_in))
+        # the source without the target's company: the same logits again on a backbone whose images do
+        # not meet (no batch statistics, dropout or noise), so that pass is skipped there
+        source_alone = every[:n] if m.per_image else m.classifier(m.features(source_in))
         mix = d["interpolation"].to(every.device, every.dtype)
         source_logits = mix * every[:n] + (1 - mix) * source_alone
         cls = F.cross_entropy(source_logits, torch.cat([batch.ys, batch.ys]))
