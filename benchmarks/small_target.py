@@ -37,7 +37,33 @@ import numpy as np
 from common import machine, mean_std, write_report
 
 HERE = Path(__file__).resolve().parent
-METHODS = ("source_only", "dann", "cdan", "cdan_e", "dan", "coral", "mcc", "mdd", "mcd", "adda")
+METHODS = (
+    "source_only",
+    "dann",
+    "cdan",
+    "cdan_e",
+    "dan",
+    "coral",
+    "mcc",
+    "mdd",
+    "mcd",
+    "adda",
+    "vada",
+    "mean_teacher",
+    "fixmatch",
+    "adamatch",
+    "dirtt",
+    "shot",
+)
+# a two-stage method -> the run of the same pair and seed it starts from (listed before it above);
+# its second stage is half the budget
+FIRST_STAGE = {"dirtt": "vada", "shot": "source_only"}
+
+
+def run_epochs(method: str, args: argparse.Namespace) -> int:
+    return max(1, args.epochs // 2) if method in FIRST_STAGE else args.epochs
+
+
 SOURCE_IMAGES = 10_000
 TARGET_IMAGES = 1_000
 # pair -> (source domain, source's first training image, target domain, target's first training image)
@@ -77,7 +103,13 @@ def run_one(pair: str, method: str, seed: int, args: argparse.Namespace) -> None
     if (out / "summary.json").exists():
         return
     cmd = [sys.executable, "-m", "advlab.cli", "adapt", "--method", method, "--source", str(src), "--target", str(tgt)]
-    cmd += ["--seed", str(seed), "--epochs", str(args.epochs), "--test-subset", str(args.test_subset)]
+    cmd += ["--seed", str(seed), "--epochs", str(run_epochs(method, args)), "--test-subset", str(args.test_subset)]
+    if method in FIRST_STAGE:
+        first = folder / f"{FIRST_STAGE[method]}-s{seed}"
+        if not (first / "summary.json").exists():
+            print(f"{pair} {method}-s{seed}: skipped, {first} has not finished", flush=True)
+            return
+        cmd += ["--init", str(first)]
     cmd += ["--threads", "1", "--quiet", "--out", str(out)]
     if (out / "last.pt").exists():
         cmd.append("--resume")
@@ -96,23 +128,48 @@ def final_epoch(path: Path, epochs: int) -> dict | None:
     return history[-1] if len(history) == epochs else None
 
 
+def previous_rows(args: argparse.Namespace) -> dict:
+    """The last results' rows, where they were made at this budget (pair -> method -> row, each
+    marked with the machine it ran on): a method none of whose runs are on this machine keeps its
+    row instead of turning into "not run" (the runs folder is not committed)."""
+    path = args.out.with_suffix(".json")
+    if not path.exists():
+        return {}
+    last = json.loads(path.read_text())
+    keys = ("epochs", "source_training_images", "target_training_images", "test_subset")
+    budget = {"epochs": args.epochs, "source_training_images": SOURCE_IMAGES, "target_training_images": TARGET_IMAGES}
+    budget["test_subset"] = args.test_subset
+    if any(last["budget"].get(k) != budget[k] for k in keys):
+        return {}
+    made_on = last.get("machine", {}).get("processor", "unknown")
+    return {
+        pair: {m: {"machine": made_on, **row} for m, row in rows.items() if row["seeds"]}
+        for pair, rows in last["results"].items()
+    }
+
+
 def collect(args: argparse.Namespace) -> dict:
-    rows = {}
+    rows, earlier = {}, previous_rows(args)
     for pair in PAIRS:
         for method in METHODS:
             target, source, seeds = [], [], []
             for seed in args.seeds:
                 last = final_epoch(
-                    args.runs / pair.replace("->", "-to-") / f"{method}-s{seed}" / "metrics.jsonl", args.epochs
+                    args.runs / pair.replace("->", "-to-") / f"{method}-s{seed}" / "metrics.jsonl",
+                    run_epochs(method, args),
                 )
                 if last is not None:
                     target.append(last["target_acc"])
                     source.append(last["source_acc"])
                     seeds.append(seed)
+            if not seeds and method in earlier.get(pair, {}):
+                rows.setdefault(pair, {})[method] = earlier[pair][method]
+                continue
             rows.setdefault(pair, {})[method] = {
                 "seeds": seeds,
                 "target_acc": mean_std(target),
                 "source_acc": mean_std(source),
+                "machine": machine()["processor"],
             }
     return {
         "benchmark": "small_target",
@@ -123,7 +180,8 @@ def collect(args: argparse.Namespace) -> dict:
             "target_training_images": TARGET_IMAGES,
             "test_subset": args.test_subset,
             "seeds": args.seeds,
-            "options": "advlab adapt defaults otherwise",
+            "options": "advlab adapt defaults otherwise (each method's own defaults included)",
+            "two_stage": {m: f"from {f}, {max(1, args.epochs // 2)} epochs more" for m, f in FIRST_STAGE.items()},
         },
         "pairs": {
             p: {"source": s, "source_first": a, "target": t, "target_first": b} for p, (s, a, t, b) in PAIRS.items()
@@ -142,15 +200,25 @@ def markdown(report: dict) -> str:
         f"images, {b['epochs']} epochs, first {b['test_subset']} test images of each domain, `advlab adapt` defaults "
         f"otherwise; final epoch; seeds {', '.join(map(str, b['seeds']))}. Written by benchmarks/small_target.py.",
     ]
+    if b.get("two_stage"):
+        said = "; ".join(f"`{m}` {how}" for m, how in b["two_stage"].items())
+        lines += ["", f"Two-stage methods (same pair and seed): {said}."]
     for pair, rows in report["results"].items():
-        lines += ["", f"## {pair}", "", "| method | target acc | source acc | seeds |", "| --- | --- | --- | --- |"]
+        lines += [
+            "",
+            f"## {pair}",
+            "",
+            "| method | target acc | source acc | seeds | machine |",
+            "| --- | --- | --- | --- | --- |",
+        ]
         for method, row in rows.items():
             if not row["seeds"]:
-                lines.append(f"| {method} | not run | | |")
+                lines.append(f"| {method} | not run | | | |")
                 continue
             t, s = row["target_acc"], row["source_acc"]
             cells = f"{t['mean']:.3f} ± {t['std']:.3f} | {s['mean']:.3f} ± {s['std']:.3f}"
-            lines.append(f"| {method} | {cells} | {len(row['seeds'])} |")
+            made_on = " ".join(row.get("machine", "–").replace("(R)", "").split()[:2])
+            lines.append(f"| {method} | {cells} | {len(row['seeds'])} | {made_on} |")
     return "\n".join(lines) + "\n"
 
 
