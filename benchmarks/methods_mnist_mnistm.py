@@ -39,31 +39,15 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
+from advlab.report.study import COMPARED_METHODS, REFINEMENTS
 from common import machine, mean_std, write_report
 
 HERE = Path(__file__).resolve().parent
-METHODS = (
-    "source_only",
-    "dann",
-    "cdan",
-    "cdan_e",
-    "dan",
-    "coral",
-    "mcc",
-    "mdd",
-    "mcd",
-    "adda",
-    "vada",
-    "dirtt",
-    "mean_teacher",
-    "fixmatch",
-    "adamatch",
-    "shot",
-    "target_only",
-)
+# every method of the study's comparison (advlab.report.study), then the baselines' upper bound
+METHODS = ("source_only", "dann", *COMPARED_METHODS, *REFINEMENTS, "target_only")
 BASELINES = ("source_only", "target_only")
 # a two-stage method -> the method whose finished run of the same seed it starts from (--init)
-FIRST_STAGE = {"dirtt": "vada", "shot": "source_only"}
+FIRST_STAGE = REFINEMENTS
 RECORD_FILES = ("config.yaml", "metrics.jsonl", "summary.json")
 
 # Published MNIST -> MNIST-M target accuracies, with their setting (none is this budget).

@@ -34,30 +34,14 @@ from pathlib import Path
 
 import numpy as np
 
+from advlab.report.study import COMPARED_METHODS, REFINEMENTS
 from common import machine, mean_std, write_report
 
 HERE = Path(__file__).resolve().parent
-METHODS = (
-    "source_only",
-    "dann",
-    "cdan",
-    "cdan_e",
-    "dan",
-    "coral",
-    "mcc",
-    "mdd",
-    "mcd",
-    "adda",
-    "vada",
-    "mean_teacher",
-    "fixmatch",
-    "adamatch",
-    "dirtt",
-    "shot",
-)
-# a two-stage method -> the run of the same pair and seed it starts from (listed before it above);
-# its second stage is half the budget
-FIRST_STAGE = {"dirtt": "vada", "shot": "source_only"}
+# the study's comparison (advlab.report.study); a two-stage method after the run it starts from
+METHODS = ("source_only", "dann", *COMPARED_METHODS, *REFINEMENTS)
+# a two-stage method -> the run of the same pair and seed it starts from; its second stage is half the budget
+FIRST_STAGE = REFINEMENTS
 
 
 def run_epochs(method: str, args: argparse.Namespace) -> int:
