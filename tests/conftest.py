@@ -34,6 +34,7 @@ TIERS = {
         "gan/test_cli_gan.py",
         "report/test_reproduce.py",
         "report/test_study.py",
+        "report/test_preloaded.py",
         "report/test_launcher.py",
         "report/test_selection.py",
         "runs/test_distributed.py",
