@@ -61,16 +61,27 @@ def _where(item) -> str:
     return Path(str(item.fspath)).resolve().relative_to(TESTS).as_posix()
 
 
+# the order tests are dealt out to the workers: the smoke study's builder first (the Slurm study
+# waits for it, and a worker waiting on its lock does nothing), then the other whole commands and
+# fault cases, the Slurm ones after them, and the quick unit tests last, where they even out the
+# workers' ends
+FIRST = "report/test_reproduce.py"
+DEALT = {"faults": 1, "e2e": 1, "slurm": 2, "unit": 3}
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):
+    order = {}
     for item in items:
         where = _where(item)
         if where in GROUPED:
             item.add_marker(pytest.mark.xdist_group(where))
-        if any(item.get_closest_marker(tier) for tier in (*TIERS, "unit")):
-            continue
-        tier = next((t for t, files in TIERS.items() if where.startswith(files)), "unit")
-        item.add_marker(getattr(pytest.mark, tier))
+        tier = next((t for t in (*TIERS, "unit") if item.get_closest_marker(t)), None)
+        if tier is None:
+            tier = next((t for t, files in TIERS.items() if where.startswith(files)), "unit")
+            item.add_marker(getattr(pytest.mark, tier))
+        order[item.nodeid] = 0 if where == FIRST else DEALT[tier]
+    items.sort(key=lambda item: order[item.nodeid])  # stable: within a rank, as collected
 
 
 REAL_DATA = Path(os.environ.get("ADVLAB_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
