@@ -352,19 +352,6 @@ def markdown(report: dict) -> str:
     lines += ["", PIXEL_LEVEL, ""]
     m = report["machine"]
     wall = sum(i["wall_minutes"] for i in report["invocations"])
-    if report.get("step_timing"):
-        lines += [
-            "",
-            "Training-step cost, each method's real `train_step` timed in one process, interleaved, one thread, "
-            "64 + 64 images, median of 7 rounds of 20 steps (`step_timing` in the script):",
-            "",
-            "| method | ms per step | vs dann |",
-            "|---|---|---|",
-        ]
-        lines += [
-            f"| `{label}` | {t['ms_per_step']:.1f} | {t['vs_dann']:.2f}× |"
-            for label, t in report["step_timing"].items()
-        ]
     lines += [
         f"Benchmark wall time: {wall:.1f} min over {len(report['invocations'])} invocation(s); "
         f"{m['processor']}, {m['cpu_count']} cores, torch {m['torch']}.",
