@@ -197,8 +197,8 @@ def history_of(name: str, args: argparse.Namespace) -> list[dict]:
 
 
 def collect(args: argparse.Namespace, previous: dict) -> dict:
-    """A row per method from its finished runs; a method none of whose runs are here keeps its
-    row from the previous results of the same budget (marked with that invocation's machine)."""
+    """A row per method from its finished runs; a method with fewer finished seeds here than in the
+    previous results of the same budget keeps that row (marked with its invocation's machine)."""
     rows = {}
     for method in METHODS:
         finals, sources, epoch_seconds, seeds = [], [], [], []
@@ -210,6 +210,8 @@ def collect(args: argparse.Namespace, previous: dict) -> dict:
             sources.append(history[-1]["source_acc"])
             epoch_seconds.append(sum(h["train_seconds"] for h in history) / len(history))
             seeds.append(seed)
+        if len(seeds) < len(previous.get(method, {}).get("seeds", [])):  # fewer here than before: keep those
+            seeds = []
         if not seeds:
             if method in previous:
                 machine_then = previous[method].get("machine", args.previous_machine)
