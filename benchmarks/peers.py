@@ -46,6 +46,7 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
+from advlab.metrics.spread import fmt
 from common import machine, mean_std, write_report
 
 HERE = Path(__file__).resolve().parent
@@ -357,14 +358,6 @@ def math_libraries() -> list[str]:
     import torch
 
     return [line.strip() for line in torch.__config__.parallel_info().splitlines() if any(k in line for k in LIBRARIES)]
-
-
-def fmt(stat: dict | None, digits: int = 4) -> str:
-    if stat is None:
-        return "–"
-    if len(stat["values"]) == 1:
-        return f"{stat['mean']:.{digits}f}"
-    return f"{stat['mean']:.{digits}f} ± {stat['std']:.{digits}f}"
 
 
 def markdown(report: dict) -> str:
