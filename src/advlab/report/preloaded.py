@@ -113,8 +113,9 @@ def _run(argv: list[str], stdout: str, stderr: str, environ: dict[str, str], cwd
     os.environ.clear()
     os.environ.update(environ)
     os.chdir(cwd)
+    sys.__stdout__.flush()
+    sys.__stderr__.flush()
     for fd, path, flags in ((1, stdout, os.O_APPEND), (2, stderr, os.O_TRUNC)):
-        sys.__stdout__.flush() if fd == 1 else sys.__stderr__.flush()
         opened = os.open(path, os.O_WRONLY | os.O_CREAT | flags, 0o644)
         os.dup2(opened, fd)
         os.close(opened)
