@@ -1,15 +1,16 @@
 """DIRT-T and SHOT, the two methods that start from a finished run, on values worked by
 hand: information maximisation, SHOT's centroid labels, DIRT-T's teacher and its refresh,
-SHOT's frozen classifier; their options."""
+SHOT's frozen last layer and the space it clusters in; their options."""
 
 import math
 
 import pytest
 import torch
+from torch import nn
 
 from advlab.config import resolve
 from advlab.errors import ConfigError
-from advlab.methods.shot import centroid_labels, information_maximisation
+from advlab.methods.shot import centroid_labels, information_maximisation, split_hypothesis
 from advlab.train.config import AdaptConfig
 from methods.helpers import build, info, small_batch
 
@@ -37,10 +38,12 @@ def test_a_class_nobody_is_predicted_is_never_a_label():
     assert set(centroid_labels(features, probs).tolist()) <= set(probs.argmax(1).tolist()) <= {0, 1}
 
 
-def test_shot_trains_the_features_only_and_learns_from_target_images():
+def test_shot_freezes_the_last_layer_only_and_learns_from_target_images():
     method = build("shot", init="unused")
     optimizers = method.optimizers(lambda p: torch.optim.SGD(p, lr=0.1))
-    head = [p.clone() for p in method.model.classifier.parameters()]
+    last, hidden = method.model.classifier[-1], method.model.classifier[0]
+    assert method.hypothesis is last
+    frozen, trained = [p.clone() for p in last.parameters()], hidden.weight.clone()
     method.begin_epoch(0, torch.randint(0, 256, (30, 3, 28, 28), dtype=torch.uint8), torch.device("cpu"))
     indices, labels = method.target_pool()
     assert len(indices) == len(labels) == 30
@@ -48,7 +51,30 @@ def test_shot_trains_the_features_only_and_learns_from_target_images():
     batch.pt = labels[:4]
     parts = method.train_step(batch, info(), optimizers)
     assert set(parts) == {"im", "pseudo"}
-    assert all(torch.equal(a, b) for a, b in zip(head, method.model.classifier.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(frozen, last.parameters()))
+    assert not torch.equal(trained, hidden.weight)  # G_y's hidden layers adapt with G_f
+
+
+def test_shot_clusters_in_the_space_its_frozen_layer_reads():
+    method = build("shot", init="unused")
+    images = torch.randint(0, 256, (40, 3, 28, 28), dtype=torch.uint8)
+    method.begin_epoch(0, images, torch.device("cpu"))
+    with torch.no_grad():
+        model = method.model.eval()
+        penultimate = model.classifier[:-1](model.embed(images))
+        expected = centroid_labels(penultimate, torch.softmax(model.classifier[-1](penultimate), dim=1))
+    assert torch.equal(method.labels, expected)
+
+
+def test_the_hypothesis_is_the_last_linear_layer_or_the_whole_head():
+    mlp = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    body, hypothesis = split_hypothesis(mlp)
+    assert hypothesis is mlp[2] and [type(m) for m in body] == [nn.Linear, nn.ReLU]
+    linear = nn.Linear(4, 2)
+    body, hypothesis = split_hypothesis(linear)
+    assert hypothesis is linear and isinstance(body, nn.Identity)
+    pooled = nn.Sequential(nn.Linear(4, 2), nn.Softplus())  # does not end in a linear layer: frozen whole
+    assert split_hypothesis(pooled)[1] is pooled
 
 
 def test_dirtt_stays_near_a_teacher_that_is_refreshed_every_k_steps():
@@ -72,7 +98,8 @@ def test_dirtt_stays_near_a_teacher_that_is_refreshed_every_k_steps():
 def test_the_authors_defaults_and_bad_values():
     cfg = resolve(AdaptConfig, {"method": "dirtt", "init": "somewhere"})
     assert (cfg.optimizer, cfg.lr, cfg.ema_decay, cfg.dirtt_refresh) == ("adam", 1e-3, 0.998, 5000)
-    assert resolve(AdaptConfig, {"method": "shot", "init": "x"}).shot_pseudo_weight == 0.1
+    shot = resolve(AdaptConfig, {"method": "shot", "init": "x"})
+    assert shot.shot_pseudo_weight == 0.1 and shot.weight_decay == 1e-3  # uda_digit.py's target phase
     for options, fragment in (
         ({"method": "dirtt", "init": "x", "dirtt_refresh": 0}, "dirtt refresh must be > 0"),
         ({"method": "dirtt", "init": "x", "dirtt_teacher_weight": -1.0}, "dirtt teacher weight must be >= 0"),

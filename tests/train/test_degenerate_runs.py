@@ -67,3 +67,36 @@ def test_is_best_and_selected_skip_degenerate_and_unscored_epochs():
     collapsed = [{"epoch": 1, "s": 0.9, "degenerate": "x"}]
     assert adapt.is_best(collapsed[0], collapsed, "s") is True  # a best.pt exists while nothing is eligible
     assert adapt.selected(collapsed, "s")["epoch"] == 1
+
+
+def test_a_run_from_trained_weights_that_loses_their_source_task_is_flagged(tiny_domains, tmp_path, monkeypatch):
+    """The weights --init brings are the baseline: a refinement whose first epoch keeps a third
+    of their source accuracy is degenerate (SHOT fell from 0.99 to 0.53 unflagged, because the
+    guard compared each epoch with the run's own epochs only)."""
+    trained = tmp_path / "trained"
+    assert run(tiny_domains, trained, "--method", "source_only", "--batch-size", "16", "--lr", "0.05") == 0
+    start = json.loads((trained / "summary.json").read_text())["source_val_acc"]
+    assert start > 0.8
+    real = adapt.evaluate
+
+    def lost_after_the_start(method, data, device, test_sets=True):
+        out = real(method, data, device, test_sets)
+        return out | {"source_val_acc": 0.3} if test_sets else out  # 0.3: above twice chance, far below start
+
+    monkeypatch.setattr(adapt, "evaluate", lost_after_the_start)
+    out = tmp_path / "refined"
+    assert run(tiny_domains, out, "--method", "source_only", "--init", str(trained), "--epochs", "1") == 0
+    [record] = records(out)
+    said = f"source validation accuracy fell to 0.300 from {start:.3f} in the weights it started from"
+    assert record["degenerate"].startswith(said)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["start_source_val_acc"] == start and summary["degenerate_epochs"] == [1]
+    from advlab.runs.checkpoint import load_checkpoint
+
+    assert load_checkpoint(out / "last.pt")["start_source_val_acc"] == start  # what a resume compares against
+
+
+def test_a_fresh_run_has_no_start_baseline(tiny_domains, tmp_path):
+    out = tmp_path / "fresh"
+    assert run(tiny_domains, out, "--method", "source_only", "--epochs", "1") == 0
+    assert json.loads((out / "summary.json").read_text())["start_source_val_acc"] is None

@@ -6,7 +6,8 @@ one predicted class: ClassAMI 1.0). So every epoch a run checks itself for:
 
 - **source task lost**: source validation accuracy not clearly above chance (at most twice
   chance), or fallen far below the best the same run reached (it kept less than half of
-  that epoch's margin over chance);
+  that epoch's margin over chance), or far below the same way what the trained weights an
+  --init run starts from had;
 - **predictions collapsed**: the target images' predicted classes cover only one or a few
   classes (their effective number, exp of the entropy of the predicted-class histogram, at
   most a quarter of the classes or 2, whichever is more, but never more than half of them:
@@ -33,17 +34,19 @@ FEW_CLASSES_CAP = 0.5  # ...but never more than this share
 FEATURE_SPREAD = 1e-6  # total feature variance over mean squared norm
 
 
-def source_task_lost(source_val_acc: float | None, best_earlier: float | None, num_classes: int) -> str | None:
-    """Source validation accuracy near chance, or far below this run's best so far."""
+def source_task_lost(
+    source_val_acc: float | None, best_earlier: float | None, num_classes: int, start: float | None = None
+) -> str | None:
+    """Source validation accuracy near chance, or far below this run's best so far, or below
+    what the trained weights it started from had (`start`: an --init run's baseline)."""
     if source_val_acc is None or not math.isfinite(source_val_acc):
         return None
     chance = 1.0 / num_classes
     if source_val_acc <= CHANCE_FACTOR * chance:
         return f"source validation accuracy {source_val_acc:.3f} is not clearly above chance ({chance:.3f})"
-    if best_earlier is not None and best_earlier > chance:
-        floor = chance + KEPT_MARGIN * (best_earlier - chance)
-        if source_val_acc < floor:
-            return f"source validation accuracy fell to {source_val_acc:.3f} from {best_earlier:.3f} earlier in the run"
+    for baseline, when in ((start, "in the weights it started from"), (best_earlier, "earlier in the run")):
+        if baseline is not None and baseline > chance and source_val_acc < chance + KEPT_MARGIN * (baseline - chance):
+            return f"source validation accuracy fell to {source_val_acc:.3f} from {baseline:.3f} {when}"
     return None
 
 
@@ -89,10 +92,11 @@ def degeneracy(
     best_earlier: float | None = None,
     target_predicted: torch.Tensor | None = None,
     features: torch.Tensor | None = None,
+    start: float | None = None,
 ) -> str | None:
     """Every sign that holds, joined by '; ', or None for a checkpoint that looks healthy."""
     reasons = [
-        source_task_lost(source_val_acc, best_earlier, num_classes),
+        source_task_lost(source_val_acc, best_earlier, num_classes, start),
         predictions_collapsed(target_predicted, num_classes) if target_predicted is not None else None,
         features_collapsed(features) if features is not None else None,
     ]

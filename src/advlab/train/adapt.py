@@ -113,6 +113,11 @@ class Trainer:
     tensors: dict[str, torch.Tensor] = field(default_factory=dict)  # the training images on the device
     probe: Probe | None = None
     epoch: Epoch = field(default_factory=Epoch)
+    # a run that starts from trained weights (--init, a given network): their source validation
+    # accuracy before the first step, the best "earlier" epoch the guard compares against, so a
+    # refinement that loses the source task it started with is flagged (a SHOT run fell from
+    # 0.99 to 0.53 in six epochs)
+    start_source_val_acc: float | None = None
 
     @property
     def needs(self):
@@ -224,7 +229,13 @@ class Trainer:
             record |= score_validators(model, self.probe, self.device, self.cfg.seed)
         earlier = [h["source_val_acc"] for h in self.history if h.get("source_val_acc") is not None]
         record["degenerate"] = check_degeneracy(
-            model, self.probe, self.device, data.num_classes, record.get("source_val_acc"), max(earlier, default=None)
+            model,
+            self.probe,
+            self.device,
+            data.num_classes,
+            record.get("source_val_acc"),
+            max(earlier, default=None),
+            self.start_source_val_acc,
         )
         method.model.train(training)
         return record
@@ -248,6 +259,7 @@ class Trainer:
             "history": self.history,
             "classes": list(self.data.classes),
             "classes_given": self.data.classes_given,
+            "start_source_val_acc": self.start_source_val_acc,
         }
         if method.average is not None:
             state["average"] = method.average.model.state_dict()
@@ -298,6 +310,8 @@ def start(cfg: AdaptConfig, resume: bool, quiet: bool, initial: Backbone | None 
         history=[],
         start_epoch=0,
     )
+    if cfg.init or initial is not None:
+        trainer.start_source_val_acc = evaluate(method, data, device, test_sets=False).get("source_val_acc")
     if resume:
         restore(trainer)
     run.write_text("config.yaml", to_yaml(cfg.recorded()))
@@ -358,6 +372,7 @@ def restore(trainer: Trainer) -> None:
     method.load_state_dict(state.get("method_state", {}))
     trainer.start_epoch = int(state["epoch"])
     trainer.history = list(state["history"])
+    trainer.start_source_val_acc = state.get("start_source_val_acc", trainer.start_source_val_acc)
     run.rewrite_jsonl("metrics.jsonl", trainer.history)  # drops lines of an epoch that never reached its checkpoint
     if not trainer.quiet:
         print(f"resuming {run.path} after epoch {trainer.start_epoch}")
@@ -426,6 +441,7 @@ def finish(trainer: Trainer) -> dict[str, Any]:
         "degenerate": chosen.get("degenerate"),
         "degenerate_epochs": degenerate_epochs,
         "init": cfg.init,
+        "start_source_val_acc": trainer.start_source_val_acc,
         "evaluated": "weight average" if method.average is not None else "trained weights",
         **method.summary(history),
         "seconds": train_seconds,
@@ -446,9 +462,9 @@ def finish(trainer: Trainer) -> dict[str, Any]:
 
 
 @torch.no_grad()
-def evaluate(method: Method, data: Data, device: torch.device) -> dict[str, Any]:
-    """Accuracies of the evaluated weights on the test sets (and source validation), one
-    pass of the features per image."""
+def evaluate(method: Method, data: Data, device: torch.device, test_sets: bool = True) -> dict[str, Any]:
+    """Accuracies of the evaluated weights on the test sets (unless not `test_sets`) and
+    source validation, one pass of the features per image."""
     model = method.eval_model()
     training = method.model.training
     method.model.eval()
@@ -461,18 +477,20 @@ def evaluate(method: Method, data: Data, device: torch.device) -> dict[str, Any]
         domain = method.domain_logits(features, logits)
         return logits if domain is None else torch.cat([logits, domain.unsqueeze(1)], dim=1)
 
-    s_out, t_out = (
-        batched(outputs, data.source_test.x, device=device),
-        batched(outputs, data.target_test.x, device=device),
-    )
-    c = data.num_classes
-    has_domain = s_out.shape[1] > c
-    out = {
-        "source_acc": accuracy(s_out[:, :c], data.source_test.y),
-        "target_acc": accuracy(t_out[:, :c], data.target_test.y),
-        "domain_acc": domain_accuracy(s_out[:, c], t_out[:, c]) if has_domain else None,
-        "target_per_class": per_class_accuracy(t_out[:, :c], data.target_test.y, c),
-    }
+    out: dict[str, Any] = {}
+    if test_sets:
+        s_out, t_out = (
+            batched(outputs, data.source_test.x, device=device),
+            batched(outputs, data.target_test.x, device=device),
+        )
+        c = data.num_classes
+        has_domain = s_out.shape[1] > c
+        out |= {
+            "source_acc": accuracy(s_out[:, :c], data.source_test.y),
+            "target_acc": accuracy(t_out[:, :c], data.target_test.y),
+            "domain_acc": domain_accuracy(s_out[:, c], t_out[:, c]) if has_domain else None,
+            "target_per_class": per_class_accuracy(t_out[:, :c], data.target_test.y, c),
+        }
     if len(data.source_val):
         out["source_val_acc"] = accuracy(batched(model, data.source_val.x, device=device), data.source_val.y)
     method.model.train(training)

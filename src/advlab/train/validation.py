@@ -114,12 +114,13 @@ def check_degeneracy(
     num_classes: int,
     source_val_acc: float | None,
     best_earlier: float | None,
+    start: float | None = None,
 ) -> str | None:
     """Why this checkpoint looks collapsed (advlab.metrics.degeneracy), or None. It reads the
     probe's target training images (never a label) for the predictions and features; without
     a probe (--validation-size 0) only the source accuracy is checked."""
     if probe is None or len(probe.target) == 0:
-        return degeneracy(num_classes, source_val_acc, best_earlier)
+        return degeneracy(num_classes, source_val_acc, best_earlier, start=start)
     features = batched(model.embed, probe.target, device=device)
     predicted = model.classifier(features).argmax(dim=1)
-    return degeneracy(num_classes, source_val_acc, best_earlier, predicted, features)
+    return degeneracy(num_classes, source_val_acc, best_earlier, predicted, features, start)
