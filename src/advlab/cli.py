@@ -275,6 +275,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--array-limit", type=int, metavar="N", help="at most N jobs of one submission at once (default: 64)"
     )
     cluster.add_argument(
+        "--poll-every",
+        type=float,
+        metavar="SECONDS",
+        help="how often the waiting launcher asks Slurm which jobs are over (default: 10)",
+    )
+    cluster.add_argument(
         "--no-wait", action="store_true", help="submit and return; the same command later waits and builds the report"
     )
     return parser
@@ -351,6 +357,7 @@ CLUSTER_FLAGS = {
     "cpus_per_run": "cpus_per_run",
     "gpus_per_run": "gpus_per_run",
     "array_limit": "array_limit",
+    "poll_every": "poll_seconds",
 }
 
 

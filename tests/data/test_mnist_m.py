@@ -1,4 +1,5 @@
 import io
+import shutil
 import tarfile
 
 import numpy as np
@@ -121,3 +122,35 @@ def test_label_list_that_is_not_utf8_is_one_line(tmp_path):
         (tmp_path / name).write_bytes(data)
     with pytest.raises(DataError, match="not a text label list"):
         read_mnist_m_folder(tmp_path / "mnist_m", check_counts=False)
+
+
+def test_decoded_mnist_m_is_cached_as_arrays_rebuilt_when_damaged_and_the_old_npz_is_migrated(tmp_path, monkeypatch):
+    from advlab.data import domains
+
+    monkeypatch.setenv("ADVLAB_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "data" / "mnist_m").mkdir(parents=True)
+    write_tar(tmp_path / "data" / "mnist_m" / "mnist_m.tar.gz", release_members())
+    decoded = []
+
+    def decode(path):
+        decoded.append(path)
+        return read_mnist_m_archive(path, check_counts=False)
+
+    monkeypatch.setattr(domains, "read_mnist_m_archive", decode)
+    first = domains.load_mnist_m(tmp_path / "data", quiet=True)
+    [folder] = (tmp_path / "cache").iterdir()
+    assert sorted(f.name for f in folder.iterdir()) == ["x_test.npy", "x_train.npy", "y_test.npy", "y_train.npy"]
+    again = domains.load_mnist_m(tmp_path / "data", quiet=True)
+    assert len(decoded) == 1 and all(np.array_equal(a, b) for s in first for a, b in zip(first[s], again[s]))
+
+    (folder / "x_train.npy").write_bytes(b"\x93NUMPY garbage")  # damaged: rebuilt, never trusted
+    assert np.array_equal(domains.load_mnist_m(tmp_path / "data", quiet=True)["train"][0], first["train"][0])
+    assert len(decoded) == 2
+
+    shutil.rmtree(folder)  # as an earlier version left it: one .npz, read instead of decoding, then replaced
+    older = folder.with_suffix(".npz")
+    np.savez(older, **{f"{k}_{s}": v for s, (x, y) in first.items() for k, v in (("x", x), ("y", y))})
+    migrated = domains.load_mnist_m(tmp_path / "data", quiet=True)
+    assert len(decoded) == 2 and folder.is_dir() and not older.exists()
+    assert np.array_equal(migrated["test"][1], first["test"][1])
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [folder.name]  # no half-written folder left

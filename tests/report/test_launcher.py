@@ -151,6 +151,10 @@ def test_a_failed_parent_is_kept_and_its_child_says_why_it_did_not_run(tiny_doma
         (["--launcher", "slurm", "--cpus-per-run", "0"], "--cpus-per-run must be >= 1"),
         (["--launcher", "slurm", "--time-limit", "0"], "--time-limit must be >= 1"),
         (["--launcher", "slurm", "--gpus-per-run", "-1"], "--gpus-per-run must be >= 0"),
+        (["--launcher", "slurm", "--poll-every", "0"], "--poll-every must be > 0 seconds and finite, got 0.0"),
+        (["--launcher", "slurm", "--poll-every", "inf"], "--poll-every must be > 0 seconds and finite, got inf"),
+        (["--launcher", "slurm", "--poll-every", "nan"], "--poll-every must be > 0 seconds and finite, got nan"),
+        (["--poll-every", "1"], "--poll-every only apply with --launcher slurm"),
     ],
 )
 def test_bad_cluster_options_are_one_line_errors(args, fragment, tmp_path, capsys):

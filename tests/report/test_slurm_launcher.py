@@ -86,6 +86,8 @@ def test_the_study_on_slurm_reports_the_local_launchers_numbers(slurm, tmp_path_
         str(default_threads(2)),
         "--time-limit",
         "30",
+        "--poll-every",
+        "1",
         "--data-dir",
         str(REAL_DATA),
     ]  # the local study's threads

@@ -119,13 +119,45 @@ def test_a_dead_rank_ends_the_run_and_it_resumes_to_the_same_result(tiny_domains
     assert len(resumed) == 12 and all(close(a, b) for a, b in zip(resumed, whole))
 
 
-def test_a_batch_statistic_loss_or_backbone_is_refused_over_several_processes(tiny_domains, tmp_path):
+def test_a_batch_statistic_loss_is_refused_by_a_real_torchrun_job(tiny_domains, tmp_path):
     result = torchrun(2, args(tiny_domains, tmp_path / "dan", "--method", "dan"))
     assert (
         result.returncode != 0
         and "dan's loss is a statistic of the whole batch (MMD between the two batches)" in result.stderr
     )
-    result = torchrun(2, args(tiny_domains, tmp_path / "bn", "--backbone", "dtn"))
-    assert "backbone dtn normalises by the whole batch (batch norm)" in result.stderr
-    result = torchrun(2, args(tiny_domains, tmp_path / "odd", "--batch-size", "31"))
-    assert "batch size 31 must be a multiple of the 2 processes" in result.stderr
+    assert not (tmp_path / "dan" / "metrics.jsonl").exists()
+
+
+def test_what_cannot_be_split_over_processes_is_refused_for_every_method_and_backbone():
+    """The rules the job above reaches, checked in-process (World as a torchrun rank sees it):
+    each method or backbone that declares a batch statistic is refused, every other passes,
+    and a batch must split evenly."""
+    from advlab.backbones import BACKBONES
+    from advlab.config import resolve
+    from advlab.errors import AdvlabError
+    from advlab.methods import METHODS
+    from advlab.runs.distributed import World
+    from advlab.train.adapt import refuse_over_processes
+    from advlab.train.config import AdaptConfig
+
+    two = World(rank=1, size=2)
+
+    def refusal(**fields) -> str | None:
+        cfg = resolve(AdaptConfig, fields)
+        try:
+            refuse_over_processes(cfg, two)
+        except AdvlabError as e:
+            return str(e)
+        return None
+
+    for name, method in METHODS.items():
+        said = refusal(method=name, **({"init": "x"} if method.needs_init else {}))
+        assert (said is not None) == bool(method.batch_statistic), name
+        if said:
+            assert said.startswith(f"{name}'s loss is a statistic of the whole batch ({method.batch_statistic})")
+    for name, backbone in BACKBONES.items():
+        said = refusal(backbone=name)
+        assert (said is not None) == bool(backbone.batch_statistic), name
+    assert "backbone dtn normalises by the whole batch (batch norm)" in refusal(backbone="dtn")
+    assert refusal(batch_size=31) == "batch size 31 must be a multiple of the 2 processes that share each batch"
+    assert refusal(batch_size=32) is None

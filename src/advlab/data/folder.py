@@ -116,7 +116,12 @@ def read_npz_classes(path: str | Path) -> tuple[str, ...] | None:
 def read_npz(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """{split: (x, y)} from an .npz holding x_train, y_train, x_test, y_test."""
     path = Path(path)
-    arrays = _npz_arrays(path, ("x_train", "y_train", "x_test", "y_test"))
+    return checked_splits(_npz_arrays(path, ("x_train", "y_train", "x_test", "y_test")), path)
+
+
+def checked_splits(arrays: dict[str, np.ndarray], path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """{split: (x, y)} from arrays x_train, y_train, x_test, y_test, each checked: uint8
+    images in one of the layouts as_nchw takes, one non-negative integer label per image."""
     out = {}
     for split in ("train", "test"):
         if f"x_{split}" not in arrays or f"y_{split}" not in arrays:

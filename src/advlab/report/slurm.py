@@ -27,6 +27,7 @@ from __future__ import annotations
 import fcntl
 import getpass
 import json
+import math
 import pickle
 import shutil
 import subprocess
@@ -56,10 +57,11 @@ class SlurmOptions:
     array_limit: int = 64  # at most this many of one submission's jobs run at once
     max_requeues: int = 20  # time-outs one run may be requeued after (pre-emptions are not counted)
     wait: bool = True  # wait for every job, then build the report; else submit and return
-    poll_seconds: float = 10.0
+    poll_seconds: float = 10.0  # how often a waiting launcher runs squeue (--poll-every)
 
     def arguments(self) -> list[str]:
-        """The command-line flags that ask for these options (for the report's command line)."""
+        """The command-line flags that ask for these options (for the report's command line;
+        how often the launcher polls changes no result and is left out)."""
         flags = ["--partition", self.partition] if self.partition else []
         flags += ["--time-limit", str(self.time_limit_min), "--cpus-per-run", str(self.cpus_per_run)]
         flags += ["--gpus-per-run", str(self.gpus_per_run)] if self.gpus_per_run else []
@@ -71,6 +73,8 @@ class SlurmOptions:
                 return f"--{name.replace('_', '-').replace('-min', '')} must be >= 1, got {getattr(self, name)}"
         if self.gpus_per_run < 0:
             return f"--gpus-per-run must be >= 0, got {self.gpus_per_run}"
+        if not 0 < self.poll_seconds < math.inf:
+            return f"--poll-every must be > 0 seconds and finite, got {self.poll_seconds}"
         return None
 
 
