@@ -8,7 +8,9 @@ target batch). The teacher is a frozen copy of the weights, replaced every K ste
 exponential moving average of the student (paper eq. 14; a sequence of natural-gradient-like
 steps, each a small move from the last). Defaults from the authors' code (RuiShu/dirt-t,
 run_dirtt.py): lambda_t 1e-2, beta 1e-2, K 5000 (`--dirt 5000`), Adam 1e-3 constant, the EMA
-(0.998) evaluated and the teacher's source; the VAT radius as in `vada`. Without a weight
+(0.998) evaluated and the teacher's source; the VAT radius as in `vada`; the teacher asked in
+evaluation mode, and batch norm's running statistics updated by the clean target pass alone
+(the VAT passes keep them: advlab.nn.batchnorm). Without a weight
 average (--ema-decay 0) the teacher is refreshed from the student itself.
 """
 
@@ -23,6 +25,7 @@ from advlab.backbones import Backbone
 from advlab.config import check, option
 from advlab.methods.base import Batch, Method, Needs, StepInfo, check_weights
 from advlab.methods.vada import default_radius
+from advlab.nn.batchnorm import running_stats_kept
 from advlab.nn.vat import conditional_entropy, kl_from_logits, vat_loss
 
 
@@ -81,10 +84,11 @@ class DIRTT(Method):
 
     def loss(self, batch: Batch, info: StepInfo):
         cfg, xt = self.cfg, self.model.input(batch.xt)
-        logits = self.predict(xt)
+        logits = self.predict(xt)  # the pass whose batch statistics the running ones follow
         ent = conditional_entropy(logits)
-        vat = vat_loss(self.predict, xt, logits, self.radius, batch.draws["vat_target"])
-        teacher = self.teacher.train()  # as the student: its own batch statistics, dropout and noise on
+        with running_stats_kept(self.model):
+            vat = vat_loss(self.predict, xt, logits, self.radius, batch.draws["vat_target"])
+        teacher = self.teacher.eval()  # as the authors' (phase=False): running statistics, no dropout or noise
         with torch.no_grad():
             taught = teacher.classifier(teacher.features(teacher.input(batch.xt)))
         kl = kl_from_logits(taught, logits)

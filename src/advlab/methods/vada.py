@@ -11,7 +11,8 @@ so that its boundaries leave the target's dense regions (advlab.nn.vat).
 Defaults are those of the authors' code (RuiShu/dirt-t, run_dirtt.py): lambda_d 1e-2,
 lambda_s 1, lambda_t 1e-2; Adam at lr 1e-3, constant; the evaluated weights an exponential
 moving average (decay 0.998); source and target through the network as separate batches
-(each its own batch-norm statistics). The VAT radius is theirs, 3.5 for a 32 x 32 x 3 input,
+(each its own batch-norm statistics), the running statistics evaluation uses updated by the
+clean target batch alone (advlab.nn.batchnorm). The VAT radius is theirs, 3.5 for a 32 x 32 x 3 input,
 scaled by the square root of the backbone's input size (3.06 for ganin's 3 x 28 x 28); here
 it is measured on the model's normalised input. Differences: Adam keeps torch's betas (the
 authors use beta1 0.5), and advlab's --augment (invert, by default) still applies to source
@@ -28,6 +29,7 @@ import torch.nn.functional as F
 from advlab.config import check, option
 from advlab.methods.base import Batch, Method, StepInfo, check_weights
 from advlab.nn import scale_grad
+from advlab.nn.batchnorm import running_stats_kept
 from advlab.nn.heads import DomainDiscriminator, domain_loss
 from advlab.nn.vat import conditional_entropy, vat_loss
 
@@ -104,19 +106,29 @@ class VADA(Method):
     def loss(self, batch: Batch, info: StepInfo):
         cfg, m = self.cfg, self.model
         xs, xt = m.input(batch.xs), m.input(batch.xt)
-        fs, ft = m.features(xs), m.features(xt)  # apart: each domain its own batch statistics
-        ls, lt = m.classifier(fs), m.classifier(ft)
+        # apart: each domain its own batch statistics; the running ones, which evaluation uses,
+        # follow the clean target batch alone, as the authors' (internal_update on that pass only)
+        with running_stats_kept(m):
+            fs = m.features(xs)
+            ls = m.classifier(fs)
+        ft = m.features(xt)
+        lt = m.classifier(ft)
         cls = F.cross_entropy(ls, batch.ys)
         domain_logits = self.heads["discriminator"](scale_grad(torch.cat([fs, ft]), -info.lam)).squeeze(1)
         dom = domain_loss(domain_logits, len(xs))
         ent = conditional_entropy(lt)
         zero = cls.new_zeros(())
-        vat_s = (
-            vat_loss(self.predict, xs, ls, self.radius, batch.draws["vat_source"]) if cfg.vada_source_weight else zero
-        )
-        vat_t = (
-            vat_loss(self.predict, xt, lt, self.radius, batch.draws["vat_target"]) if cfg.vada_target_weight else zero
-        )
+        with running_stats_kept(m):
+            vat_s = (
+                vat_loss(self.predict, xs, ls, self.radius, batch.draws["vat_source"])
+                if cfg.vada_source_weight
+                else zero
+            )
+            vat_t = (
+                vat_loss(self.predict, xt, lt, self.radius, batch.draws["vat_target"])
+                if cfg.vada_target_weight
+                else zero
+            )
         total = (
             cls + cfg.vada_domain_weight * dom + cfg.vada_source_weight * vat_s + cfg.vada_target_weight * (ent + vat_t)
         )
