@@ -297,7 +297,7 @@ def _add_tune_parser(sub) -> None:
         "validator (Optuna, TPE, study in OUT/study.db: the same command again resumes it), choose among the "
         "finished trials (source_only always a candidate: the answer can be 'do not adapt'), and write "
         "OUT/best.yaml (for advlab adapt --config), trials.md, trials.json and scores.png. "
-        "Not done yet: --launcher slurm (workers as Slurm jobs), pruning inside a trial.",
+        "Not done yet: --launcher slurm (workers as Slurm jobs).",
     )
     tune.add_argument(
         "--methods",

@@ -50,8 +50,8 @@ def rewrite_last_record(monkeypatch, change) -> None:
 
     real = adapt.run_adapt
 
-    def run_adapt(cfg, resume=False, quiet=False):
-        summary = real(cfg, resume=resume, quiet=quiet)
+    def run_adapt(cfg, resume=False, quiet=False, after_epoch=None):
+        summary = real(cfg, resume=resume, quiet=quiet, after_epoch=after_epoch)
         path = cfg.run_dir() / "metrics.jsonl"
         records = [json.loads(line) for line in path.read_text().splitlines()]
         change(cfg, records[-1])
@@ -106,6 +106,30 @@ def test_degenerate_trial_is_pruned_and_never_chosen(tiny_domains, tmp_path, mon
     assert dann and all(r["state"] == "pruned" and r["degenerate"] == "one class predicted" for r in dann)
     assert result["best"]["method"] == "source_only" and result["adapt"] is False
     assert "one class predicted" in (out / "trials.md").read_text()
+
+
+def test_a_trial_behind_the_others_stops_at_that_epoch_and_is_never_chosen(tiny_domains, tmp_path, monkeypatch):
+    """The pruner is made to call every trial behind: the adapted ones stop after their first
+    of two epochs, stopped runs with a checkpoint; source_only, the baseline, runs to its end."""
+    import advlab.train.adapt as adapt
+
+    monkeypatch.setattr(optuna.trial.Trial, "should_prune", lambda self: True)
+    monkeypatch.setattr(adapt, "check_degeneracy", lambda *args: None)  # tiny runs near chance: not what is tested
+    out = tmp_path / "tune"
+    assert tune(tiny_domains, out, "--methods", "dann", "--trials", "3", "--trial-epochs", "2") == 0
+    rows = json.loads((out / "trials.json").read_text())["rows"]
+    dann = [r for r in rows if r["method"] == "dann"]
+    assert dann and all(r["state"] == "pruned" and r["pruned_at_epoch"] == 1 for r in dann)
+    said = [r["pruned"] for r in dann]
+    assert all(s.startswith("class_ami ") and "at epoch 1 of 2, below the median" in s for s in said), said
+    for r in dann:
+        run = out / r["run_dir"]
+        assert len((run / "metrics.jsonl").read_text().splitlines()) == 1 and not (run / "summary.json").exists()
+    baseline = [r for r in rows if r["method"] == "source_only"]
+    assert baseline and all(r["state"] == "complete" for r in baseline)
+    result = json.loads((out / "trials.json").read_text())
+    assert result["best"]["method"] == "source_only"
+    assert "below the median of the earlier trials there" in (out / "trials.md").read_text()
 
 
 @pytest.mark.parametrize(

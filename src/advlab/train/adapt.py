@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -54,11 +55,18 @@ __all__ = ["prepare_data", "run_adapt"]
 
 
 def run_adapt(
-    cfg: AdaptConfig, resume: bool = False, quiet: bool = False, initial: Backbone | None = None
+    cfg: AdaptConfig,
+    resume: bool = False,
+    quiet: bool = False,
+    initial: Backbone | None = None,
+    after_epoch: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any] | None:
     """Train, evaluate each epoch, checkpoint, and return the summary (also in summary.json).
-    `initial`: a network whose weights the run starts from (advlab.adapt's backbone instance)."""
+    `initial`: a network whose weights the run starts from (advlab.adapt's backbone instance).
+    `after_epoch(record)`: called with each epoch's record once its checkpoint is written;
+    what it raises stops the run there, resumable like a killed one (advlab tune's pruner)."""
     trainer = start(cfg, resume, quiet, initial)
+    trainer.after_epoch = after_epoch
     run_epochs(
         trainer.start_epoch,
         cfg.epochs,
@@ -118,6 +126,7 @@ class Trainer:
     # refinement that loses the source task it started with is flagged (a SHOT run fell from
     # 0.99 to 0.53 in six epochs)
     start_source_val_acc: float | None = None
+    after_epoch: Callable[[dict[str, Any]], None] | None = None  # see run_adapt
 
     @property
     def needs(self):
@@ -176,6 +185,8 @@ class Trainer:
         print(epoch_line(record, self.cfg.epochs, self.method.console(record)), flush=True)
         if record["degenerate"]:
             print(f"warning: epoch {record['epoch']} looks degenerate: {record['degenerate']}", flush=True)
+        if self.after_epoch is not None:
+            self.after_epoch(record)
 
     # --- the parts of a step and of an epoch's end ---
 

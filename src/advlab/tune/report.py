@@ -36,7 +36,8 @@ def row(trial) -> dict[str, Any]:
         "selection_score": None,
         "degenerate": attrs.get("degenerate"),
         "error": attrs.get("error") or attrs.get("interrupted"),
-        "pruner_would_prune": attrs.get("pruner_would_prune"),
+        "pruned": attrs.get("pruned"),  # stopped behind the others: the epoch and score that stopped it
+        "pruned_at_epoch": attrs.get("pruned_at_epoch"),
         "target_acc_analysis_only": attrs.get("target_acc"),
         "scores": attrs.get("scores", {}),
         "run_dir": attrs.get("run_dir"),
@@ -185,7 +186,7 @@ def markdown(opts: TuneOptions, result: dict[str, Any]) -> str:
             "",
         ]
     lines += [
-        f"| trial | method | params | {opts.objective} | {opts.by} | state | degenerate / error "
+        f"| trial | method | params | {opts.objective} | {opts.by} | state | degenerate / pruned / error "
         "| target_acc (analysis only) |",
         "|---|---|---|---|---|---|---|---|",
     ]
@@ -194,7 +195,7 @@ def markdown(opts: TuneOptions, result: dict[str, Any]) -> str:
         chosen = " (chosen)" if result["best"] and r["number"] == result["best"]["number"] else ""
         lines.append(
             f"| {r['number']}{chosen} | {r['method'] or ''} | {params} | {_number(r['score'])} | "
-            f"{_number(r['selection_score'])} | {r['state']} | {r['degenerate'] or r['error'] or ''} | "
+            f"{_number(r['selection_score'])} | {r['state']} | {r['degenerate'] or r['pruned'] or r['error'] or ''} | "
             f"{_number(r['target_acc_analysis_only'])} |"
         )
     return "\n".join(lines) + "\n"
@@ -202,7 +203,8 @@ def markdown(opts: TuneOptions, result: dict[str, Any]) -> str:
 
 def figure(opts: TuneOptions, rows: list[dict[str, Any]], best: dict | None, path: Path) -> None:
     """The objective's score against trial number, a colour per method; degenerate (pruned)
-    trials crossed at their last score, where there is one; the chosen one starred."""
+    trials crossed at their last score, where there is one; trials the pruner stopped hollow
+    at the score that stopped them; the chosen one starred."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -222,6 +224,14 @@ def figure(opts: TuneOptions, rows: list[dict[str, Any]], best: dict | None, pat
             color=colours(i % 10),
             marker="x",
             label=f"{method} (degenerate, pruned)" if bad else None,
+        )
+        behind = [r for r in mine if r["pruned"] and r["scores"].get(opts.objective) is not None]
+        ax.scatter(
+            [r["number"] for r in behind],
+            [r["scores"][opts.objective] for r in behind],
+            facecolors="none",
+            edgecolors=colours(i % 10),
+            label=f"{method} (pruned early, score where it stopped)" if behind else None,
         )
     if best:
         ax.scatter(

@@ -1,20 +1,22 @@
 """The search: an Optuna study in OUT/study.db whose trials are real `advlab adapt` runs.
 
 Each trial is a run directory OUT/trials/<number>-<method>/ trained in-process at a short
-budget (--trial-epochs, --trial-subset). It runs to its end; then its per-epoch validator
-scores are reported to Optuna (TPE learns from every epoch) and the median pruner's verdict
-is recorded as `pruner_would_prune`, informational only: stopping a run between epochs
-would need the run resumed with more epochs, which changes its learning-rate and lambda
-schedules, so a pruned trial would not be the run it claims to be. With 3-epoch trials
-little time would be saved anyway. A trial whose last epoch is degenerate (metrics.jsonl's
-`degenerate`) is pruned with its reason and never chosen; one whose run stops with a
-one-line error (a bad setting, a diverged loss) is failed with that line.
+budget (--trial-epochs, --trial-subset). After each epoch's checkpoint its validator score
+is reported to Optuna, and where the median pruner says the trial is behind (below the
+median of the earlier trials at the same epoch, after the first few trials) the run stops
+there: pruned, with the epoch and the score that stopped it, never chosen, its directory a
+stopped run like a killed one. Its schedules were set for the whole trial budget, so the
+epochs it ran are the first epochs of the trial it would have been. The last epoch is never
+pruned (the trial is done by then), nor is `source_only`, the evidence for "do not adapt".
+A trial whose last epoch is degenerate (metrics.jsonl's `degenerate`) is pruned with its
+reason and never chosen; one whose run stops with a one-line error (a bad setting, a
+diverged loss) is failed with that line.
 
 The study lives in SQLite (Optuna's RDB storage): the same command again continues it
 (`load_if_exists`), and `--jobs N` runs N worker processes, each calling study.optimize on
 the same file. A trial left running by a killed command is marked failed ("interrupted")
 when the next command starts, and does not count towards --trials. Future work: a Slurm
-launcher (workers as jobs sharing a JournalStorage file), and pruning inside a trial.
+launcher (workers as jobs sharing a JournalStorage file).
 """
 
 from __future__ import annotations
@@ -229,6 +231,14 @@ def read_history(run_dir: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in complete_lines(run_dir / "metrics.jsonl")]
 
 
+class Behind(Exception):
+    """Raised between a trial's epochs where the pruner stops it."""
+
+    def __init__(self, epoch: int, score: float):
+        super().__init__(f"pruned at epoch {epoch}")
+        self.epoch, self.score = epoch, score
+
+
 class Objective:
     """One trial: sample, train a short adapt run, score its last epoch by --objective."""
 
@@ -244,19 +254,38 @@ class Objective:
         options = suggest(trial, method)
         name = f"{trial.number}-{method}"
         trial.set_user_attr("run_dir", f"trials/{name}")
+        key = VALIDATORS[self.opts.objective]
+
+        def report(record: dict[str, Any]) -> None:
+            """Each epoch's score to the pruner; behind the others before the last epoch: stop."""
+            score, epoch = record.get(key), record["epoch"]
+            if score is None:
+                return
+            trial.report(score, epoch)
+            if method != "source_only" and epoch < self.opts.trial_epochs and trial.should_prune():
+                raise Behind(epoch, score)
+
         try:
             cfg = resolve(
                 AdaptConfig, adapt_values(self.opts, method, options) | {"out": str(self.out / "trials" / name)}
             )
-            history = self.train(cfg, name)
+            history = self.train(cfg, name, report)
         except AdvlabError as e:
             trial.set_user_attr("error", str(e))
             self.say(trial, method, f"failed: {e}")
             raise
-        key = VALIDATORS[self.opts.objective]
-        for record in history:
-            if record.get(key) is not None:
-                trial.report(record[key], record["epoch"])
+        except Behind as stop:
+            said = (
+                f"{self.opts.objective} {stop.score:.4f} at epoch {stop.epoch} of {self.opts.trial_epochs}, "
+                "below the median of the earlier trials there"
+            )
+            trial.set_user_attr("pruned", said)
+            trial.set_user_attr("pruned_at_epoch", stop.epoch)
+            last = read_history(cfg.run_dir())[-1]
+            trial.set_user_attr("target_acc", last.get("target_acc"))  # analysis only
+            trial.set_user_attr("scores", {v: last.get(k) for v, k in VALIDATORS.items()})
+            self.say(trial, method, f"pruned: {said}")
+            raise self.optuna.TrialPruned() from None
         last = history[-1]
         trial.set_user_attr("target_acc", last.get("target_acc"))  # analysis only: never read to choose
         trial.set_user_attr("scores", {v: last.get(k) for v, k in VALIDATORS.items()})
@@ -268,7 +297,6 @@ class Objective:
             trial.set_user_attr("degenerate", f"{self.opts.objective} gave no score")
             self.say(trial, method, f"pruned: {self.opts.objective} gave no score")
             raise self.optuna.TrialPruned()
-        trial.set_user_attr("pruner_would_prune", bool(trial.should_prune()))  # a numpy bool is no JSON
         predictions = self.out / "predictions"
         predictions.mkdir(exist_ok=True)
         probabilities = predict(cfg.run_dir(), self.images)
@@ -276,14 +304,14 @@ class Objective:
         self.say(trial, method, f"{self.opts.objective} {last[key]:.4f}")
         return float(last[key])
 
-    def train(self, cfg, name: str) -> list[dict[str, Any]]:
+    def train(self, cfg, name: str, after_epoch) -> list[dict[str, Any]]:
         """The run, its epoch lines in OUT/logs/<name>.log (the tune's own output stays one line a trial)."""
         from advlab.train.adapt import run_adapt
 
         logs = self.out / "logs"
         logs.mkdir(exist_ok=True)
         with open(logs / f"{name}.log", "w") as log, contextlib.redirect_stdout(log):
-            run_adapt(cfg, quiet=True)
+            run_adapt(cfg, quiet=True, after_epoch=after_epoch)
         return read_history(cfg.run_dir())
 
     def say(self, trial, method: str, what: str) -> None:
