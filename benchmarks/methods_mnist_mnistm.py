@@ -1,7 +1,8 @@
 """Benchmark: every adaptation method on MNIST -> MNIST-M at one budget, seeds 0-2.
 
 Each run is the real `advlab adapt --method NAME` in its own process (no copy of any
-step), `--jobs` at a time with one thread each, seed by seed so that a partial benchmark
+step), `--jobs` at a time with one thread each, seed by seed (a two-stage run queued once its
+first stage has ended, so no worker waits) so that a partial benchmark
 still compares every method. Finished runs are reused and unfinished ones resumed, so the
 script can be stopped and started again. Accuracy is the **final epoch's** (no target
 label chooses anything); time per epoch is each method's mean training seconds per epoch
@@ -35,7 +36,7 @@ import json
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -439,13 +440,22 @@ def main() -> int:
         if not on_slurm(args):
             return 0  # submitted without waiting
     elif not args.table_only:
-        # seed by seed; a two-stage run waits for its first stage, queued before it
+        # seed by seed; a two-stage run is queued once its first stage has ended, so that no
+        # worker sits waiting for one (a queued second stage blocking its worker halved the pool)
         with ThreadPoolExecutor(args.jobs) as pool:
-            futures = {}
+            futures, waiting = {}, {}
             for seed in args.seeds:
                 for method in args.methods:
-                    first = futures.get((FIRST_STAGE.get(method), seed))
-                    futures[method, seed] = pool.submit(run_one, method, seed, args, first)
+                    first = FIRST_STAGE.get(method)
+                    if first in args.methods:
+                        waiting[method, seed] = (first, seed)
+                    else:
+                        futures[method, seed] = pool.submit(run_one, method, seed, args, None)
+            firsts = {futures[key]: key for key in set(waiting.values())}
+            for done in as_completed(firsts):
+                for (method, seed), key in waiting.items():
+                    if key == firsts[done]:
+                        futures[method, seed] = pool.submit(run_one, method, seed, args, done)
             for future in futures.values():
                 future.result()
     wall = (time.perf_counter() - started) / 60
