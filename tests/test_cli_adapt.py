@@ -419,6 +419,8 @@ def test_target_only_refinements_start_from_a_run_and_resume_to_the_same_record(
     assert record["source_acc"] > 0.3 and "loss_cls" not in record  # evaluated on both domains, trained on one
     state = load_checkpoint(tmp_path / "whole" / "last.pt")["method_state"]
     assert ("teacher" if method == "dirtt" else "shot_labels") in state
+    caveats = json.loads((tmp_path / "whole" / "summary.json").read_text())["caveats"]
+    assert (caveats == []) == (method == "dirtt")  # shot on ganin: no batch norm where it adapts, said
 
 
 @pytest.mark.parametrize("init_method", ["mcd", "adda", "cdan"])

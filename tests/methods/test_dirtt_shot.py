@@ -66,6 +66,17 @@ def test_shot_clusters_in_the_space_its_frozen_layer_reads():
     assert torch.equal(method.labels, expected)
 
 
+def test_shot_warns_where_the_layers_it_adapts_have_no_batch_norm():
+    [said] = build("shot", init="unused").caveats()
+    assert said.startswith("backbone ganin has no batch norm in the layers shot adapts") and "ganin_bn" in said
+    from advlab.backbones.ganin_bn import GaninBN
+    from advlab.methods import METHODS
+    from advlab.train.config import AdaptConfig
+
+    cfg = AdaptConfig(method="shot", init="unused", backbone="ganin_bn")
+    assert METHODS["shot"](GaninBN(10, cfg.normalization), cfg).caveats() == []
+
+
 def test_the_hypothesis_is_the_last_linear_layer_or_the_whole_head():
     mlp = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
     body, hypothesis = split_hypothesis(mlp)

@@ -166,6 +166,12 @@ class Method:
         that keeps a teacher may return it instead."""
         return self.average.model if self.average is not None else self.model
 
+    def caveats(self) -> list[str]:
+        """What a user should know before this method trains on this backbone (a setting
+        where it was measured to do worse than not adapting, say): each printed as a warning
+        when the run starts and kept in summary.json."""
+        return []
+
     def console(self, record: dict[str, Any]) -> str | None:
         """This method's part of the epoch line, after the accuracies (None: the domain
         discriminator's accuracy and lambda, where there is a discriminator)."""

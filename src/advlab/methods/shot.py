@@ -125,6 +125,16 @@ class SHOT(Method):
         total = self.cfg.shot_im_weight * im + self.cfg.shot_pseudo_weight * pseudo
         return total, {"im": im, "pseudo": pseudo}
 
+    def caveats(self) -> list[str]:
+        adapted = nn.ModuleList([self.model.features, self.body])
+        if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in adapted.modules()):
+            return []
+        return [
+            f"backbone {self.model.name} has no batch norm in the layers shot adapts; SHOT's own networks have it "
+            "there, and without it SHOT ended below source only on MNIST -> MNIST-M (seed 0: ganin 0.68 against 0.75, "
+            "ganin_bn 0.87 against 0.72; benchmarks/results/methods_mnist_mnistm*.md): consider --backbone ganin_bn"
+        ]
+
     def epoch_record(self, epoch, audit):
         return {"shot_label_acc": audit(torch.arange(len(self.labels)), self.labels)}
 

@@ -321,6 +321,9 @@ def start(cfg: AdaptConfig, resume: bool, quiet: bool, initial: Backbone | None 
         history=[],
         start_epoch=0,
     )
+    if world.main:
+        for caveat in method.caveats():
+            print(f"warning: {caveat}", flush=True)
     if cfg.init or initial is not None:
         trainer.start_source_val_acc = evaluate(method, data, device, test_sets=False).get("source_val_acc")
     if resume:
@@ -453,6 +456,7 @@ def finish(trainer: Trainer) -> dict[str, Any]:
         "degenerate_epochs": degenerate_epochs,
         "init": cfg.init,
         "start_source_val_acc": trainer.start_source_val_acc,
+        "caveats": method.caveats(),
         "evaluated": "weight average" if method.average is not None else "trained weights",
         **method.summary(history),
         "seconds": train_seconds,
