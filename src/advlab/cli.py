@@ -296,8 +296,7 @@ def _add_tune_parser(sub) -> None:
         description="Search each method's declared space with short advlab adapt trials scored by a label-free "
         "validator (Optuna, TPE, study in OUT/study.db: the same command again resumes it), choose among the "
         "finished trials (source_only always a candidate: the answer can be 'do not adapt'), and write "
-        "OUT/best.yaml (for advlab adapt --config), trials.md, trials.json and scores.png. "
-        "Not done yet: --launcher slurm (workers as Slurm jobs).",
+        "OUT/best.yaml (for advlab adapt --config), trials.md, trials.json and scores.png.",
     )
     tune.add_argument(
         "--methods",
@@ -349,6 +348,31 @@ def _add_tune_parser(sub) -> None:
         "into OUT/reproduce/s<seed>/ and report mean ± std (default: 0, none)",
     )
     tune.add_argument("--quiet", action="store_true", help="no line per trial")
+    cluster = tune.add_argument_group(
+        "cluster",
+        "--launcher slurm runs the --jobs workers as Slurm jobs through submitit (pip install 'advlab[cluster]'), "
+        "sharing the study in OUT/study.journal; the command waits for them, then chooses and reports",
+    )
+    cluster.add_argument(
+        "--launcher",
+        choices=("local", "slurm"),
+        default="local",
+        help="local: the workers are processes here (default); slurm: each worker a Slurm job",
+    )
+    cluster.add_argument("--partition", help="Slurm partition (default: the cluster's default)")
+    cluster.add_argument(
+        "--time-limit", type=int, metavar="MIN", help="minutes per job (default: 240); a longer one is requeued"
+    )
+    cluster.add_argument(
+        "--cpus-per-run", type=int, metavar="N", help="CPUs per worker job, also its trials' threads (default: 2)"
+    )
+    cluster.add_argument("--gpus-per-run", type=int, metavar="N", help="GPUs per job (default: 0; add --device cuda)")
+    cluster.add_argument(
+        "--poll-every",
+        type=float,
+        metavar="SECONDS",
+        help="how often the waiting command asks Slurm which jobs are over (default: 10)",
+    )
 
 
 CLUSTER_FLAGS = {
@@ -359,6 +383,22 @@ CLUSTER_FLAGS = {
     "array_limit": "array_limit",
     "poll_every": "poll_seconds",
 }
+
+
+def _tune_cluster_options(args: argparse.Namespace):
+    """advlab tune's SlurmOptions (with --launcher slurm), or None; its workers are --jobs jobs,
+    each with --cpus-per-run threads, so --threads is a local flag there."""
+    from advlab.report.slurm import SlurmOptions
+
+    given = {flag: getattr(args, flag) for flag in CLUSTER_FLAGS if getattr(args, flag, None) is not None}
+    if args.launcher == "local":
+        if given:
+            stray = ", ".join("--" + f.replace("_", "-") for f in given)
+            raise AdvlabError(f"{stray} only apply with --launcher slurm")
+        return None
+    if args.threads is not None:
+        raise AdvlabError("--threads is for the local launcher; with --launcher slurm use --cpus-per-run")
+    return SlurmOptions(**{CLUSTER_FLAGS[f]: v for f, v in given.items()})
 
 
 def _cluster_options(args: argparse.Namespace):
@@ -572,7 +612,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "tune":
             from advlab.tune.study import TuneOptions, run_tune
 
-            options = {k: v for k, v in vars(args).items() if k != "command"}
+            cluster = _tune_cluster_options(args)
+            options = {k: v for k, v in vars(args).items() if k != "command" and k not in CLUSTER_FLAGS}
+            options["cluster"] = cluster
             options["methods"] = [m.strip() for m in args.methods.split(",") if m.strip()]
             options["objective"] = args.objective or (args.by if args.by != "ensv" else "class_ami")
             result = run_tune(TuneOptions(**options))

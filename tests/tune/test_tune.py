@@ -184,3 +184,45 @@ def test_reproduce_seeds_reruns_the_choice_per_seed_and_reuses_finished_reruns(
     written = {s: (out / "reproduce" / f"s{s}" / "metrics.jsonl").stat().st_mtime_ns for s in (0, 1)}
     assert tune(tiny_domains, out, "--methods", "dann", "--trials", "2", "--reproduce-seeds", "2") == 0
     assert {s: (out / "reproduce" / f"s{s}" / "metrics.jsonl").stat().st_mtime_ns for s in (0, 1)} == written
+
+
+def test_slurm_workers_share_one_journal_study(tiny_domains, tmp_path, monkeypatch, capsys):
+    """--launcher slurm through submitit's local executor (each worker job a process here):
+    two workers fill one study of four trials in OUT/study.journal, then the command reports."""
+    pytest.importorskip("submitit", reason="submitit is the cluster extra (pip install '.[cluster]')")
+    from advlab.report import slurm
+    from local_jobs import LocalJobs
+
+    monkeypatch.setitem(slurm.SCHEDULERS, "slurm", LocalJobs)
+    monkeypatch.setattr(slurm, "environment_problem", lambda: None)
+    out = tmp_path / "tune"
+    source, target = tiny_domains
+    argv = ["tune", "--source", str(source), "--target", str(target), "--out", str(out), "--methods", "dann"]
+    argv += ["--trial-epochs", "1", "--trial-subset", "300", "--batch-size", "16", "--val-size", "50"]
+    argv += ["--validation-size", "50", "--quiet", "--trials", "4", "--jobs", "2"]
+    argv += ["--launcher", "slurm", "--cpus-per-run", "1", "--poll-every", "0.5"]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert (out / "study.journal").is_file() and not (out / "study.db").exists()
+    rows = json.loads((out / "trials.json").read_text())["rows"]
+    assert len(rows) == 4 and {r["state"] for r in rows} <= {"complete", "pruned"} and rows[0]["method"] == "source_only"
+    assert len(list((out / "slurm").glob("*_0_result.pkl"))) == 2  # two worker jobs, each returned
+    local = argv[: argv.index("--launcher")]  # the same study asked for again with the local launcher
+    one_line_error(capsys, main(local), "storage 'study.journal' -> 'study.db'")
+
+
+@pytest.mark.parametrize(
+    "extra, fragment",
+    [
+        (["--partition", "cpu"], "--partition only apply with --launcher slurm"),
+        (["--launcher", "slurm", "--threads", "2"], "--threads is for the local launcher"),
+        (["--launcher", "slurm", "--poll-every", "0"], "--poll-every must be > 0 seconds and finite"),
+    ],
+)
+def test_tune_bad_cluster_option_is_one_line_error(tiny_domains, tmp_path, capsys, monkeypatch, extra, fragment):
+    from advlab.report import slurm
+
+    monkeypatch.setattr(slurm, "environment_problem", lambda: None)
+    source, target = tiny_domains
+    argv = ["tune", "--source", str(source), "--target", str(target), "--out", str(tmp_path / "t"), *extra]
+    one_line_error(capsys, main(argv), fragment)
+    assert not (tmp_path / "t").exists()

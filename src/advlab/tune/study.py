@@ -1,4 +1,5 @@
-"""The search: an Optuna study in OUT/study.db whose trials are real `advlab adapt` runs.
+"""The search: an Optuna study in OUT/study.db (OUT/study.journal with --launcher slurm:
+advlab.tune.slurm) whose trials are real `advlab adapt` runs.
 
 Each trial is a run directory OUT/trials/<number>-<method>/ trained in-process at a short
 budget (--trial-epochs, --trial-subset). After each epoch's checkpoint its validator score
@@ -15,8 +16,7 @@ diverged loss) is failed with that line.
 The study lives in SQLite (Optuna's RDB storage): the same command again continues it
 (`load_if_exists`), and `--jobs N` runs N worker processes, each calling study.optimize on
 the same file. A trial left running by a killed command is marked failed ("interrupted")
-when the next command starts, and does not count towards --trials. Future work: a Slurm
-launcher (workers as jobs sharing a JournalStorage file).
+when the next command starts, and does not count towards --trials.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import fcntl
 import multiprocessing
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +84,8 @@ class TuneOptions:
     device: str = "cpu"
     reproduce_seeds: int = 0
     quiet: bool = False
+    launcher: str = "local"  # or "slurm": the workers as Slurm jobs (advlab.tune.slurm)
+    cluster: Any = None  # advlab.report.slurm.SlurmOptions, with --launcher slurm
 
     def check(self) -> None:
         for method in self.methods:
@@ -110,7 +112,12 @@ class TuneOptions:
         return ["source_only", *[m for m in self.methods if m != "source_only"]]
 
     def study_record(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if k in STUDY_KEYS} | {"methods": self.candidates()}
+        record = {k: v for k, v in vars(self).items() if k in STUDY_KEYS} | {"methods": self.candidates()}
+        return record | {"storage": self.storage_file()}
+
+    def storage_file(self) -> str:
+        """SQLite here; Optuna's journal file where Slurm jobs on other nodes share the study."""
+        return "study.journal" if self.launcher == "slurm" else "study.db"
 
 
 def why_not(method: str) -> str:
@@ -178,7 +185,7 @@ def check_same_study(out: Path, record: dict[str, Any]) -> None:
     if not path.exists():
         atomic_write(path, to_yaml(record))
         return
-    saved = yaml.safe_load(path.read_text()) or {}
+    saved = {"storage": "study.db"} | (yaml.safe_load(path.read_text()) or {})  # a study from before the journal
     changed = [k for k in record if saved.get(k) != record[k]]
     if changed:
         said = ", ".join(f"{k} {saved.get(k)!r} -> {record[k]!r}" for k in changed)
@@ -189,12 +196,20 @@ def storage_url(out: Path) -> str:
     return f"sqlite:///{out.resolve() / 'study.db'}"
 
 
+def make_storage(optuna, opts: TuneOptions):
+    path = Path(opts.out).resolve() / opts.storage_file()
+    if opts.launcher == "slurm":
+        from optuna.storages.journal import JournalFileBackend
+
+        return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
+    # several workers write one SQLite file: wait for its lock rather than fail
+    return optuna.storages.RDBStorage(storage_url(Path(opts.out)), engine_kwargs={"connect_args": {"timeout": 120}})
+
+
 def load_study(optuna, opts: TuneOptions, worker: int = 0):
     """The shared study; each worker's sampler is seeded apart (seed + worker), else two workers
     would draw the same settings from the same history."""
-    storage = optuna.storages.RDBStorage(
-        storage_url(Path(opts.out)), engine_kwargs={"connect_args": {"timeout": 120}}
-    )  # several workers write one SQLite file: wait for its lock rather than fail
+    storage = make_storage(optuna, opts)
     return optuna.create_study(
         study_name=STUDY,
         storage=storage,
@@ -325,6 +340,11 @@ def counted(trial) -> bool:
     return state in ("COMPLETE", "PRUNED") or (state == "FAIL" and "error" in trial.user_attrs)
 
 
+def in_study(study) -> int:
+    """Trials that count towards --trials, and those running now (another worker's)."""
+    return sum(counted(t) or t.state.name == "RUNNING" for t in study.get_trials(deepcopy=False))
+
+
 def mark_interrupted(study) -> None:
     """Trials a killed command left RUNNING (we hold the folder's lock: none is alive) become failed."""
     from optuna.trial import TrialState
@@ -347,7 +367,13 @@ def _worker(opts: TuneOptions, n_trials: int, worker: int) -> None:
 
 
 def run_workers(opts: TuneOptions, n_trials: int) -> None:
-    """`n_trials` trials over opts.jobs workers: here for one, else spawned processes sharing the study."""
+    """`n_trials` trials over opts.jobs workers: here for one, else spawned processes sharing
+    the study, or Slurm jobs (--launcher slurm)."""
+    if opts.launcher == "slurm":
+        from advlab.tune.slurm import run_slurm_workers
+
+        run_slurm_workers(opts)
+        return
     if opts.jobs == 1:
         optimize(opts, n_trials)
         return
@@ -355,7 +381,7 @@ def run_workers(opts: TuneOptions, n_trials: int) -> None:
     threads = opts.threads or max(1, (os.cpu_count() or 1) // opts.jobs)
     spawn = multiprocessing.get_context("spawn")
     workers = [
-        spawn.Process(target=_worker, args=(TuneOptions(**(asdict(opts) | {"threads": threads})), n, worker))
+        spawn.Process(target=_worker, args=(TuneOptions(**(vars(opts) | {"threads": threads})), n, worker))
         for worker, n in enumerate(shares)
         if n
     ]
@@ -381,6 +407,12 @@ def run_tune(opts: TuneOptions) -> dict[str, Any]:
 
     opts.check()
     optuna = import_optuna()
+    if opts.launcher == "slurm":
+        from advlab.report.slurm import environment_problem
+
+        problem = opts.cluster.problem() or environment_problem()
+        if problem:
+            raise AdvlabError(problem)
     out = Path(opts.out)
     open_folder(out)
     for method in opts.candidates():  # every setting and both domains checked before anything is written
