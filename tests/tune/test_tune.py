@@ -204,7 +204,8 @@ def test_slurm_workers_share_one_journal_study(tiny_domains, tmp_path, monkeypat
     assert main(argv) == 0, capsys.readouterr().err
     assert (out / "study.journal").is_file() and not (out / "study.db").exists()
     rows = json.loads((out / "trials.json").read_text())["rows"]
-    assert len(rows) == 4 and {r["state"] for r in rows} <= {"complete", "pruned"} and rows[0]["method"] == "source_only"
+    assert len(rows) == 4 and {r["state"] for r in rows} <= {"complete", "pruned"}
+    assert rows[0]["method"] == "source_only"
     assert len(list((out / "slurm").glob("*_0_result.pkl"))) == 2  # two worker jobs, each returned
     local = argv[: argv.index("--launcher")]  # the same study asked for again with the local launcher
     one_line_error(capsys, main(local), "storage 'study.journal' -> 'study.db'")
