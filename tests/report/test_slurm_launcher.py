@@ -228,3 +228,24 @@ def test_a_requeued_job_as_on_preemption_resumes_its_run_under_the_same_job(slur
     whole = tmp_path / "whole"
     assert run_cli(*args, "--out", str(whole), "--threads", "1", "--quiet", timeout=300).returncode == 0
     assert untimed(metrics.read_text().splitlines()) == untimed((whole / "metrics.jsonl").read_text().splitlines())
+
+
+def test_tune_workers_as_slurm_jobs_share_one_journal_study(slurm, tmp_path):
+    """`advlab tune --launcher slurm`: two worker jobs on the real Slurm fill one study of three
+    trials in OUT/study.journal; the command waits for them, then chooses and reports."""
+    pytest.importorskip("optuna", reason="optuna is the tune extra (pip install '.[tune]')")
+    from conftest import write_domain_npz
+
+    source = write_domain_npz(tmp_path / "source.npz", 600, 200, colour=False, seed=0)
+    target = write_domain_npz(tmp_path / "target.npz", 600, 200, colour=True, seed=10)
+    out = tmp_path / "tune"
+    command = [sys.executable, "-m", "advlab.cli", "tune", "--source", str(source), "--target", str(target)]
+    command += ["--out", str(out), "--methods", "dann", "--trials", "3", "--jobs", "2", "--trial-epochs", "1"]
+    command += ["--trial-subset", "200", "--batch-size", "16", "--val-size", "50", "--validation-size", "50"]
+    command += ["--launcher", "slurm", "--cpus-per-run", "1", "--time-limit", "10", "--poll-every", "1"]
+    result = subprocess.run(command, env=slurm.env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "slurm launcher (slurm): 2 tune workers submitted" in result.stdout and "warning" not in result.stdout
+    rows = json.loads((out / "trials.json").read_text())["rows"]
+    assert len(rows) == 3 and rows[0]["method"] == "source_only" and (out / "study.journal").is_file()
+    assert slurm.queue() == []

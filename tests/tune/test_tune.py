@@ -186,29 +186,23 @@ def test_reproduce_seeds_reruns_the_choice_per_seed_and_reuses_finished_reruns(
     assert {s: (out / "reproduce" / f"s{s}" / "metrics.jsonl").stat().st_mtime_ns for s in (0, 1)} == written
 
 
-def test_slurm_workers_share_one_journal_study(tiny_domains, tmp_path, monkeypatch, capsys):
-    """--launcher slurm through submitit's local executor (each worker job a process here):
-    two workers fill one study of four trials in OUT/study.journal, then the command reports."""
-    pytest.importorskip("submitit", reason="submitit is the cluster extra (pip install '.[cluster]')")
-    from advlab.report import slurm
-    from local_jobs import LocalJobs
+def test_a_study_stays_in_the_storage_it_began_in(tiny_domains, tmp_path, capsys):
+    """A folder whose study Slurm workers keep in OUT/study.journal (tests/report/
+    test_slurm_launcher.py runs them) is refused to the local launcher, whose study is SQLite."""
+    from advlab.config import to_yaml
+    from advlab.report.slurm import SlurmOptions
+    from advlab.tune.study import MARKER, TuneOptions
 
-    monkeypatch.setitem(slurm.SCHEDULERS, "slurm", LocalJobs)
-    monkeypatch.setattr(slurm, "environment_problem", lambda: None)
-    out = tmp_path / "tune"
     source, target = tiny_domains
-    argv = ["tune", "--source", str(source), "--target", str(target), "--out", str(out), "--methods", "dann"]
-    argv += ["--trial-epochs", "1", "--trial-subset", "300", "--batch-size", "16", "--val-size", "50"]
-    argv += ["--validation-size", "50", "--quiet", "--trials", "4", "--jobs", "2"]
-    argv += ["--launcher", "slurm", "--cpus-per-run", "1", "--poll-every", "0.5"]
-    assert main(argv) == 0, capsys.readouterr().err
-    assert (out / "study.journal").is_file() and not (out / "study.db").exists()
-    rows = json.loads((out / "trials.json").read_text())["rows"]
-    assert len(rows) == 4 and {r["state"] for r in rows} <= {"complete", "pruned"}
-    assert rows[0]["method"] == "source_only"
-    assert len(list((out / "slurm").glob("*_0_result.pkl"))) == 2  # two worker jobs, each returned
-    local = argv[: argv.index("--launcher")]  # the same study asked for again with the local launcher
-    one_line_error(capsys, main(local), "storage 'study.journal' -> 'study.db'")
+    out = tmp_path / "tune"
+    local = dict(methods=["dann"], source=str(source), target=str(target), out=str(out), trial_epochs=1)
+    local |= dict(trial_subset=200, batch_size=16, val_size=50, validation_size=50)
+    on_slurm = TuneOptions(**local, launcher="slurm", cluster=SlurmOptions())
+    out.mkdir()
+    (out / MARKER).write_text("tune\n")
+    (out / "tune.yaml").write_text(to_yaml(on_slurm.study_record()))
+    one_line_error(capsys, tune(tiny_domains, out, "--methods", "dann"), "storage 'study.journal' -> 'study.db'")
+    assert sorted(p.name for p in out.iterdir()) == [".advlab-tune", ".lock", "tune.yaml"]  # nothing else made
 
 
 @pytest.mark.parametrize(
