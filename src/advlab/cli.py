@@ -260,25 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="local",
         help="local: runs here, --jobs at a time (default); slurm: one Slurm job per run",
     )
-    cluster.add_argument("--partition", help="Slurm partition (default: the cluster's default)")
-    cluster.add_argument(
-        "--time-limit",
-        type=int,
-        metavar="MIN",
-        help="minutes per job (default: 240); a longer run is requeued and resumes",
-    )
-    cluster.add_argument(
-        "--cpus-per-run", type=int, metavar="N", help="CPUs per job, also the run's threads (default: 2)"
-    )
-    cluster.add_argument("--gpus-per-run", type=int, metavar="N", help="GPUs per job (default: 0; add --device cuda)")
+    _add_slurm_flags(cluster, "run")
     cluster.add_argument(
         "--array-limit", type=int, metavar="N", help="at most N jobs of one submission at once (default: 64)"
-    )
-    cluster.add_argument(
-        "--poll-every",
-        type=float,
-        metavar="SECONDS",
-        help="how often the waiting launcher asks Slurm which jobs are over (default: 10)",
     )
     cluster.add_argument(
         "--no-wait", action="store_true", help="submit and return; the same command later waits and builds the report"
@@ -359,15 +343,21 @@ def _add_tune_parser(sub) -> None:
         default="local",
         help="local: the workers are processes here (default); slurm: each worker a Slurm job",
     )
-    cluster.add_argument("--partition", help="Slurm partition (default: the cluster's default)")
-    cluster.add_argument(
-        "--time-limit", type=int, metavar="MIN", help="minutes per job (default: 240); a longer one is requeued"
+    _add_slurm_flags(cluster, "worker")
+
+
+def _add_slurm_flags(group, job: str) -> None:
+    """What each Slurm job asks for and how often the waiting command polls, for reproduce
+    (a job per run) and tune (a job per worker)."""
+    group.add_argument("--partition", help="Slurm partition (default: the cluster's default)")
+    group.add_argument(
+        "--time-limit", type=int, metavar="MIN", help=f"minutes per job (default: 240); a longer {job} is requeued"
     )
-    cluster.add_argument(
-        "--cpus-per-run", type=int, metavar="N", help="CPUs per worker job, also its trials' threads (default: 2)"
+    group.add_argument(
+        "--cpus-per-run", type=int, metavar="N", help=f"CPUs per job, also the {job}'s threads (default: 2)"
     )
-    cluster.add_argument("--gpus-per-run", type=int, metavar="N", help="GPUs per job (default: 0; add --device cuda)")
-    cluster.add_argument(
+    group.add_argument("--gpus-per-run", type=int, metavar="N", help="GPUs per job (default: 0; add --device cuda)")
+    group.add_argument(
         "--poll-every",
         type=float,
         metavar="SECONDS",
