@@ -227,11 +227,11 @@ def test_bad_values_are_one_line_errors(tiny_domains, tmp_path, extra, fragment)
 def test_unknown_config_key(tiny_domains, tmp_path):
     cfg = tmp_path / "c.yaml"
     cfg.write_text("epochs: 1\nlearning_rate: 0.1\n")
-    assert_one_line_error(run_cli("adapt", "--config", str(cfg)), "unknown config key 'learning_rate'")
+    assert_one_line_error(run_here("adapt", "--config", str(cfg)), "unknown config key 'learning_rate'")
 
 
 def test_missing_config_file(tmp_path):
-    assert_one_line_error(run_cli("adapt", "--config", str(tmp_path / "none.yaml")), "config file not found")
+    assert_one_line_error(run_here("adapt", "--config", str(tmp_path / "none.yaml")), "config file not found")
 
 
 def test_corrupt_data_file(tiny_domains, tmp_path):
@@ -268,7 +268,7 @@ def test_output_folder_that_cannot_be_written(tiny_domains, tmp_path):
     blocker.write_text("x")
     source, target = tiny_domains
     assert_one_line_error(
-        run_cli("adapt", "--source", str(source), "--target", str(target), "--out", str(blocker / "run")),
+        run_here("adapt", "--source", str(source), "--target", str(target), "--out", str(blocker / "run")),
         "cannot write to output folder",
     )
 
@@ -278,7 +278,7 @@ def test_existing_run_is_not_overwritten(tiny_domains, tmp_path):
     before = (tmp_path / "r" / "metrics.jsonl").read_text()
     source, target = tiny_domains
     assert_one_line_error(
-        run_cli("adapt", "--source", str(source), "--target", str(target), "--out", str(tmp_path / "r")),
+        run_here("adapt", "--source", str(source), "--target", str(target), "--out", str(tmp_path / "r")),
         "already holds a run",
     )
     assert (tmp_path / "r" / "metrics.jsonl").read_text() == before
@@ -288,7 +288,7 @@ def test_corrupt_checkpoint_on_resume(tiny_domains, tmp_path):
     assert adapt(tiny_domains, tmp_path / "r") == 0
     (tmp_path / "r" / "last.pt").write_bytes(b"garbage")
     source, target = tiny_domains
-    result = run_cli(
+    result = run_here(
         "adapt",
         "--source",
         str(source),
@@ -337,7 +337,7 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tiny_domains, tmp_path):
 
 def test_nan_in_the_first_epoch_says_no_checkpoint_exists(tiny_domains, tmp_path):
     source, target = tiny_domains
-    result = run_cli(
+    result = run_here(
         "adapt",
         "--source",
         str(source),
@@ -367,11 +367,11 @@ def test_resume_refuses_options_that_would_change_the_run(tiny_domains, tmp_path
     record = {f: (tmp_path / "r" / f).read_bytes() for f in ("config.yaml", "metrics.jsonl", "last.pt")}
     source, target = tiny_domains
     base = ["adapt", "--source", str(source), "--target", str(target), "--out", str(tmp_path / "r"), "--resume", *QUICK]
-    assert_one_line_error(run_cli(*base, "--lr", "0.5"), "--lr 0.01 -> 0.5")
+    assert_one_line_error(run_here(*base, "--lr", "0.5"), "--lr 0.01 -> 0.5")
     assert_one_line_error(
-        run_cli(*base, "--batch-size", "16", "--val-size", "40"), "--batch-size 32 -> 16; --val-size 50 -> 40"
+        run_here(*base, "--batch-size", "16", "--val-size", "40"), "--batch-size 32 -> 16; --val-size 50 -> 40"
     )
-    assert_one_line_error(run_cli(*base, "--epochs", "1"), "--epochs may only grow")
+    assert_one_line_error(run_here(*base, "--epochs", "1"), "--epochs may only grow")
     assert {f: (tmp_path / "r" / f).read_bytes() for f in record} == record
     # what cannot change the result may differ, and --epochs may grow: the run is extended
     assert main([*base, "--threads", "2", "--epochs", "3"]) == 0
@@ -462,11 +462,11 @@ def test_pseudo_label_errors_are_one_line(tiny_domains, tmp_path):
         "--method",
         "pseudo_label",
     ]
-    assert_one_line_error(run_cli(*base, "--out", str(tmp_path / "a")), "--init")
+    assert_one_line_error(run_here(*base, "--out", str(tmp_path / "a")), "--init")
     assert_one_line_error(
-        run_cli(*base, "--init", str(tmp_path / "nowhere"), "--out", str(tmp_path / "b")), "not an advlab adapt run"
+        run_here(*base, "--init", str(tmp_path / "nowhere"), "--out", str(tmp_path / "b")), "not an advlab adapt run"
     )
-    assert_one_line_error(run_cli(*base, "--init", str(tmp_path), "--epochs", "3", "--rounds", "2"), "must divide")
+    assert_one_line_error(run_here(*base, "--init", str(tmp_path), "--epochs", "3", "--rounds", "2"), "must divide")
 
 
 def test_resume_refuses_a_checkpoint_of_another_method_or_command(tiny_domains, tmp_path):
@@ -485,11 +485,11 @@ def test_resume_refuses_a_checkpoint_of_another_method_or_command(tiny_domains, 
         "--epochs",
         "2",
     )
-    assert_one_line_error(run_cli(*base, "--out", str(tmp_path / "r"), "--method", "mcd"), "holds a dann run")
+    assert_one_line_error(run_here(*base, "--out", str(tmp_path / "r"), "--method", "mcd"), "holds a dann run")
     torch.save({"g": {}, "epoch": 1}, tmp_path / "gan.pt")
     (tmp_path / "g").mkdir()
     (tmp_path / "gan.pt").rename(tmp_path / "g" / "last.pt")
-    assert_one_line_error(run_cli(*base, "--out", str(tmp_path / "g")), "not an advlab adapt checkpoint")
+    assert_one_line_error(run_here(*base, "--out", str(tmp_path / "g")), "not an advlab adapt checkpoint")
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
@@ -525,7 +525,7 @@ def test_out_at_a_folder_of_user_files_changes_nothing(tiny_domains, tmp_path):
 
 def test_help_states_each_default_once():
     """`--threads` used to read '(default: all cores) (default: None)'."""
-    result = run_cli("adapt", "--help")
+    result = run_here("adapt", "--help")
     text = " ".join(result.stdout.split())
     assert "(default: all cores)" in text and "(default: all cores) (default: None)" not in text
     assert "(default: half the epochs; 0 with --init)" in text
@@ -535,7 +535,7 @@ def test_pseudo_label_refuses_an_init_run_of_another_pair(tiny_domains, tmp_path
     """Leaving out --source/--target silently self-trained a model of another pair on MNIST -> MNIST-M."""
     assert adapt(tiny_domains, tmp_path / "base", "--method", "source_only", "--epochs", "1") == 0
     source, target = tiny_domains
-    result = run_cli(
+    result = run_here(
         "adapt",
         "--method",
         "pseudo_label",
@@ -565,7 +565,7 @@ def test_yaml_means_what_a_user_means(tiny_domains, tmp_path):
     assert "lr: 0.001" in (tmp_path / "r" / "config.yaml").read_text()
     bad = tmp_path / "bad.yaml"
     bad.write_text("method: dann\nlr: [0.1\nepochs: 2\n")
-    result = run_cli("adapt", "--config", str(bad))
+    result = run_here("adapt", "--config", str(bad))
     assert_one_line_error(result, f"config file {bad} line")
     assert "<unicode string>" not in result.stderr
 
@@ -584,6 +584,6 @@ def test_bf16_precision_trains_and_is_recorded(tiny_domains, tmp_path):
     summary = json.loads((tmp_path / "b" / "summary.json").read_text())
     assert summary["precision"] == "bf16" and 0 <= summary["target_acc"] <= 1
     assert_one_line_error(
-        run_cli("adapt", "--precision", "fp8", "--out", str(tmp_path / "x")),
+        run_here("adapt", "--precision", "fp8", "--out", str(tmp_path / "x")),
         "precision must be one of fp32, bf16, auto",
     )

@@ -11,7 +11,7 @@ from PIL import Image
 
 from advlab.cli import main
 from advlab.gan.config import DEFAULT_MISMATCH
-from tests_helpers import assert_one_line_error, run_cli, run_here
+from tests_helpers import assert_one_line_error, run_here
 
 GAN_QUICK = ["gan", "--epochs", "2", "--batch-size", "50", "--g-width", "8", "--d-width", "4", "--eval-samples", "0"]
 GAN_QUICK += ["--threads", "1", "--quiet"]
@@ -93,8 +93,8 @@ def test_resume_refuses_another_lr_or_variant(tiny_domains, tmp_path):
         "--quiet",
         "--resume",
     ]
-    assert_one_line_error(run_cli(*base, "--lr", "0.01"), "--lr 0.0002 -> 0.01")
-    assert_one_line_error(run_cli(*base, "--unconditional"), "--variant 'conditional' -> 'unconditional'")
+    assert_one_line_error(run_here(*base, "--lr", "0.01"), "--lr 0.0002 -> 0.01")
+    assert_one_line_error(run_here(*base, "--unconditional"), "--variant 'conditional' -> 'unconditional'")
     assert (tmp_path / "r" / "config.yaml").read_text() == before
 
 
@@ -171,7 +171,7 @@ def test_wgan_gp_resumes_to_identical_losses(tiny_domains, tmp_path):
 
 
 def test_compare_rejects_non_run(tmp_path):
-    result = run_cli("gan", "compare", str(tmp_path))
+    result = run_here("gan", "compare", str(tmp_path))
     assert result.returncode == 2 and "not a finished advlab gan run" in result.stderr
 
 
@@ -198,7 +198,7 @@ def test_gan_eval_on_an_adapt_run_says_what_it_is(tiny_domains, tmp_path):
         )
         == 0
     )
-    assert_one_line_error(run_cli("gan", "eval", str(tmp_path / "a")), "is an advlab adapt run, not an advlab gan run")
+    assert_one_line_error(run_here("gan", "eval", str(tmp_path / "a")), "is an advlab adapt run, not an advlab gan run")
 
 
 def test_a_gan_of_other_data_is_scored_by_that_datas_evaluator_and_never_by_another(
@@ -253,7 +253,7 @@ def test_a_gan_of_other_data_is_scored_by_that_datas_evaluator_and_never_by_anot
     from conftest import write_domain_npz
 
     write_domain_npz(data, 600, 200, colour=True, seed=99)  # the same path now holds other colour images
-    assert_one_line_error(run_cli("gan", "eval", str(out), "--samples", "200"), "the GAN learned other data than")
+    assert_one_line_error(run_here("gan", "eval", str(out), "--samples", "200"), "the GAN learned other data than")
 
 
 def test_a_registered_variant_and_an_option_on_top_are_recorded(tiny_domains, tmp_path):
@@ -268,7 +268,7 @@ def test_a_registered_variant_and_an_option_on_top_are_recorded(tiny_domains, tm
     ) == ("projection", "hinge", "projection", 2, True)
     assert (tmp_path / "p" / "zy_grid.png").exists()
     assert_one_line_error(
-        run_cli("gan", "--variant", "unconditional", "--d-conditioning", "channels", "--out", str(tmp_path / "x")),
+        run_here("gan", "--variant", "unconditional", "--d-conditioning", "channels", "--out", str(tmp_path / "x")),
         "needs a G that sees y",
     )
 

@@ -7,7 +7,7 @@ import pytest
 
 from advlab.cli import main
 from advlab.report.selection import select
-from tests_helpers import assert_one_line_error, run_cli
+from tests_helpers import assert_one_line_error, run_here
 
 
 def fake_run(
@@ -71,9 +71,9 @@ def test_cli_table_json_and_figure(tmp_path, capsys):
 
 
 def test_bad_input_is_one_line(tmp_path):
-    assert_one_line_error(run_cli("select", str(tmp_path)), "is not an advlab adapt run directory")
+    assert_one_line_error(run_here("select", str(tmp_path)), "is not an advlab adapt run directory")
     a = fake_run(tmp_path, "a", [(0.5, 1.0, 0.9)])
-    assert_one_line_error(run_cli("select", str(a), "--by", "oracle"), "unknown validator 'oracle'")
+    assert_one_line_error(run_here("select", str(a), "--by", "oracle"), "unknown validator 'oracle'")
 
 
 @pytest.mark.parametrize(
