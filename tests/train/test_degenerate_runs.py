@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from advlab.cli import main
 from advlab.train import adapt
 
@@ -69,6 +71,7 @@ def test_is_best_and_selected_skip_degenerate_and_unscored_epochs():
     assert adapt.selected(collapsed, "s")["epoch"] == 1
 
 
+@pytest.mark.e2e  # two training runs
 def test_a_run_from_trained_weights_that_loses_their_source_task_is_flagged(tiny_domains, tmp_path, monkeypatch):
     """The weights --init brings are the baseline: a refinement whose first epoch keeps a third
     of their source accuracy is degenerate (SHOT fell from 0.99 to 0.53 unflagged, because the

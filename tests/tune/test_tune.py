@@ -108,6 +108,7 @@ def test_degenerate_trial_is_pruned_and_never_chosen(tiny_domains, tmp_path, mon
     assert "one class predicted" in (out / "trials.md").read_text()
 
 
+@pytest.mark.e2e  # six short training runs
 def test_a_trial_behind_the_others_stops_at_that_epoch_and_is_never_chosen(tiny_domains, tmp_path, monkeypatch):
     """The pruner is made to call every trial behind: the adapted ones stop after their first
     of two epochs, stopped runs with a checkpoint; source_only, the baseline, runs to its end."""
