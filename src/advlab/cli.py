@@ -248,19 +248,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run nothing: build the report from the runs finished so far, naming the others",
     )
-    cluster = study.add_argument_group(
-        "cluster",
+    cluster = _cluster_group(
+        study,
         "--launcher slurm submits each run as a Slurm job through submitit "
         "(pip install 'advlab[cluster]'); the same command again reuses finished runs, "
         "resumes stopped ones and never submits a queued one twice",
+        "local: runs here, --jobs at a time (default); slurm: one Slurm job per run",
+        "run",
     )
-    cluster.add_argument(
-        "--launcher",
-        choices=("local", "slurm"),
-        default="local",
-        help="local: runs here, --jobs at a time (default); slurm: one Slurm job per run",
-    )
-    _add_slurm_flags(cluster, "run")
     cluster.add_argument(
         "--array-limit", type=int, metavar="N", help="at most N jobs of one submission at once (default: 64)"
     )
@@ -332,23 +327,20 @@ def _add_tune_parser(sub) -> None:
         "into OUT/reproduce/s<seed>/ and report mean ± std (default: 0, none)",
     )
     tune.add_argument("--quiet", action="store_true", help="no line per trial")
-    cluster = tune.add_argument_group(
-        "cluster",
+    _cluster_group(
+        tune,
         "--launcher slurm runs the --jobs workers as Slurm jobs through submitit (pip install 'advlab[cluster]'), "
         "sharing the study in OUT/study.journal; the command waits for them, then chooses and reports",
+        "local: the workers are processes here (default); slurm: each worker a Slurm job",
+        "worker",
     )
-    cluster.add_argument(
-        "--launcher",
-        choices=("local", "slurm"),
-        default="local",
-        help="local: the workers are processes here (default); slurm: each worker a Slurm job",
-    )
-    _add_slurm_flags(cluster, "worker")
 
 
-def _add_slurm_flags(group, job: str) -> None:
-    """What each Slurm job asks for and how often the waiting command polls, for reproduce
-    (a job per run) and tune (a job per worker)."""
+def _cluster_group(parser, about: str, launcher_help: str, job: str):
+    """The cluster flags of reproduce (a Slurm job per run) and tune (a job per worker):
+    --launcher, what each job asks for, and how often the waiting command polls."""
+    group = parser.add_argument_group("cluster", about)
+    group.add_argument("--launcher", choices=("local", "slurm"), default="local", help=launcher_help)
     group.add_argument("--partition", help="Slurm partition (default: the cluster's default)")
     group.add_argument(
         "--time-limit", type=int, metavar="MIN", help=f"minutes per job (default: 240); a longer {job} is requeued"
@@ -363,6 +355,7 @@ def _add_slurm_flags(group, job: str) -> None:
         metavar="SECONDS",
         help="how often the waiting command asks Slurm which jobs are over (default: 10)",
     )
+    return group
 
 
 CLUSTER_FLAGS = {
