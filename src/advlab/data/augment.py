@@ -195,7 +195,8 @@ def strong(images: torch.Tensor, generator: torch.Generator, ops: int = STRONG_O
         out = torch.empty_like(x)
         for k in choice.unique().tolist():  # each operation on the images that chose it, and on no other
             chose = (choice == k).nonzero().squeeze(1)
-            out[chose.to(x.device)] = strong_op(STRONG_OP_NAMES[k], x[chose.to(x.device)], m[chose])
+            here = chose.to(x.device)  # one copy to the images' device per operation, not two
+            out[here] = strong_op(STRONG_OP_NAMES[k], x[here], m[chose])
         x = out
     side = (CUTOUT_MAX * torch.rand(n, generator=generator) * min(h, w)).round()
     top = (torch.rand(n, generator=generator) * (h - side + 1)).floor()
