@@ -307,7 +307,7 @@ def main() -> int:
     parser.add_argument("--methods", nargs="+", default=list(METHODS))
     parser.add_argument("--trials", type=int, default=12, help="trials per study (default: 12)")
     parser.add_argument("--trial-epochs", type=int, default=3)
-    parser.add_argument("--trial-subset", type=int, default=2000)
+    parser.add_argument("--trial-subset", type=int, default=10000)
     parser.add_argument("--by", default="ensv", help="what chooses among the trials, as advlab tune --by")
     parser.add_argument("--reproduce-seeds", type=int, default=3)
     parser.add_argument("--data-dir", type=Path, default=HERE.parent.parent / "shared" / "data")

@@ -308,7 +308,10 @@ def _add_tune_parser(sub) -> None:
     tune.add_argument("--out", default="tune", help="tune folder (default: tune)")
     tune.add_argument("--trial-epochs", type=int, default=3, help="epochs of each trial (default: 3)")
     tune.add_argument(
-        "--trial-subset", type=int, default=2000, help="training images per domain of each trial (default: 2000)"
+        "--trial-subset",
+        type=int,
+        default=10000,
+        help="training images per domain of each trial (default: 10000)",
     )
     tune.add_argument("--batch-size", type=int, default=64, help="images per domain per step (default: 64)")
     tune.add_argument("--val-size", type=int, default=1000, help="source validation images (default: 1000)")
