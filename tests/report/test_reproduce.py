@@ -46,7 +46,7 @@ def test_progress_lines_name_the_runs_in_flight_and_the_report_sections(study):
 
     assert f"2 at a time, {count(default_threads(2), 'thread')} each" in said
     assert re.search(r"\.\.\. \d+/\d+ runs ended, [\d.]+ min; running: \S+ \(epoch \d+/\d+\)", said), said[-3000:]
-    assert "report [1/12] adaptation table" in said and "report [12/12] run times" in said
+    assert "report [1/13] adaptation table" in said and "report [13/13] run times" in said
 
 
 def test_smoke_study_writes_every_part_of_the_report(study):
@@ -63,6 +63,7 @@ def test_smoke_study_writes_every_part_of_the_report(study):
         "5. Conditional GANs",
         "5b. Remedies",
         "6. Choosing a checkpoint without target labels",
+        "7. Tuning without target labels",
     ):
         assert section in md
     figures = re.findall(r"\]\((figures/[^)]+\.png)\)", md)
@@ -76,13 +77,15 @@ def test_smoke_study_writes_every_part_of_the_report(study):
         "figures/model-selection.png",
         "figures/gans-losses.png",
         "figures/gan-zy-grid.png",
+        "figures/tune-scores.png",
     } <= set(figures)
     assert all((study / f).stat().st_size > 1000 for f in figures)
     results = json.loads((study / "results.json").read_text())
     assert results["failed_runs"] == [] and results["machine"]["cpu_count"] >= 1 and results["software"]["torch"]
     assert len(results["q3_lambda_sweep"]) == 4 and results["q4_pseudo_labels"]["dann"]["rounds"]
     assert set(results["gan_remedies"]) == {"unconditional", "pacgan2", "sngan", "conditional", "projection"}
-    assert md.count("> **Answer.**") >= 9  # one measured answer per section
+    assert md.count("> **Answer.**") >= 10  # one measured answer per section
+    assert sum(results["tune"]["trials"].values()) == 2 and results["tune"]["verdict"]
     selection = results["model_selection"]  # the smoke runs are too short to learn: flagged, never picked
     snd = selection["validators"]["snd"]
     assert (snd is not None and snd["checkpoints_scored"] > 0) or selection["skipped_degenerate"] > 0

@@ -42,6 +42,37 @@ def test_full_profile_has_three_seeds_and_the_practicals_epochs():
     } <= names
 
 
+@pytest.mark.unit
+def test_the_study_tunes_and_a_tune_run_is_never_given_resume(tmp_path):
+    """`advlab tune` continues its study by itself and has no --resume; its status is in trials."""
+    from advlab.report.runner import epoch_in_flight
+
+    tune = next(r for r in plan(PROFILES["quick"]) if r.name == "tune")
+    assert tune.command[:3] == ("tune", "--methods", "dann,cdan,dan,mdd,mcc") and "--trials" in tune.command
+
+    class Started:
+        def __init__(self):
+            self.argv = []
+
+        def start(self, argv, stdout, stderr):
+            self.argv.append(argv)
+            return self
+
+        def wait(self):
+            return 0
+
+        def finished(self, process):
+            pass
+
+    (tmp_path / "runs" / "tune" / "trials" / "0-source_only").mkdir(parents=True)
+    (tmp_path / "runs" / "tune" / "trials" / "1-dann").mkdir()
+    started = Started()
+    assert execute(tune, tmp_path, 1, None, processes=started).status == "done"
+    assert "--resume" not in started.argv[0] and started.argv[0][-3:] == ["--threads", "1", "--quiet"]
+    assert epoch_in_flight(tune, tmp_path) == "trial 2/12"
+    assert epoch_in_flight(Run("t", ("tune", "--trials", "3")), tmp_path) == "trial 1/3"
+
+
 def tiny_run(tiny_domains, name: str, *extra: str, after: tuple[str, ...] = ()) -> Run:
     source, target = tiny_domains
     return Run(

@@ -81,6 +81,9 @@ def test_tune_writes_its_files_and_resume_adds_a_trial(tiny_domains, tmp_path, c
     }
     assert result["best"] and result["verdict"].split(":")[0] in ("adapt", "do not adapt")
     assert "analysis only" in (out / "trials.md").read_text()
+    said = json.loads((out / "summary.json").read_text())  # written last: `advlab reproduce` skips it by this
+    assert said["command"] == "tune" and said["verdict"] == result["verdict"] and sum(said["trials"].values()) == 3
+    assert said["best"]["method"] == result["best"]["method"] and said["degenerate_trials"] == 0
     cfg = resolve(AdaptConfig, {}, out / "best.yaml")  # what `advlab adapt --config OUT/best.yaml` takes
     assert cfg.method == result["best"]["method"] and cfg.epochs == AdaptConfig().epochs
     before = {p.name: p.stat().st_mtime_ns for p in (out / "trials").glob("*/metrics.jsonl") for p in [p.parent]}

@@ -27,6 +27,7 @@ from advlab.report.study import (
     COMPARED_METHODS,
     PSEUDO_LABEL_INITS,
     REFINEMENTS,
+    TUNE_METHODS,
     Profile,
     plan,
     pseudo_label_name,
@@ -152,6 +153,7 @@ def build_report(
         ("GANs", lambda: _gans(doc, study, results, figures)),
         ("GAN remedies", lambda: _gan_remedies(doc, study, results, figures)),
         ("model selection", lambda: _model_selection(doc, study, results, figures)),
+        ("tuning without target labels", lambda: _tuning(doc, study, results, figures)),
         ("run times", lambda: _run_times(doc, study, results)),
     ]
     for number, (label, section) in enumerate(sections, 1):
@@ -855,6 +857,99 @@ def _model_selection(doc: Document, study: Study, results: dict, figures: Path) 
         f"{oracle:.4f}; "
         f"validators above the last epoch: {', '.join(f'`{n}`' for n in beats) or 'none'}."
     )
+
+
+def _tuning(doc: Document, study: Study, results: dict, figures: Path) -> None:
+    """`advlab tune`'s trials, its label-free choice and verdict on adapting, and, for analysis
+    only, how the chosen method and source_only ended in this study's own full-budget runs."""
+    doc.heading("7. Tuning without target labels")
+    p = study.profile
+    doc.paragraph(
+        f"`advlab tune` searched {', '.join(f'`{m}`' for m in TUNE_METHODS)} and `source_only` (always a candidate, "
+        f'so the answer can be "do not adapt") with {count(p.tune_trials, "trial")} of '
+        f"{count(p.tune_trial_epochs, 'epoch')} on {p.tune_trial_subset} training images per domain: Optuna's TPE "
+        "maximised a validator per trial, trials behind the median were pruned, degenerate ones were pruned and never "
+        f"chosen, and the choice among the finished trials is the `--by` rule's. {study.commands(['tune'], (0,))} "
+        "The folder (runs/tune) holds best.yaml for `advlab adapt --config`, trials.md and each trial's run."
+    )
+    path = study.dir("tune") / "trials.json"
+    if not path.exists():
+        failed = study.dir("tune") / "failed.txt"
+        why = f": {failed.read_text().strip()}" if failed.exists() else ""
+        doc.answer(f"The tune run did not finish{why}; no answer.")
+        return
+    result = json.loads(path.read_text())
+    best = result.get("best") or {}
+
+    def value(x: float | None) -> str:
+        return "–" if x is None else f"{x:.4f}"
+
+    rows = []
+    for r in result["rows"]:
+        params = ", ".join(
+            f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in r["params"].items() if k != "method"
+        )
+        note = r["degenerate"] or r["pruned"] or r["error"] or ""
+        rows.append(
+            [
+                f"{r['number']}{' (chosen)' if r['number'] == best.get('number') else ''}",
+                f"`{r['method']}`" if r["method"] else "–",
+                params,
+                value(r["score"]),
+                value(r["selection_score"]),
+                r["state"],
+                note,
+                value(r["target_acc_analysis_only"]),
+            ]
+        )
+    doc.table(
+        [
+            "trial",
+            "method",
+            "setting",
+            f"`{result['objective']}`",
+            f"`{result['by']}`",
+            "state",
+            "degenerate / pruned / error",
+            "target acc (analysis only)",
+        ],
+        rows,
+    )
+    scores = study.dir("tune") / "scores.png"
+    if scores.exists():
+        shutil.copyfile(scores, figures / "tune-scores.png")
+        doc.figure(
+            figures / "tune-scores.png",
+            f"`{result['objective']}` at each trial's last epoch, a colour per method; x: degenerate, hollow: pruned "
+            "behind the others, star: the choice.",
+        )
+    states = [r["state"] for r in result["rows"]]
+    results["tune"] = {
+        "verdict": result["verdict"],
+        "adapt": result.get("adapt"),
+        "gain": result.get("gain"),
+        "by": result["by"],
+        "best": {k: best.get(k) for k in ("number", "method", "params")} if best else None,
+        "trials": {state: states.count(state) for state in dict.fromkeys(states)},
+    }
+    if not best:
+        doc.answer(f"{result['verdict']}.")
+        return
+    said = f"{result['verdict']} (the trials' own scores, at the trial budget)."
+    chosen, baseline = (
+        study.stat(study.seeds(best["method"]), "target_acc"),
+        study.stat(study.seeds("source_only"), "target_acc"),
+    )
+    if chosen and baseline and best["method"] != "source_only":
+        results["tune"]["study_runs_analysis_only"] = {"chosen": chosen, "source_only": baseline}
+        said += (
+            f" For analysis only (target labels): at the study's own budget and default setting, `{best['method']}` "
+            f"ended at {chosen['mean']:.4f}, {relation(chosen['mean'], baseline['mean'])} `source_only`'s "
+            f"{baseline['mean']:.4f} ({points(chosen['mean'], baseline['mean'])}), so the label-free verdict "
+            f"{'agrees' if (chosen['mean'] > baseline['mean']) == bool(result.get('adapt')) else 'disagrees'} "
+            "with what the labels say about that method here."
+        )
+    doc.answer(said)
 
 
 def _run_times(doc: Document, study: Study, results: dict) -> None:

@@ -160,8 +160,9 @@ def execute(
     argv += ["--data-dir", data_dir] if data_dir else []
     argv += ["--device", device] if device else []
     # any earlier attempt (even one stopped before its first checkpoint, whose record files are
-    # already written) is continued: --resume starts afresh where there is no checkpoint yet
-    argv += ["--resume"] if out.exists() else []
+    # already written) is continued: --resume starts afresh where there is no checkpoint yet;
+    # `advlab tune` continues the study in its folder by itself
+    argv += ["--resume"] if out.exists() and run.command[0] != "tune" else []
     logs = root / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     log, stderr_file = logs / f"{run.name}.log", logs / f"{run.name}.stderr"
@@ -198,17 +199,29 @@ def default_threads(jobs: int) -> int:
 
 
 def epoch_in_flight(run: Run, root: Path, runs_dir: Path | None = None) -> str:
-    """'epoch 3/20' for a run in flight, read from the files it writes as it goes.
+    """'epoch 3/20' for a run in flight ('trial 4/12' for a tune run), read from the files it
+    writes as it goes.
 
     Those files are being written by another process while this reads them: only complete
     lines count (a line is complete once its newline is there), and a file that cannot be
     read at all gives 'epoch unknown/20'. It never raises: it only reports."""
     out = (runs_dir or root / "runs") / run.name
-    total = run.command[run.command.index("--epochs") + 1] if "--epochs" in run.command[:-1] else "?"
-    current = reported(lambda: _epoch_in_progress(out), None)
+    unit, flag, count = (
+        ("trial", "--trials", _trial_in_progress)
+        if run.command[0] == "tune"
+        else ("epoch", "--epochs", _epoch_in_progress)
+    )
+    total = run.command[run.command.index(flag) + 1] if flag in run.command[:-1] else "?"
+    current = reported(lambda: count(out), None)
     if current is None:
-        return f"epoch unknown/{total}"
-    return f"epoch {min(current, int(total)) if total.isdigit() else current}/{total}"
+        return f"{unit} unknown/{total}"
+    return f"{unit} {min(current, int(total)) if total.isdigit() else current}/{total}"
+
+
+def _trial_in_progress(out: Path) -> int:
+    """tune: a folder per trial begun (trials/<number>-<method>), the last one in flight."""
+    trials = out / "trials"
+    return max(1, sum(1 for p in trials.iterdir() if p.is_dir())) if trials.is_dir() else 1
 
 
 def _epoch_in_progress(out: Path) -> int:

@@ -31,6 +31,8 @@ COMPARED_METHODS = (
 # two-stage methods -> the run (same seed) they refine; their second stage is half the budget more
 REFINEMENTS = {"dirtt": "vada", "shot": "source_only"}
 PSEUDO_LABEL_INITS = ("source_only", "dann")
+# what the study's `advlab tune` run searches (tune's own default; source_only is always added)
+TUNE_METHODS = ("dann", "cdan", "dan", "mdd", "mcc")
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,11 @@ class Profile:
     # the reversal-factor sweep (seed 0, dann): constant lambdas and ramp gammas
     sweep_lambdas: tuple[float, ...] = SWEEP_CONSTANT_LAMBDAS
     sweep_gammas: tuple[float, ...] = SWEEP_RAMP_GAMMAS
+    # `advlab tune` over TUNE_METHODS: trials, and each trial's epochs and training images per domain
+    tune_trials: int = 12
+    tune_trial_epochs: int = 3
+    tune_trial_subset: int = 10000
+    tune_extra: tuple[str, ...] = ()  # further tune options (the smoke profile's small validation sets)
 
 
 PROFILES = {
@@ -77,6 +84,7 @@ PROFILES = {
         train_subset=8000,
         test_subset=2000,
         gan_train_subset=20000,
+        tune_trial_subset=8000,
     ),
     "full": Profile(
         "full",
@@ -115,6 +123,10 @@ PROFILES = {
         # half the sweep: enough for every branch of the report, four processes fewer in the suite
         sweep_lambdas=(0.0, 0.1, 1.0),
         sweep_gammas=(2.0,),
+        tune_trials=2,
+        tune_trial_epochs=1,
+        tune_trial_subset=600,
+        tune_extra=("--val-size", "100", "--validation-size", "150"),
     ),
 }
 
@@ -131,6 +143,22 @@ def _adapt(p: Profile, method: str, seed: int, epochs: int, *extra: str) -> tupl
         ["--test-subset", str(p.test_subset)] if p.test_subset else []
     )
     return ("adapt", "--method", method, "--seed", str(seed), "--epochs", str(epochs), *subsets, *extra)
+
+
+def tune_command(p: Profile) -> tuple[str, ...]:
+    """Label-free tuning of TUNE_METHODS at the profile's trial budget: its answer may be "do not adapt"."""
+    return (
+        "tune",
+        "--methods",
+        ",".join(TUNE_METHODS),
+        "--trials",
+        str(p.tune_trials),
+        "--trial-epochs",
+        str(p.tune_trial_epochs),
+        "--trial-subset",
+        str(p.tune_trial_subset),
+        *p.tune_extra,
+    )
 
 
 def compared_epochs(p: Profile, method: str) -> int:
@@ -183,6 +211,7 @@ def plan(p: Profile) -> list[Run]:
         )
 
     runs += [pseudo(init, s, p.pl_threshold) for init in PSEUDO_LABEL_INITS for s in p.seeds]
+    runs.append(Run("tune", tune_command(p)))
     runs += [pseudo("dann", p.seeds[0], t) for t in p.pl_threshold_sweep if t != p.pl_threshold]
     gan_subset = ["--train-subset", str(p.gan_train_subset)] if p.gan_train_subset else []
     runs += [

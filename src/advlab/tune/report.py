@@ -160,6 +160,26 @@ def write_report(opts: TuneOptions, trials: list, result: dict[str, Any]) -> Non
     atomic_write(out / "trials.json", json.dumps(result, indent=2) + "\n")
     atomic_write(out / "trials.md", markdown(opts, result))
     figure(opts, result["rows"], best, out / "scores.png")
+    atomic_write(out / "summary.json", json.dumps(summary(opts, result), indent=2) + "\n")
+
+
+def summary(opts: TuneOptions, result: dict[str, Any]) -> dict[str, Any]:
+    """The answer in a few lines, written last: like a run's summary.json, its presence says the
+    command ended (`advlab reproduce` skips a finished tune run by it)."""
+    best = result["best"]
+    states = [r["state"] for r in result["rows"]]
+    return {
+        "command": "tune",
+        "verdict": result["verdict"],
+        "adapt": result.get("adapt"),
+        "gain": result.get("gain"),
+        "by": opts.by,
+        "objective": opts.objective,
+        "best": {k: best[k] for k in ("number", "method", "params", "selection_score")} if best else None,
+        "trials": {state: states.count(state) for state in dict.fromkeys(states)},
+        "degenerate_trials": sum(bool(r["degenerate"]) for r in result["rows"]),
+        **({"reproduce": result["reproduce"]} if "reproduce" in result else {}),
+    }
 
 
 def _number(value: Any) -> str:
