@@ -20,6 +20,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from advlab.gan.games import GAMES
+from advlab.gan.names import PRACTICAL, REMEDIES  # noqa: F401  (the names stay importable from here)
 
 D_CONDITIONINGS = ("channels", "projection", "none")
 DEFAULT_MISMATCH = 2.0
@@ -121,9 +122,3 @@ VARIANTS: dict[str, Variant] = {
         ),
     )
 }
-PRACTICAL = (
-    "conditional",
-    "unconditional",
-    "no_label_in_d",
-)  # the seed practical's comparison keeps its plain variants
-REMEDIES = ("pacgan2", "sngan", "projection")  # beside it in the study: each against its plain counterpart

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from advlab.gan.variants import PRACTICAL, REMEDIES
+from advlab.gan.names import PRACTICAL, REMEDIES
 
 SWEEP_CONSTANT_LAMBDAS = (0.0, 0.03, 0.1, 0.3, 1.0, 3.0)
 SWEEP_RAMP_GAMMAS = (2.0, 10.0)
