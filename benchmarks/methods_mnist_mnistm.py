@@ -214,7 +214,7 @@ def collect(args: argparse.Namespace, previous: dict) -> dict:
         if len(seeds) < len(previous.get(method, {}).get("seeds", [])):  # fewer here than before: keep those
             seeds = []
         if not seeds:
-            if method in previous:
+            if method in previous and method not in args.withdraw:
                 machine_then = previous[method].get("machine", args.previous_machine)
                 rows[method] = {**previous[method], "machine": machine_then, "from_previous": True}
             continue
@@ -314,7 +314,8 @@ def markdown(report: dict) -> str:
         f"Budget for every method: {b['epochs']} epochs over {b['train_subset'] or 'all'} training images per domain, "
         f"the `advlab adapt` defaults otherwise (SGD, lr 0.01 annealed, batch 64 per domain, λ ramp), "
         f"each method's own defaults above them (`advlab adapt --method NAME --help`: Adam 1e-3 at a constant rate "
-        f"for vada, dirtt and mean_teacher; weight averages for vada, dirtt, fixmatch, adamatch); full test sets. "
+        f"for vada, dirtt and mean_teacher; SGD 0.03 with weight decay 1e-3 for fixmatch and adamatch; weight "
+        f"averages for vada, dirtt, fixmatch, adamatch); full test sets. "
         f"Two-stage methods start from the finished run of the same seed named in the epochs column and train "
         f"{b.get('stage2_epochs', '–')} epochs more. "
         f"Final-epoch accuracy (of the weights each method evaluates), mean ± std over the seeds listed; no target "
@@ -395,6 +396,15 @@ def main() -> int:
     parser.add_argument("--records", type=Path, help="finished runs' records (default: beside --out, committed)")
     parser.add_argument("--out", type=Path, help="results (default: benchmarks/results/NAME)")
     parser.add_argument("--table-only", action="store_true", help="only rebuild the results from finished runs")
+    parser.add_argument(
+        "--withdraw",
+        nargs="+",
+        default=[],
+        choices=METHODS,
+        metavar="METHOD",
+        help="drop these methods' rows of the previous results instead of keeping them until their runs are here "
+        "(their defaults changed since: the old rows no longer describe the method)",
+    )
     parser.add_argument(
         "--time-steps", action="store_true", help="with --table-only: time every method's step again (an idle machine)"
     )
