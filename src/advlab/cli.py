@@ -268,6 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_tune_parser(sub) -> None:
     from advlab.methods import METHODS
     from advlab.train.validation import VALIDATORS
+    from advlab.tune import DEFAULT_METHODS
 
     tune = sub.add_parser(
         "tune",
@@ -279,9 +280,9 @@ def _add_tune_parser(sub) -> None:
     )
     tune.add_argument(
         "--methods",
-        default="dann,cdan,dan,mdd,mcc",
+        default=",".join(DEFAULT_METHODS),
         help="comma-separated methods to search, "
-        f"of {', '.join(METHODS)} (default: dann,cdan,dan,mdd,mcc; source_only is always added)",
+        f"of {', '.join(METHODS)} (default: {','.join(DEFAULT_METHODS)}; source_only is always added)",
     )
     tune.add_argument("--trials", type=int, default=12, help="trials in the study in all (default: 12)")
     tune.add_argument(

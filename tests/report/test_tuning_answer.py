@@ -11,6 +11,8 @@ import pytest
 from advlab.report.build import Study, _tuning
 from advlab.report.document import Document
 from advlab.report.study import PROFILES
+from advlab.tune.report import summary
+from advlab.tune.study import TuneOptions
 
 pytestmark = pytest.mark.unit
 
@@ -39,6 +41,9 @@ def tune_folder(root: Path, best_method: str, adapt: bool) -> None:
     result = {"by": "ensv", "objective": "class_ami", "rows": rows, "best": best, "adapt": adapt, "verdict": verdict}
     (root / "runs" / "tune").mkdir(parents=True)
     (root / "runs" / "tune" / "trials.json").write_text(json.dumps(result))
+    # advlab tune's own summary.json, as it writes it last
+    opts = TuneOptions(["dann", "dan"], "mnist", "mnist_m", str(root / "runs" / "tune"))
+    (root / "runs" / "tune" / "summary.json").write_text(json.dumps(summary(opts, result)))
 
 
 def run(root: Path, name: str, target_acc: float) -> None:

@@ -872,20 +872,20 @@ def _tuning(doc: Document, study: Study, results: dict, figures: Path) -> None:
         f"chosen, and the choice among the finished trials is the `--by` rule's. {study.commands(['tune'], (0,))} "
         "The folder (runs/tune) holds best.yaml for `advlab adapt --config`, trials.md and each trial's run."
     )
-    path = study.dir("tune") / "trials.json"
-    if not path.exists():
+    said_by_tune = summary(study.dir("tune"))  # written last by advlab tune: the verdict and the trials by state
+    if said_by_tune is None:
         failed = study.dir("tune") / "failed.txt"
         why = f": {failed.read_text().strip()}" if failed.exists() else ""
         doc.answer(f"The tune run did not finish{why}; no answer.")
         return
-    result = json.loads(path.read_text())
-    best = result.get("best") or {}
+    rows_of_tune = json.loads((study.dir("tune") / "trials.json").read_text())["rows"]
+    best = said_by_tune["best"] or {}
 
     def value(x: float | None) -> str:
         return "–" if x is None else f"{x:.4f}"
 
     rows = []
-    for r in result["rows"]:
+    for r in rows_of_tune:
         params = ", ".join(
             f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in r["params"].items() if k != "method"
         )
@@ -907,8 +907,8 @@ def _tuning(doc: Document, study: Study, results: dict, figures: Path) -> None:
             "trial",
             "method",
             "setting",
-            f"`{result['objective']}`",
-            f"`{result['by']}`",
+            f"`{said_by_tune['objective']}`",
+            f"`{said_by_tune['by']}`",
             "state",
             "degenerate / pruned / error",
             "target acc (analysis only)",
@@ -920,22 +920,14 @@ def _tuning(doc: Document, study: Study, results: dict, figures: Path) -> None:
         shutil.copyfile(scores, figures / "tune-scores.png")
         doc.figure(
             figures / "tune-scores.png",
-            f"`{result['objective']}` at each trial's last epoch, a colour per method; x: degenerate, hollow: pruned "
-            "behind the others, star: the choice.",
+            f"`{said_by_tune['objective']}` at each trial's last epoch, a colour per method; x: degenerate, hollow: "
+            "pruned behind the others, star: the choice.",
         )
-    states = [r["state"] for r in result["rows"]]
-    results["tune"] = {
-        "verdict": result["verdict"],
-        "adapt": result.get("adapt"),
-        "gain": result.get("gain"),
-        "by": result["by"],
-        "best": {k: best.get(k) for k in ("number", "method", "params")} if best else None,
-        "trials": {state: states.count(state) for state in dict.fromkeys(states)},
-    }
+    results["tune"] = said_by_tune
     if not best:
-        doc.answer(f"{result['verdict']}.")
+        doc.answer(f"{said_by_tune['verdict']}.")
         return
-    said = f"{result['verdict']} (the trials' own scores, at the trial budget)."
+    said = f"{said_by_tune['verdict']} (the trials' own scores, at the trial budget)."
     chosen, baseline = (
         study.stat(study.seeds(best["method"]), "target_acc"),
         study.stat(study.seeds("source_only"), "target_acc"),
@@ -946,7 +938,7 @@ def _tuning(doc: Document, study: Study, results: dict, figures: Path) -> None:
             f" For analysis only (target labels): at the study's own budget and default setting, `{best['method']}` "
             f"ended at {chosen['mean']:.4f}, {relation(chosen['mean'], baseline['mean'])} `source_only`'s "
             f"{baseline['mean']:.4f} ({points(chosen['mean'], baseline['mean'])}), so the label-free verdict "
-            f"{'agrees' if (chosen['mean'] > baseline['mean']) == bool(result.get('adapt')) else 'disagrees'} "
+            f"{'agrees' if (chosen['mean'] > baseline['mean']) == bool(said_by_tune['adapt']) else 'disagrees'} "
             "with what the labels say about that method here."
         )
     doc.answer(said)

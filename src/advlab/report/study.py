@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from advlab.gan.names import PRACTICAL, REMEDIES
+from advlab.tune import DEFAULT_METHODS as TUNE_METHODS  # what the study's tune run searches
 
 SWEEP_CONSTANT_LAMBDAS = (0.0, 0.03, 0.1, 0.3, 1.0, 3.0)
 SWEEP_RAMP_GAMMAS = (2.0, 10.0)
@@ -31,8 +32,6 @@ COMPARED_METHODS = (
 # two-stage methods -> the run (same seed) they refine; their second stage is half the budget more
 REFINEMENTS = {"dirtt": "vada", "shot": "source_only"}
 PSEUDO_LABEL_INITS = ("source_only", "dann")
-# what the study's `advlab tune` run searches (tune's own default; source_only is always added)
-TUNE_METHODS = ("dann", "cdan", "dan", "mdd", "mcc")
 
 
 @dataclass(frozen=True)

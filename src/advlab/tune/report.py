@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import statistics
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -167,7 +168,6 @@ def summary(opts: TuneOptions, result: dict[str, Any]) -> dict[str, Any]:
     """The answer in a few lines, written last: like a run's summary.json, its presence says the
     command ended (`advlab reproduce` skips a finished tune run by it)."""
     best = result["best"]
-    states = [r["state"] for r in result["rows"]]
     return {
         "command": "tune",
         "verdict": result["verdict"],
@@ -176,7 +176,7 @@ def summary(opts: TuneOptions, result: dict[str, Any]) -> dict[str, Any]:
         "by": opts.by,
         "objective": opts.objective,
         "best": {k: best[k] for k in ("number", "method", "params", "selection_score")} if best else None,
-        "trials": {state: states.count(state) for state in dict.fromkeys(states)},
+        "trials": dict(Counter(r["state"] for r in result["rows"])),
         "degenerate_trials": sum(bool(r["degenerate"]) for r in result["rows"]),
         **({"reproduce": result["reproduce"]} if "reproduce" in result else {}),
     }
