@@ -72,6 +72,15 @@ def test_learns_on_synthetic_data(tiny_domains, tmp_path):
     assert json.loads((tmp_path / "r" / "summary.json").read_text())["source_acc"] > 0.9
 
 
+def test_each_epoch_says_what_its_evaluation_cost(tiny_domains, tmp_path, capsys):
+    assert adapt(tiny_domains, tmp_path / "r", "--method", "dann") == 0
+    for record in metrics(tmp_path / "r"):  # test sets, validators and the degeneracy check
+        assert record["evaluation_seconds"] >= record["validation_seconds"] > 0
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["evaluation_seconds"] == pytest.approx(sum(r["evaluation_seconds"] for r in metrics(tmp_path / "r")))
+    assert all(" + eval " in line for line in capsys.readouterr().out.splitlines() if line.startswith("epoch"))
+
+
 def test_same_seed_gives_identical_metrics(tiny_domains, tmp_path):
     assert adapt(tiny_domains, tmp_path / "a") == 0
     assert adapt(tiny_domains, tmp_path / "b") == 0

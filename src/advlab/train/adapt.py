@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -219,7 +220,10 @@ class Trainer:
         return batch
 
     def record(self, epoch: int, seconds: float) -> dict[str, Any]:
-        """The epoch's line of metrics.jsonl: losses, accuracies, validators, degeneracy."""
+        """The epoch's line of metrics.jsonl: losses, accuracies, validators, degeneracy; and
+        `evaluation_seconds`, what all of that cost beside the epoch's training (the
+        validators' share of it is `validation_seconds`)."""
+        started = time.perf_counter()
         now, method, data = self.epoch, self.method, self.data
         record = {
             "epoch": epoch + 1,
@@ -249,6 +253,7 @@ class Trainer:
             self.start_source_val_acc,
         )
         method.model.train(training)
+        record["evaluation_seconds"] = time.perf_counter() - started
         return record
 
     def checkpoint(self, epochs_done: int) -> dict[str, Any]:
@@ -460,6 +465,7 @@ def finish(trainer: Trainer) -> dict[str, Any]:
         "evaluated": "weight average" if method.average is not None else "trained weights",
         **method.summary(history),
         "seconds": train_seconds,
+        "evaluation_seconds": sum(h.get("evaluation_seconds", 0.0) for h in history),
         "train_images_per_second": images_seen / train_seconds if train_seconds else None,
         "device": str(trainer.device),
         "precision": trainer.precision,
@@ -605,8 +611,9 @@ def epoch_line(record: dict[str, Any], epochs: int, method_part: str | None = No
     domain = f" | domain {record['domain_acc']:.3f} | lambda {record['lambda']:.3f}" if adversarial else ""
     if method_part:
         domain = f" | {method_part}"
+    evaluation = f" + eval {record['evaluation_seconds']:.1f}s" if "evaluation_seconds" in record else ""
     return (
         f"epoch {record['epoch']:>3}/{epochs} | loss {losses} | source {record['source_acc']:.4f} "
         f"| target {record['target_acc']:.4f}{domain} | lr {record['lr']:.4g} "
-        f"| {record['train_seconds']:.1f}s {record['images_per_second']:.0f} img/s"
+        f"| {record['train_seconds']:.1f}s {record['images_per_second']:.0f} img/s{evaluation}"
     )
