@@ -42,10 +42,11 @@ class InputNorm(nn.Module):
             x = x.expand(-1, self.channels, -1, -1)
         if self.normalization == "global":
             x = (x - 0.5) / 0.5
-        else:
-            mean = x.mean(dim=(1, 2, 3), keepdim=True)
-            std = x.std(dim=(1, 2, 3), keepdim=True).clamp_min(1e-3)
-            x = (x - mean) / std
+        else:  # the sample std in two passes over the centred images: 4-8x faster than Tensor.std's
+            # one-pass algorithm on CPU (benchmarks/results/step_profile.md), equal to it within fp32 rounding
+            centred = x - x.mean(dim=(1, 2, 3), keepdim=True)
+            variance = centred.square().sum(dim=(1, 2, 3), keepdim=True) / (x[0].numel() - 1)
+            x = centred.div_(variance.sqrt_().clamp_min_(1e-3))
         return x.contiguous(memory_format=torch.channels_last)
 
     def extra_repr(self) -> str:
