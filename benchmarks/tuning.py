@@ -171,6 +171,39 @@ def defaults() -> dict[str, dict[str, float]]:
     return {"mnist-to-mnist_m": mean}
 
 
+def scorecard(pairs: dict) -> dict:
+    """Over every finished study: how far each objective's pick falls short of the oracle's trial
+    (trial budget; the oracle reads target labels, so this is analysis only, the measure of the
+    objectives, never a choice), and for how many methods the tuned reruns reach the default."""
+    shortfalls: dict[str, list[float]] = {}
+    reached, missed = [], []
+    for pair, p in pairs.items():
+        for method, r in p["methods"].items():
+            if not r["finished"]:
+                continue
+            oracle = r["picks"].get("oracle (analysis only)", {}).get("target_acc")
+            for objective, pick in r["picks"].items():
+                if oracle is not None and pick.get("target_acc") is not None and not objective.startswith("oracle"):
+                    shortfalls.setdefault(objective, []).append(oracle - pick["target_acc"])
+            tuned, default = r.get("rerun_target_acc"), r.get("default_target_acc")
+            if tuned is not None and default is not None:
+                (reached if tuned >= default else missed).append(f"{pair}/{method}")
+    objectives = {
+        o: {
+            "studies": len(v),
+            "mean_shortfall": sum(v) / len(v),
+            "worst_shortfall": max(v),
+            "within_one_point": sum(x <= 0.01 for x in v),
+        }
+        for o, v in shortfalls.items()
+    }
+    return {
+        "objectives": dict(sorted(objectives.items(), key=lambda kv: kv[1]["mean_shortfall"])),
+        "tuned_reaches_default": reached,
+        "tuned_below_default": missed,
+    }
+
+
 def collect(args: argparse.Namespace) -> dict:
     default = defaults()
     pairs = {}
@@ -218,6 +251,7 @@ def collect(args: argparse.Namespace) -> dict:
         },
         "machine": machine(),
         "pairs": pairs,
+        "scorecard": scorecard(pairs),
     }
 
 
@@ -268,6 +302,29 @@ def markdown(report: dict) -> str:
                 f"Overall label-free choice: the `{o['study']}` study's `{o['chosen']}`, "
                 f"{cell(o['rerun_target_acc'])}.",
             ]
+    card = report.get("scorecard")
+    if card and card["objectives"]:
+        lines += [
+            "",
+            "## The objectives, over every finished study",
+            "",
+            "How far each objective's pick falls short of the oracle's trial, in target accuracy at the trial "
+            "budget (analysis only: this measures the objectives, it chooses nothing), best first:",
+            "",
+            "| objective | studies | mean shortfall | worst | within 1 point |",
+            "|---|---|---|---|---|",
+        ]
+        for objective, o in card["objectives"].items():
+            lines.append(
+                f"| `{objective}` | {o['studies']} | {o['mean_shortfall']:.4f} | {o['worst_shortfall']:.4f} | "
+                f"{o['within_one_point']} of {o['studies']} |"
+            )
+        reached, missed = card["tuned_reaches_default"], card["tuned_below_default"]
+        lines += [
+            "",
+            f"Tuned reruns at or above the default setting: {len(reached)} of {len(reached) + len(missed)}"
+            + (f"; below: {', '.join(f'`{m}`' for m in missed)}." if missed else "."),
+        ]
     m = report["machine"]
     lines += ["", f"{m['processor']}, {m['cpu_count']} cores, torch {m['torch']}.", ""]
     return "\n".join(lines)
